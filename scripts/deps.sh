@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages utcp's build, tests and tools need, only those
+# missing. Idempotent; needs root (or sudo) only when something is missing.
+# Usage: scripts/deps.sh [--fuzz] [--interop]
+set -euo pipefail
+
+pkgs=(cmake make gcc pkg-config libcmocka-dev tshark libxml2-utils graphviz)
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    --coverage) pkgs+=(gcovr) ;;
+    --interop) pkgs+=(iproute2 socat curl procps) ;;
+    *) echo "deps.sh: unknown option '$arg' (known: --fuzz --coverage --interop)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}" >&2
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps.sh: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no, quietly.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

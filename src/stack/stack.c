@@ -1,0 +1,402 @@
+/*
+ * The stack: creation and destruction, the IPv4 input path and TCP
+ * demultiplexing (4-tuple table, then listeners, else a RST per RFC 9293
+ * 3.10.7.1), ICMP echo (RFC 792, RFC 1122 3.2.2.6), timers, tracing,
+ * ports and counters. Bad packets are counted and dropped, never trusted.
+ */
+#include <string.h>
+
+#include "stack/stack.h"
+
+void utcp_config_init(struct utcp_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+}
+
+#define DEF(field, v)                                                          \
+    do {                                                                       \
+        if (!c->field)                                                         \
+            c->field = (v);                                                    \
+    } while (0)
+
+static void apply_defaults(struct utcp_config *c)
+{
+    DEF(mtu, 1500);
+    DEF(ttl, 64);
+    DEF(msl_ms, 30000);
+    DEF(rto_min_ms, 200);
+    DEF(rto_max_ms, 120000);
+    DEF(rto_initial_ms, 1000);
+    DEF(delack_ms, 40);
+    DEF(fin_wait2_ms, 60000);
+    DEF(sndbuf, 65536);
+    DEF(rcvbuf, 65536);
+    DEF(syn_retries, 6);
+    DEF(synack_retries, 5);
+    DEF(data_retries, 15);
+    DEF(ephemeral_lo, 49152);
+    DEF(ephemeral_hi, 65535);
+}
+#undef DEF
+
+static void derive_key(struct utcp_rng *r, uint8_t key[16])
+{
+    uint64_t a = utcp_rng_next(r), b = utcp_rng_next(r);
+    memcpy(key, &a, 8);
+    memcpy(key + 8, &b, 8);
+}
+
+int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
+{
+    if (!cfg || !out || !cfg->output || cfg->addr == 0)
+        return UTCP_EINVAL;
+    struct utcp_config c = *cfg;
+    apply_defaults(&c);
+    if (c.mtu < 68 || c.ephemeral_lo == 0 || c.ephemeral_lo > c.ephemeral_hi ||
+        c.rto_min_ms > c.rto_max_ms || c.delack_ms > 500 || c.ttl > 255 ||
+        c.sndbuf < 1 || c.rcvbuf < 1)
+        return UTCP_EINVAL;
+    const struct utcp_allocator *a =
+        c.allocator ? c.allocator : &utcp__default_allocator;
+    struct utcp_stack *s = utcp__alloc(a, sizeof *s);
+    if (!s)
+        return UTCP_ENOMEM;
+    memset(s, 0, sizeof *s);
+    s->cfg = c;
+    s->alloc = *a;
+    utcp_rng_seed(&s->rng, c.seed);
+    static const uint8_t zero[16];
+    if (memcmp(c.secret, zero, 16) != 0)
+        memcpy(s->isn_key, c.secret, 16);
+    else
+        derive_key(&s->rng, s->isn_key);
+    derive_key(&s->rng, s->hash_key);
+    derive_key(&s->rng, s->port_key);
+    s->ip_id = (uint16_t)utcp_rng_next(&s->rng);
+    s->next_ephemeral = (uint32_t)utcp_rng_next(&s->rng);
+    s->pkt_cap = (size_t)c.mtu + 64;
+    if (s->pkt_cap < 65535 + 64)
+        s->pkt_cap = 65535 + 64;
+    s->pkt = utcp__alloc(a, s->pkt_cap);
+    s->scratch = utcp__alloc(a, 65536);
+    utcp_tw_init(&s->wheel, 0);
+    if (!s->pkt || !s->scratch ||
+        utcp_ht_init(&s->conns, &s->alloc, s->hash_key, 8) != 0 ||
+        utcp_ht_init(&s->listeners, &s->alloc, s->hash_key, 4) != 0) {
+        utcp_stack_destroy(s);
+        return UTCP_ENOMEM;
+    }
+    *out = s;
+    return 0;
+}
+
+void utcp_stack_destroy(struct utcp_stack *s)
+{
+    if (!s)
+        return;
+    /* Every connection, orphaned or not, is in the socket table or in a
+     * table or queue; free them all. */
+    for (uint32_t i = 0; i < s->socks_cap; i++) {
+        struct utcp_conn *c = s->socks[i].conn;
+        if (!c)
+            continue;
+        s->socks[i].conn = NULL;
+        c->sock_idx = 0;
+        c->ev_queued = false;
+        if (c->state == UTCP_LISTEN) {
+            /* children first */
+            while (c->synq_head)
+                utcp__conn_close(s, c->synq_head, UTCP_CAUSE_STACK_DESTROY, 0);
+            while (c->accq_head)
+                utcp__conn_close(s, c->accq_head, UTCP_CAUSE_STACK_DESTROY, 0);
+        }
+        utcp__conn_close(s, c, UTCP_CAUSE_STACK_DESTROY, 0);
+    }
+    if (s->conns.buckets) {
+        /* Orphaned connections (closed by the application, still ending). */
+        size_t b = 0;
+        struct utcp_hnode *n = utcp_ht_iter(&s->conns, &b, NULL);
+        while (n) {
+            struct utcp_conn *c = UTCP_CONTAINER_OF(n, struct utcp_conn, hnode);
+            utcp__conn_close(s, c, UTCP_CAUSE_STACK_DESTROY, 0);
+            b = 0;
+            n = utcp_ht_iter(&s->conns, &b, NULL);
+        }
+    }
+    utcp_ht_destroy(&s->conns);
+    utcp_ht_destroy(&s->listeners);
+    utcp__free(&s->alloc, s->socks, sizeof *s->socks * s->socks_cap);
+    utcp__free(&s->alloc, s->ports, sizeof *s->ports * 65536u);
+    utcp__free(&s->alloc, s->pkt, s->pkt_cap);
+    utcp__free(&s->alloc, s->scratch, 65536);
+    struct utcp_allocator a = s->alloc;
+    utcp__free(&a, s, sizeof *s);
+}
+
+void utcp__trace(struct utcp_stack *s, struct utcp_trace_event *ev)
+{
+    if (!s->cfg.trace)
+        return;
+    ev->now = s->now;
+    s->cfg.trace(s->cfg.trace_ctx, ev);
+}
+
+void utcp__trace_drop(struct utcp_stack *s, const struct utcp_conn *c,
+                      const struct utcp_ipv4 *ip, int reason)
+{
+    if (!s->cfg.trace)
+        return;
+    struct utcp_trace_event ev = {0};
+    ev.kind = UTCP_TRACE_DROP;
+    ev.drop_reason = reason;
+    if (c) {
+        ev.conn_id = c->id;
+        ev.local_addr = c->tuple.laddr;
+        ev.remote_addr = c->tuple.raddr;
+        ev.local_port = c->tuple.lport;
+        ev.remote_port = c->tuple.rport;
+    }
+    if (ip) {
+        ev.pkt = ip->payload - ip->hdr_len;
+        ev.pkt_len = ip->total_len;
+    }
+    utcp__trace(s, &ev);
+}
+
+void utcp__emit(struct utcp_stack *s, const struct utcp_conn *c,
+                const uint8_t *pkt, size_t len)
+{
+    if (s->cfg.trace) {
+        struct utcp_trace_event ev = {0};
+        ev.kind = UTCP_TRACE_SEG_OUT;
+        ev.pkt = pkt;
+        ev.pkt_len = len;
+        if (c) {
+            ev.conn_id = c->id;
+            ev.local_addr = c->tuple.laddr;
+            ev.remote_addr = c->tuple.raddr;
+            ev.local_port = c->tuple.lport;
+            ev.remote_port = c->tuple.rport;
+        }
+        utcp__trace(s, &ev);
+    }
+    s->cfg.output(s->cfg.output_ctx, pkt, len);
+}
+
+/* ---- ports ---- */
+static bool ensure_ports(struct utcp_stack *s)
+{
+    if (s->ports)
+        return true;
+    s->ports = utcp__alloc(&s->alloc, sizeof *s->ports * 65536u);
+    if (!s->ports)
+        return false;
+    memset(s->ports, 0, sizeof *s->ports * 65536u);
+    return true;
+}
+
+void utcp__port_hold(struct utcp_stack *s, uint16_t port)
+{
+    if (ensure_ports(s))
+        s->ports[port].active++;
+}
+
+void utcp__port_release(struct utcp_stack *s, struct utcp_conn *c)
+{
+    struct utcp_port_use *u = s->ports ? &s->ports[c->tuple.lport] : NULL;
+    if (u && c->port_tw && u->timewait)
+        u->timewait--;
+    else if (u && !c->port_tw && u->active)
+        u->active--;
+    c->bound = false;
+    c->port_tw = false;
+}
+
+/* ---- tables ---- */
+void utcp__table_insert(struct utcp_stack *s, struct utcp_conn *c)
+{
+    c->hnode.key = c->tuple;
+    if (c->state == UTCP_LISTEN) { /* a listener, keyed by its port */
+        c->hnode.key.raddr = 0;
+        c->hnode.key.rport = 0;
+        utcp_ht_insert(&s->listeners, &c->hnode);
+    } else {
+        utcp_ht_insert(&s->conns, &c->hnode);
+    }
+    c->in_table = true;
+}
+
+void utcp__table_remove(struct utcp_stack *s, struct utcp_conn *c)
+{
+    bool listener = c->hnode.key.raddr == 0 && c->hnode.key.rport == 0;
+    utcp_ht_remove(listener ? &s->listeners : &s->conns, &c->hnode);
+    c->in_table = false;
+}
+
+struct utcp_conn *utcp__table_find(struct utcp_stack *s,
+                                   const struct utcp_4tuple *t)
+{
+    struct utcp_hnode *n = utcp_ht_find(&s->conns, t);
+    return n ? UTCP_CONTAINER_OF(n, struct utcp_conn, hnode) : NULL;
+}
+
+/* ---- input ---- */
+static void drop_wire(struct utcp_stack *s, const uint8_t *pkt, size_t len,
+                      enum utcp_wire_reason r)
+{
+    if (!s->cfg.trace)
+        return;
+    struct utcp_trace_event ev = {0};
+    ev.kind = UTCP_TRACE_DROP;
+    ev.drop_reason = UTCP_DROP_WIRE;
+    ev.wire_reason = (int)r;
+    ev.pkt = pkt;
+    ev.pkt_len = len;
+    utcp__trace(s, &ev);
+}
+
+static void icmp_input(struct utcp_stack *s, const struct utcp_ipv4 *ip)
+{
+    struct utcp_icmp m;
+    enum utcp_wire_reason r = utcp_icmp_parse(ip->payload, ip->payload_len, &m);
+    if (r != UTCP_WIRE_OK) {
+        s->ctr.InIpErrs++;
+        drop_wire(s, ip->payload - ip->hdr_len, ip->total_len, r);
+        return;
+    }
+    s->ctr.InIcmp++;
+    if (m.type == UTCP_ICMP_ECHO_REQUEST) {
+        /* RFC 1122 3.2.2.6: answer with the same identifier, sequence and
+         * data. */
+        struct utcp_icmp rep = m;
+        rep.type = UTCP_ICMP_ECHO_REPLY;
+        rep.code = 0;
+        size_t room = s->pkt_cap - UTCP_IPV4_HDR_LEN;
+        size_t n = utcp_icmp_echo_build(s->pkt + UTCP_IPV4_HDR_LEN, room, &rep);
+        if (!n)
+            return;
+        struct utcp_ipv4 oip = {0};
+        oip.src = ip->dst;
+        oip.dst = ip->src;
+        oip.ttl = (uint8_t)s->cfg.ttl;
+        oip.id = s->ip_id++;
+        oip.proto = UTCP_IPPROTO_ICMP;
+        if (!utcp_ipv4_build(s->pkt, s->pkt_cap, &oip, n))
+            return;
+        s->ctr.OutIcmp++;
+        utcp__emit(s, NULL, s->pkt, n + UTCP_IPV4_HDR_LEN);
+    }
+    /* Destination unreachable: RFC 1122 4.2.3.9 says soft errors must not
+     * abort a connection; hard errors (protocol/port unreachable) may in
+     * SYN states. Handled with connection lookup below. */
+    if (m.type == UTCP_ICMP_DEST_UNREACH && m.quoted.proto == UTCP_IPPROTO_TCP &&
+        m.quoted.src == s->cfg.addr) {
+        struct utcp_4tuple k = {m.quoted.src, m.quoted.dst, m.q_sport,
+                                m.q_dport};
+        struct utcp_conn *c = utcp__table_find(s, &k);
+        if (c && c->state == UTCP_SYN_SENT &&
+            (m.code == UTCP_ICMP_UNREACH_PROTO ||
+             m.code == UTCP_ICMP_UNREACH_PORT) &&
+            seq_in(m.q_seq, c->snd_una, c->snd_max)) {
+            utcp__conn_close(s, c, UTCP_CAUSE_ICMP_ERROR, UTCP_ECONNREFUSED);
+        }
+    }
+}
+
+void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
+                size_t len)
+{
+    if (now > s->now)
+        s->now = now;
+    s->ctr.InPackets++;
+    struct utcp_ipv4 ip;
+    enum utcp_wire_reason r = utcp_ipv4_parse(pkt, len, &ip);
+    if (r != UTCP_WIRE_OK) {
+        if (r == UTCP_WIRE_IP_FRAGMENT)
+            s->ctr.InIpFragments++;
+        else
+            s->ctr.InIpErrs++;
+        drop_wire(s, pkt, len, r);
+        return;
+    }
+    if (ip.dst != s->cfg.addr ||
+        (ip.proto != UTCP_IPPROTO_TCP && ip.proto != UTCP_IPPROTO_ICMP)) {
+        s->ctr.InNotForUs++;
+        utcp__trace_drop(s, NULL, &ip, UTCP_DROP_NOT_FOR_US);
+        return;
+    }
+    if (ip.proto == UTCP_IPPROTO_ICMP) {
+        icmp_input(s, &ip);
+        return;
+    }
+    s->ctr.InSegs++;
+    struct utcp_tcp th;
+    r = utcp_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, true, &th);
+    if (r != UTCP_WIRE_OK) {
+        s->ctr.InErrs++;
+        drop_wire(s, pkt, len, r);
+        return;
+    }
+    struct utcp_4tuple k = {ip.dst, ip.src, th.dport, th.sport};
+    struct utcp_conn *c = utcp__table_find(s, &k);
+    if (s->cfg.trace) {
+        struct utcp_trace_event ev = {0};
+        ev.kind = UTCP_TRACE_SEG_IN;
+        ev.pkt = pkt;
+        ev.pkt_len = ip.total_len;
+        ev.local_addr = ip.dst;
+        ev.remote_addr = ip.src;
+        ev.local_port = th.dport;
+        ev.remote_port = th.sport;
+        ev.conn_id = c ? c->id : 0;
+        utcp__trace(s, &ev);
+    }
+    if (th.flags & UTCP_TH_RST)
+        s->ctr.InRsts++;
+    if (c) {
+        utcp__tcp_input(s, c, &ip, &th);
+        return;
+    }
+    struct utcp_4tuple lk = {ip.dst, 0, th.dport, 0};
+    struct utcp_hnode *ln = utcp_ht_find(&s->listeners, &lk);
+    if (ln) {
+        utcp__listen_input(s, UTCP_CONTAINER_OF(ln, struct utcp_conn, hnode),
+                           &ip, &th);
+        return;
+    }
+    /* RFC 9293 3.10.7.1: CLOSED. */
+    s->ctr.DroppedSegs++;
+    if (th.flags & UTCP_TH_RST) {
+        utcp__trace_drop(s, NULL, &ip, UTCP_DROP_RST_NO_SOCKET);
+        return;
+    }
+    utcp__trace_drop(s, NULL, &ip, UTCP_DROP_NO_SOCKET);
+    utcp__send_rst_reply(s, &ip, &th);
+}
+
+uint64_t utcp_tick(struct utcp_stack *s, uint64_t now)
+{
+    if (now > s->now)
+        s->now = now;
+    struct utcp_tnode *n;
+    while ((n = utcp_tw_pop(&s->wheel, s->now)) != NULL) {
+        struct utcp_conn *c = UTCP_CONTAINER_OF(n, struct utcp_conn, tnode);
+        utcp__timer_fire(s, c);
+    }
+    return utcp_tw_next(&s->wheel);
+}
+
+uint64_t utcp_next_deadline(struct utcp_stack *s)
+{
+    return utcp_tw_next(&s->wheel);
+}
+
+uint64_t utcp_now(const struct utcp_stack *s)
+{
+    return s->now;
+}
+
+void utcp_get_counters(const struct utcp_stack *s, struct utcp_counters *out)
+{
+    *out = s->ctr;
+}

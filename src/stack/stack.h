@@ -1,0 +1,83 @@
+/*
+ * The stack: every connection, listener, TIME_WAIT record, port and timer of
+ * one utcp instance, and the counters. Internal; the public face is
+ * include/utcp/utcp.h.
+ */
+#ifndef UTCP_STACK_H
+#define UTCP_STACK_H
+
+#include "base/base.h"
+#include "stack/hash.h"
+#include "stack/timerwheel.h"
+#include "tcp/conn.h"
+
+/* RFC 5961 7: challenge ACKs per second, per stack (Linux's old default). */
+#define UTCP_CHALLENGE_ACK_LIMIT 1000
+
+struct utcp_sock_slot {
+    uint32_t gen;              /* bumped when the slot is released */
+    uint32_t next_free;        /* free list link (index + 1) */
+    struct utcp_conn *conn;    /* NULL: free */
+};
+
+/* Per-port bookkeeping for bind and ephemeral selection. */
+struct utcp_port_use {
+    uint32_t active;   /* sockets and connections holding the port */
+    uint32_t timewait; /* connections in TIME_WAIT on the port */
+};
+
+struct utcp_stack {
+    struct utcp_config cfg;
+    struct utcp_allocator alloc;
+    struct utcp_rng rng;
+    uint8_t isn_key[16], hash_key[16], port_key[16];
+    utcp_time now;
+    uint32_t next_conn_id;
+    uint32_t next_ephemeral;
+    uint16_t ip_id;
+
+    struct utcp_htable conns;     /* synchronized + SYN states by 4-tuple */
+    struct utcp_htable listeners; /* by (addr, port, 0, 0) */
+    struct utcp_twheel wheel;
+
+    struct utcp_sock_slot *socks;
+    uint32_t socks_cap, socks_free; /* free list head (index + 1) */
+
+    struct utcp_port_use *ports;    /* 65536 entries, allocated on first
+                                       bind */
+    struct utcp_conn *ev_head, *ev_tail;
+
+    utcp_time challenge_window_start; /* RFC 5961 7 rate limit */
+    uint32_t challenge_count;
+    struct utcp_counters ctr;
+    uint64_t live_conns;
+    uint8_t *pkt;                   /* output scratch: one packet */
+    size_t pkt_cap;
+    uint8_t *scratch;               /* payload gathered from a send ring */
+};
+
+/* Emits a trace event (fills now). */
+void utcp__trace(struct utcp_stack *s, struct utcp_trace_event *ev);
+/* Trace a drop of a segment for connection c (may be NULL). */
+void utcp__trace_drop(struct utcp_stack *s, const struct utcp_conn *c,
+                      const struct utcp_ipv4 *ip, int reason);
+/* Hands a finished packet to the output callback, traced and counted. */
+void utcp__emit(struct utcp_stack *s, const struct utcp_conn *c,
+                const uint8_t *pkt, size_t len);
+
+/* Ports */
+void utcp__port_hold(struct utcp_stack *s, uint16_t port);
+/* Releases c's hold on its local port (c->bound must be set). */
+void utcp__port_release(struct utcp_stack *s, struct utcp_conn *c);
+
+/* Connection table membership */
+void utcp__table_insert(struct utcp_stack *s, struct utcp_conn *c);
+void utcp__table_remove(struct utcp_stack *s, struct utcp_conn *c);
+struct utcp_conn *utcp__table_find(struct utcp_stack *s,
+                                   const struct utcp_4tuple *t);
+
+/* The socket table slot of c (NULL when orphaned). */
+struct utcp_sock_slot *utcp__slot_of(struct utcp_stack *s,
+                                     const struct utcp_conn *c);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * The life of a connection: creation, the single writer of its state
+ * (checked against the transition table of fsm.c and traced), entering
+ * TIME_WAIT, closing, and release. RFC 9293 3.3.2, 3.6, 3.10.4.
+ * Must never free a connection that a socket handle still points to.
+ */
+#include <string.h>
+
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+bool utcp__transition_legal_cause(int from, int to, int cause);
+
+struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
+{
+    struct utcp_conn *c = utcp__alloc(&s->alloc, sizeof *c);
+    if (!c)
+        return NULL;
+    memset(c, 0, sizeof *c);
+    utcp_tw_node_init(&c->tnode);
+    c->id = ++s->next_conn_id;
+    c->state = UTCP_CLOSED;
+    c->state_since = s->now;
+    c->t_rtx = c->t_delack = c->t_keep = UTCP_TIME_NEVER;
+    c->error = 0;
+    const struct utcp_config *g = &s->cfg;
+    c->opt.sndbuf = g->sndbuf;
+    c->opt.rcvbuf = g->rcvbuf;
+    c->opt.msl_ms = g->msl_ms;
+    c->opt.fin_wait2_ms = g->fin_wait2_ms;
+    c->opt.keepidle_ms = 7200000; /* RFC 1122 4.2.3.6: >= two hours */
+    c->opt.keepintvl_ms = 75000;
+    c->opt.keepcnt = 9;
+    c->opt.syn_retries = g->syn_retries;
+    c->opt.linger = -1;
+    c->rto = g->rto_initial_ms * 1000u;
+    c->cc = &utcp_cc_newreno;
+    utcp_ring_init(&c->sndq, c->opt.sndbuf);
+    utcp_ring_init(&c->rcvq, c->opt.rcvbuf);
+    utcp_ranges_init(&c->ooo);
+    s->ctr.ConnsAlloc++;
+    s->live_conns++;
+    return c;
+}
+
+void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
+{
+    utcp_tw_cancel(&s->wheel, &c->tnode);
+    if (c->in_table)
+        utcp__table_remove(s, c);
+    if (c->bound)
+        utcp__port_release(s, c);
+    if (c->ev_queued) {
+        /* unlink from the event list */
+        struct utcp_conn **pp = &s->ev_head, *prev = NULL;
+        while (*pp && *pp != c) {
+            prev = *pp;
+            pp = &(*pp)->ev_next;
+        }
+        if (*pp) {
+            *pp = c->ev_next;
+            if (s->ev_tail == c)
+                s->ev_tail = prev;
+        }
+    }
+    utcp_ring_release(&c->sndq, &s->alloc);
+    utcp_ring_release(&c->rcvq, &s->alloc);
+    utcp__free(&s->alloc, c, sizeof *c);
+    s->ctr.ConnsFree++;
+    s->live_conns--;
+}
+
+static bool counts_as_estab(int st)
+{
+    /* RFC 4022 tcpCurrEstab: ESTABLISHED or CLOSE-WAIT. */
+    return st == UTCP_ESTABLISHED || st == UTCP_CLOSE_WAIT;
+}
+
+void utcp__set_state(struct utcp_stack *s, struct utcp_conn *c, int st,
+                     int cause)
+{
+    int old = c->state;
+    if (!utcp__transition_legal_cause(old, st, cause)) {
+        s->ctr.IllegalTransitions++;
+#ifdef UTCP_DEBUG_TRANSITIONS
+        abort();
+#endif
+    }
+    /* RFC 4022 counters */
+    if (old == UTCP_CLOSED && st == UTCP_SYN_SENT)
+        s->ctr.ActiveOpens++;
+    if (old == UTCP_LISTEN && st == UTCP_SYN_RECEIVED)
+        s->ctr.PassiveOpens++;
+    if ((old == UTCP_SYN_SENT || old == UTCP_SYN_RECEIVED) &&
+        (st == UTCP_CLOSED || st == UTCP_LISTEN))
+        s->ctr.AttemptFails++;
+    if (counts_as_estab(old) && st == UTCP_CLOSED &&
+        cause == UTCP_CAUSE_RCV_RST)
+        s->ctr.EstabResets++;
+    if (counts_as_estab(old) && !counts_as_estab(st))
+        s->ctr.CurrEstab--;
+    if (!counts_as_estab(old) && counts_as_estab(st))
+        s->ctr.CurrEstab++;
+
+    c->state = (uint8_t)st;
+    c->state_since = s->now;
+    struct utcp_trace_event ev = {0};
+    ev.kind = UTCP_TRACE_STATE;
+    ev.conn_id = c->id;
+    ev.local_addr = c->tuple.laddr;
+    ev.remote_addr = c->tuple.raddr;
+    ev.local_port = c->tuple.lport;
+    ev.remote_port = c->tuple.rport;
+    ev.old_state = old;
+    ev.new_state = st;
+    ev.cause = cause;
+    utcp__trace(s, &ev);
+}
+
+void utcp__notify(struct utcp_stack *s, struct utcp_conn *c, uint8_t edge)
+{
+    c->ev_edge |= edge;
+    if (!c->sock_idx || c->ev_queued)
+        return;
+    c->ev_queued = true;
+    c->ev_next = NULL;
+    if (s->ev_tail)
+        s->ev_tail->ev_next = c;
+    else
+        s->ev_head = c;
+    s->ev_tail = c;
+}
+
+/* Removes a child from its listener's SYN or accept queue. */
+static void unlink_from_listener(struct utcp_conn *c)
+{
+    struct utcp_conn *l = c->listener;
+    if (!l)
+        return;
+    if (c->q_prev)
+        c->q_prev->q_next = c->q_next;
+    else if (l->synq_head == c)
+        l->synq_head = c->q_next;
+    else if (l->accq_head == c)
+        l->accq_head = c->q_next;
+    if (c->q_next)
+        c->q_next->q_prev = c->q_prev;
+    else if (l->accq_tail == c)
+        l->accq_tail = c->q_prev;
+    if (c->state == UTCP_SYN_RECEIVED)
+        l->synq_len--;
+    else
+        l->accq_len--;
+    c->listener = c->q_next = c->q_prev = NULL;
+}
+
+void utcp__conn_close(struct utcp_stack *s, struct utcp_conn *c, int cause,
+                      int err)
+{
+    /* A child still queued at its listener never reached the application:
+     * it leaves the queue and goes away with the connection. */
+    unlink_from_listener(c);
+    if (c->state != UTCP_CLOSED)
+        utcp__set_state(s, c, UTCP_CLOSED, cause);
+    if (err) {
+        c->error = (int16_t)err;
+        if (err == UTCP_ECONNRESET)
+            c->reset = true;
+    }
+    c->t_rtx = c->t_delack = c->t_keep = UTCP_TIME_NEVER;
+    utcp_tw_cancel(&s->wheel, &c->tnode);
+    if (c->in_table)
+        utcp__table_remove(s, c);
+    if (c->bound)
+        utcp__port_release(s, c);
+    utcp_ring_release(&c->sndq, &s->alloc);
+    c->sndq.len = 0;
+    if (!c->sock_idx) {
+        utcp__conn_free(s, c);
+        return;
+    }
+    utcp__notify(s, c, 0);
+}
+
+/* Moves a child from the SYN queue to the accept queue (it became
+ * ESTABLISHED): the listener becomes accept-ready. */
+void utcp__child_established(struct utcp_stack *s, struct utcp_conn *c);
+void utcp__child_established(struct utcp_stack *s, struct utcp_conn *c)
+{
+    struct utcp_conn *l = c->listener;
+    if (!l)
+        return;
+    /* unlink from the SYN queue (state already changed, so do it by hand) */
+    if (c->q_prev)
+        c->q_prev->q_next = c->q_next;
+    else
+        l->synq_head = c->q_next;
+    if (c->q_next)
+        c->q_next->q_prev = c->q_prev;
+    l->synq_len--;
+    c->q_next = NULL;
+    c->q_prev = l->accq_tail;
+    if (l->accq_tail)
+        l->accq_tail->q_next = c;
+    else
+        l->accq_head = c;
+    l->accq_tail = c;
+    l->accq_len++;
+    utcp__notify(s, l, 0);
+}
+
+void utcp__enter_time_wait(struct utcp_stack *s, struct utcp_conn *c,
+                           int cause)
+{
+    utcp__set_state(s, c, UTCP_TIME_WAIT, cause);
+    /* RFC 9293 3.10.7.4: turn off the other timers, start 2*MSL. */
+    c->t_rtx = c->t_delack = UTCP_TIME_NEVER;
+    c->persist = false;
+    c->keep_kind = UTCP_TIMER_TIME_WAIT;
+    c->t_keep = s->now + 2u * UTCP_MS(c->opt.msl_ms);
+    if (c->bound && !c->port_tw && s->ports) {
+        /* the port now counts as held by TIME_WAIT (scenario 19) */
+        if (s->ports[c->tuple.lport].active)
+            s->ports[c->tuple.lport].active--;
+        s->ports[c->tuple.lport].timewait++;
+        c->port_tw = true;
+    }
+    struct utcp_trace_event ev = {0};
+    ev.kind = UTCP_TRACE_TIMER_SET;
+    ev.conn_id = c->id;
+    ev.timer = UTCP_TIMER_TIME_WAIT;
+    ev.expires = c->t_keep;
+    utcp__trace(s, &ev);
+    utcp_ring_release(&c->sndq, &s->alloc);
+    c->sndq.len = 0;
+    utcp__timer_update(s, c);
+    utcp__notify(s, c, 0);
+}
+
+void utcp__conn_init_seq(struct utcp_stack *s, struct utcp_conn *c)
+{
+    /* RFC 6528 3 / RFC 9293 3.4.1 */
+    c->iss = utcp_isn(s->isn_key, &c->tuple, s->now);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->sndq_seq = c->iss + 1;
+    c->rcv_mss = (uint16_t)(s->cfg.mtu - 40);
+    if (c->opt.maxseg && c->opt.maxseg < c->rcv_mss)
+        c->rcv_mss = c->opt.maxseg;
+    c->mss = 536; /* RFC 9293 3.7.1: default when no MSS option arrives */
+}
+
+uint32_t utcp__rcv_window(const struct utcp_conn *c)
+{
+    uint32_t space = utcp_ring_free(&c->rcvq);
+    uint32_t adv = (uint32_t)seq_diff(c->rcv_adv, c->rcv_nxt);
+    if (seq_lt(c->rcv_adv, c->rcv_nxt))
+        adv = 0;
+    /* RFC 9293 3.8.6.2.2 (receiver SWS avoidance, RFC 1122 4.2.3.3): move
+     * the right edge only by at least min(buffer / 2, MSS); never shrink
+     * it (RFC 9293 3.8.6.2.1 discourages it). */
+    if (space > adv) {
+        uint32_t step = utcp_min_u32(c->rcvq.cap / 2, c->rcv_mss);
+        if (space - adv >= step || adv == 0 || space == c->rcvq.cap)
+            adv = space;
+    }
+    uint32_t max = 65535u << c->rcv_wscale;
+    return adv > max ? max : adv;
+}

@@ -1,0 +1,217 @@
+/*
+ * The transmission control block (RFC 9293 3.3.1) and the internal interface
+ * between the parts of the engine: input (input.c), output (output.c),
+ * timers (timer.c), connection life (conn.c) and the stack (stack/).
+ */
+#ifndef UTCP_CONN_H
+#define UTCP_CONN_H
+
+#include "base/base.h"
+#include "stack/hash.h"
+#include "stack/timerwheel.h"
+#include "tcp/buf.h"
+#include "utcp/trace.h"
+#include "utcp/utcp.h"
+#include "utcp/wire.h"
+
+/* Per-socket options, copied from the stack defaults at creation. */
+struct utcp_sockopts {
+    uint32_t sndbuf, rcvbuf;
+    uint32_t msl_ms, fin_wait2_ms, user_timeout_ms;
+    uint32_t keepidle_ms, keepintvl_ms;
+    uint16_t maxseg;
+    uint8_t keepcnt, syn_retries;
+    int8_t linger; /* -1 graceful, 0 abortive */
+    bool nodelay, keepalive, reuseaddr;
+};
+
+/* Congestion control: an algorithm sets the window growth and the loss
+ * response; the loss-recovery machinery (RFC 5681 3.2, RFC 6582) is the
+ * engine's. */
+struct utcp_conn;
+struct utcp_cc_ops {
+    const char *name;
+    void (*init)(struct utcp_conn *c);
+    /* bytes newly acknowledged outside recovery */
+    void (*on_ack)(struct utcp_conn *c, uint32_t acked);
+    /* new ssthresh on a loss (fast retransmit or timeout) */
+    uint32_t (*ssthresh)(struct utcp_conn *c);
+};
+extern const struct utcp_cc_ops utcp_cc_newreno;
+
+struct utcp_conn {
+    struct utcp_hnode hnode;    /* in the connection or listener table */
+    struct utcp_tnode tnode;    /* the one wheel node: earliest deadline */
+    uint32_t id;
+    uint32_t sock_idx;          /* socket table slot + 1; 0: orphaned */
+    uint8_t state;              /* enum utcp_state */
+    bool in_table : 1;          /* hnode is in a table */
+    bool passive : 1;           /* created by a listener (RFC 9293 3.10.7.4
+                                   SYN-RECEIVED RST rule) */
+    bool accepted : 1;          /* taken by utcp_accept */
+    bool bound : 1;             /* holds a local port */
+    bool port_tw : 1;           /* ... counted as TIME_WAIT */
+    bool fin_queued : 1;        /* the user ended the send side */
+    bool fin_rcvd : 1;          /* the peer's FIN was processed */
+    bool ooo_fin : 1;           /* a FIN arrived ahead of missing data */
+    bool rd_shut : 1;           /* SHUT_RD: discard incoming data */
+    bool in_recovery : 1;       /* fast recovery (RFC 6582) */
+    bool rtt_active : 1;        /* a segment is being timed (Karn) */
+    bool ev_queued : 1;         /* on the stack's event list */
+    bool ts_ok : 1, sack_ok : 1, ws_ok : 1;
+    bool persist : 1;           /* rtx timer is the persist timer */
+    bool reset : 1;             /* ended by a reset (sticky ECONNRESET) */
+    uint8_t keep_kind;          /* enum utcp_timer_kind for t_keep */
+    uint8_t rtx_count;          /* consecutive expiries of t_rtx */
+    uint8_t dupacks;
+    uint8_t delack_segs;        /* full segments received, not yet ACKed */
+    uint8_t keep_probes;
+    uint8_t snd_wscale, rcv_wscale; /* RFC 7323 2 */
+    int16_t error;              /* pending error for utcp_sock_error */
+    uint8_t ev_edge;            /* UTCP_EV_CONNECTED until reported */
+
+    struct utcp_4tuple tuple;   /* also hnode.key when in a table */
+
+    /* RFC 9293 3.3.1 send sequence variables */
+    utcp_seq iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+    uint32_t snd_wnd, max_snd_wnd;
+    utcp_seq sndq_seq;          /* sequence number of sndq's first byte */
+    /* receive sequence variables */
+    utcp_seq irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
+    utcp_seq ooo_fin_seq;
+    uint32_t ts_recent;         /* RFC 7323 4.3 */
+
+    uint16_t mss;               /* effective send MSS (peer's, clamped) */
+    uint16_t rcv_mss;           /* the MSS we advertised */
+
+    /* RFC 6298 */
+    uint32_t srtt, rttvar, rto; /* microseconds; srtt 0: no sample yet */
+    utcp_seq rtt_seq;
+    utcp_time rtt_start;
+
+    /* RFC 5681 / 6582 */
+    uint32_t cwnd, ssthresh, bytes_acked;
+    utcp_seq recover;
+    const struct utcp_cc_ops *cc;
+
+    /* Timers: one wheel node armed at the earliest of these. */
+    utcp_time t_rtx;            /* retransmission / SYN / persist */
+    utcp_time t_delack;
+    utcp_time t_keep;           /* keep-alive / FIN_WAIT_2 / TIME_WAIT */
+    utcp_time last_rcv;         /* for keep-alive idleness */
+    utcp_time una_since;        /* oldest unacknowledged data first sent */
+    utcp_time state_since;
+    uint32_t retransmits;
+
+    struct utcp_ring sndq, rcvq;
+    struct utcp_ranges ooo;     /* received ahead of rcv_nxt, in rcvq */
+
+    struct utcp_sockopts opt;
+
+    /* Listener (state LISTEN with a socket): its queues. Child: listener
+     * links. */
+    struct utcp_conn *listener; /* for a child not yet accepted */
+    struct utcp_conn *q_next, *q_prev; /* in listener's syn or accept queue */
+    struct utcp_conn *synq_head, *accq_head, *accq_tail;
+    uint32_t synq_len, accq_len, backlog;
+    struct utcp_conn *ev_next;  /* stack event list */
+};
+
+static inline bool utcp_state_synchronized(int st)
+{
+    switch (st) {
+#define UTCP_X_(name, sync, snd, rcv)                                          \
+    case UTCP_##name:                                                          \
+        return sync;
+        UTCP_STATES(UTCP_X_)
+#undef UTCP_X_
+    default:
+        return false;
+    }
+}
+
+static inline bool utcp_state_can_recv(int st)
+{
+    switch (st) {
+#define UTCP_X_(name, sync, snd, rcv)                                          \
+    case UTCP_##name:                                                          \
+        return rcv;
+        UTCP_STATES(UTCP_X_)
+#undef UTCP_X_
+    default:
+        return false;
+    }
+}
+
+static inline bool utcp_state_can_send(int st)
+{
+    switch (st) {
+#define UTCP_X_(name, sync, snd, rcv)                                          \
+    case UTCP_##name:                                                          \
+        return snd;
+        UTCP_STATES(UTCP_X_)
+#undef UTCP_X_
+    default:
+        return false;
+    }
+}
+
+struct utcp_stack;
+
+/* conn.c: life of a connection */
+struct utcp_conn *utcp__conn_new(struct utcp_stack *s);
+void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c);
+void utcp__set_state(struct utcp_stack *s, struct utcp_conn *c, int st,
+                     int cause);
+/* Ends the connection: CLOSED with the given cause, error recorded for the
+ * user (0 for none), removed from tables, freed if orphaned. */
+void utcp__conn_close(struct utcp_stack *s, struct utcp_conn *c, int cause,
+                      int err);
+/* Records readiness news for the socket (edge: UTCP_EV_CONNECTED or 0). */
+void utcp__notify(struct utcp_stack *s, struct utcp_conn *c, uint8_t edge);
+/* Enters TIME_WAIT (timer 2*MSL). */
+void utcp__enter_time_wait(struct utcp_stack *s, struct utcp_conn *c,
+                           int cause);
+/* Initialises sequence and window state for a new connection. */
+void utcp__conn_init_seq(struct utcp_stack *s, struct utcp_conn *c);
+/* The receive window to advertise now (bytes, unscaled). */
+uint32_t utcp__rcv_window(const struct utcp_conn *c);
+
+/* output.c */
+/* Sends what the windows, Nagle and the state allow (data, FIN). */
+void utcp__output(struct utcp_stack *s, struct utcp_conn *c);
+/* Sends a bare ACK now (cancels the delayed ACK). */
+void utcp__send_ack(struct utcp_stack *s, struct utcp_conn *c);
+/* SYN or SYN+ACK (from iss), with our options. */
+void utcp__send_syn(struct utcp_stack *s, struct utcp_conn *c);
+/* RST for connection c: <SEQ=snd_nxt><CTL=RST> (RFC 9293 3.10.4 ABORT). */
+void utcp__send_rst_conn(struct utcp_stack *s, struct utcp_conn *c);
+/* A reply RST to a segment for no connection (RFC 9293 3.10.7.1). */
+void utcp__send_rst_reply(struct utcp_stack *s, const struct utcp_ipv4 *ip,
+                          const struct utcp_tcp *th);
+/* Retransmits the segment at snd_una (fast retransmit, partial ACK). */
+void utcp__retransmit_una(struct utcp_stack *s, struct utcp_conn *c);
+/* Sends one zero-window probe. */
+void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c);
+/* Sends a keep-alive probe (SEQ = snd_una - 1, no data). */
+void utcp__send_keepalive(struct utcp_stack *s, struct utcp_conn *c);
+
+/* input.c */
+void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
+                     const struct utcp_ipv4 *ip, const struct utcp_tcp *th);
+void utcp__listen_input(struct utcp_stack *s, struct utcp_conn *l,
+                        const struct utcp_ipv4 *ip, const struct utcp_tcp *th);
+
+/* timer.c */
+/* Re-arms the wheel node at the earliest of the connection's deadlines. */
+void utcp__timer_update(struct utcp_stack *s, struct utcp_conn *c);
+void utcp__timer_fire(struct utcp_stack *s, struct utcp_conn *c);
+/* (Re)starts the retransmission timer at now + rto << backoff. */
+void utcp__rtx_arm(struct utcp_stack *s, struct utcp_conn *c);
+/* RFC 6298 (2.2)/(2.3): one RTT sample in microseconds. */
+void utcp__rtt_sample(struct utcp_stack *s, struct utcp_conn *c,
+                      uint32_t rtt_us);
+/* Arms keep-alive after activity, when enabled. */
+void utcp__keepalive_reset(struct utcp_stack *s, struct utcp_conn *c);
+
+#endif

@@ -1,0 +1,799 @@
+/*
+ * SEGMENT ARRIVES, in the order of RFC 9293 3.10.7: LISTEN (3.10.7.2),
+ * SYN-SENT (3.10.7.3), then the synchronized states (3.10.7.4): sequence
+ * check, RST (with RFC 5961 3), SYN (RFC 5961 4), ACK (RFC 5961 5), text,
+ * FIN. TIME-WAIT follows RFC 9293 and RFC 1337. Never trusts a field of the
+ * segment beyond what the wire layer validated; never answers a RST.
+ */
+#include <string.h>
+
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+void utcp__child_established(struct utcp_stack *s, struct utcp_conn *c);
+
+/* A segment as the engine sees it: may be trimmed as it goes. */
+struct seg {
+    const struct utcp_ipv4 *ip;
+    const struct utcp_tcp *th;
+    utcp_seq seq;       /* after trimming */
+    utcp_seq seq0;      /* as received */
+    const uint8_t *data;
+    uint32_t len;       /* payload bytes (after trimming) */
+    uint8_t flags;      /* SYN/FIN may be cleared by trimming */
+    uint32_t wnd;       /* raw window field */
+};
+
+enum step { STEP_CONTINUE, STEP_DONE, STEP_GONE };
+
+static void drop(struct utcp_stack *s, struct utcp_conn *c,
+                 const struct seg *g, int reason)
+{
+    s->ctr.DroppedSegs++;
+    utcp__trace_drop(s, c, g->ip, reason);
+}
+
+/* RFC 5961 3.2, 4.2, 5.2: a challenge ACK, rate-limited per stack
+ * (RFC 5961 7). */
+static void challenge_ack(struct utcp_stack *s, struct utcp_conn *c,
+                          const struct seg *g, int reason)
+{
+    drop(s, c, g, reason);
+    if (s->now - s->challenge_window_start >= UTCP_SEC(1)) {
+        s->challenge_window_start = s->now;
+        s->challenge_count = 0;
+    }
+    if (s->challenge_count >= UTCP_CHALLENGE_ACK_LIMIT) {
+        utcp__trace_drop(s, c, g->ip, UTCP_DROP_CHALLENGE_LIMIT);
+        return;
+    }
+    s->challenge_count++;
+    s->ctr.ChallengeAcks++;
+    utcp__send_ack(s, c);
+}
+
+static uint8_t choose_rcv_wscale(uint32_t rcvbuf)
+{
+    /* RFC 7323 2.3: the smallest shift that lets the window cover the
+     * buffer, at most 14. */
+    uint8_t sh = 0;
+    while (sh < 14 && ((uint32_t)65535 << sh) < rcvbuf)
+        sh++;
+    return sh;
+}
+
+/* Options of a SYN: RFC 9293 3.7.1 (MSS), RFC 7323 2.2 (window scale). */
+static void apply_syn_options(struct utcp_stack *s, struct utcp_conn *c,
+                              const struct utcp_tcp *th)
+{
+    (void)s;
+    uint32_t mss = (th->opts.present & UTCP_OPT_MSS) ? th->opts.mss : 536u;
+    uint32_t ours = c->rcv_mss; /* the same link both ways */
+    if (c->opt.maxseg && c->opt.maxseg < ours)
+        ours = c->opt.maxseg;
+    mss = utcp_min_u32(mss, ours);
+    if (mss < 64)
+        mss = 64; /* a hostile tiny MSS must not make us send 1-byte
+                     segments forever */
+    c->mss = (uint16_t)mss;
+    if (th->opts.present & UTCP_OPT_WSCALE) {
+        c->ws_ok = true;
+        /* RFC 7323 2.3: a shift above 14 is treated as 14. */
+        c->snd_wscale = th->opts.wscale > 14 ? 14 : th->opts.wscale;
+    } else {
+        c->ws_ok = false;
+        c->snd_wscale = 0;
+        c->rcv_wscale = 0;
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * RFC 9293 3.10.7.2: LISTEN
+ * --------------------------------------------------------------------- */
+void utcp__listen_input(struct utcp_stack *s, struct utcp_conn *l,
+                        const struct utcp_ipv4 *ip, const struct utcp_tcp *th)
+{
+    struct seg g = {ip, th, th->seq, th->seq, th->payload,
+                    (uint32_t)th->payload_len, th->flags, th->win};
+    /* first: an incoming RST is ignored */
+    if (th->flags & UTCP_TH_RST) {
+        drop(s, l, &g, UTCP_DROP_LISTEN_RST);
+        return;
+    }
+    /* second: an ACK is answered with <SEQ=SEG.ACK><CTL=RST> */
+    if (th->flags & UTCP_TH_ACK) {
+        drop(s, l, &g, UTCP_DROP_LISTEN_ACK);
+        utcp__send_rst_reply(s, ip, th);
+        return;
+    }
+    if (!(th->flags & UTCP_TH_SYN)) {
+        drop(s, l, &g, UTCP_DROP_LISTEN_NO_SYN);
+        return;
+    }
+    /* third: SYN. Backlog: the accept queue holds `backlog` completed
+     * connections, the SYN queue 2*backlog+16 half-open ones; when either
+     * is full the SYN is dropped (the client retries), as Linux does
+     * without SYN cookies. */
+    if (l->accq_len >= l->backlog) {
+        s->ctr.ListenOverflows++;
+        drop(s, l, &g, UTCP_DROP_ACCEPT_QUEUE_FULL);
+        return;
+    }
+    if (l->synq_len >= 2u * l->backlog + 16u) {
+        s->ctr.ListenDrops++;
+        drop(s, l, &g, UTCP_DROP_SYN_QUEUE_FULL);
+        return;
+    }
+    struct utcp_conn *c = utcp__conn_new(s);
+    if (!c) {
+        s->ctr.ListenDrops++;
+        drop(s, l, &g, UTCP_DROP_SYN_QUEUE_FULL);
+        return;
+    }
+    c->opt = l->opt;
+    utcp_ring_init(&c->sndq, c->opt.sndbuf);
+    utcp_ring_init(&c->rcvq, c->opt.rcvbuf);
+    c->tuple.laddr = ip->dst;
+    c->tuple.lport = th->dport;
+    c->tuple.raddr = ip->src;
+    c->tuple.rport = th->sport;
+    c->passive = true;
+    c->state = UTCP_LISTEN; /* a copy of the listener (RFC 9293 3.10.7.2) */
+    utcp__conn_init_seq(s, c);
+    c->rcv_wscale = choose_rcv_wscale(c->opt.rcvbuf);
+    apply_syn_options(s, c, th);
+    c->cc->init(c);
+    /* RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ; SND.WND from the SYN, never
+     * scaled (RFC 7323 2.2). */
+    c->irs = th->seq;
+    c->rcv_nxt = th->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    c->snd_wnd = th->win;
+    c->max_snd_wnd = th->win;
+    c->snd_wl1 = th->seq;
+    c->snd_wl2 = c->iss;
+    c->last_rcv = s->now;
+    utcp__port_hold(s, c->tuple.lport);
+    c->bound = true;
+    /* queue at the listener */
+    c->listener = l;
+    c->q_prev = NULL;
+    c->q_next = l->synq_head;
+    if (l->synq_head)
+        l->synq_head->q_prev = c;
+    l->synq_head = c;
+    l->synq_len++;
+    utcp__set_state(s, c, UTCP_SYN_RECEIVED, UTCP_CAUSE_RCV_SYN);
+    utcp__table_insert(s, c);
+    /* Data in the SYN is not kept (no TCP Fast Open): it is not
+     * acknowledged, so the peer sends it again. */
+    c->rtt_active = true;
+    c->rtt_seq = c->iss;
+    c->rtt_start = s->now;
+    utcp__send_syn(s, c);
+}
+
+/* ---------------------------------------------------------------------
+ * RFC 9293 3.10.7.4 (the common tail): text and FIN
+ * --------------------------------------------------------------------- */
+static void ack_now_or_later(struct utcp_stack *s, struct utcp_conn *c,
+                             uint32_t len)
+{
+    /* RFC 1122 4.2.3.2: ACK at least every second full-sized segment,
+     * otherwise within the delayed-ACK time (at most 500 ms). */
+    if (len >= c->rcv_mss)
+        c->delack_segs++;
+    if (c->delack_segs >= 2 || s->cfg.delack_ms == 0) {
+        utcp__send_ack(s, c);
+        return;
+    }
+    if (c->t_delack == UTCP_TIME_NEVER) {
+        c->t_delack = s->now + UTCP_MS(s->cfg.delack_ms);
+        utcp__timer_update(s, c);
+    }
+}
+
+/* Accepts in-window data. Returns STEP_GONE when the data had nowhere to
+ * go and the connection was reset. */
+static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
+                           struct seg *g)
+{
+    if (!g->len)
+        return STEP_CONTINUE;
+    if (c->state != UTCP_ESTABLISHED && c->state != UTCP_FIN_WAIT_1 &&
+        c->state != UTCP_FIN_WAIT_2) {
+        /* CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent
+         * FIN, so this cannot be new data: ignore it. */
+        drop(s, c, g, UTCP_DROP_DATA_AFTER_FIN);
+        g->len = 0;
+        return STEP_CONTINUE;
+    }
+    if (!c->sock_idx || c->rd_shut) {
+        /* RFC 1122 4.2.2.13 / RFC 9293 3.10.4: nobody will read this
+         * data: reset the connection (as Linux and BSD do). */
+        drop(s, c, g, UTCP_DROP_DATA_AFTER_CLOSE);
+        utcp__send_rst_conn(s, c);
+        utcp__conn_close(s, c, UTCP_CAUSE_ABORT, UTCP_ECONNABORTED);
+        return STEP_GONE;
+    }
+    if (g->seq == c->rcv_nxt) {
+        uint32_t n = utcp_ring_write(&c->rcvq, &s->alloc, g->data, g->len);
+        if (n < g->len) {
+            /* no memory for the buffer: as if the segment were lost */
+            drop(s, c, g, UTCP_DROP_REASS_FULL);
+            g->flags &= (uint8_t)~UTCP_TH_FIN;
+            g->len = 0;
+            return STEP_CONTINUE;
+        }
+        c->rcv_nxt += n;
+        bool filled = c->ooo.n > 0;
+        utcp_seq adv = utcp_ranges_advance(&c->ooo, c->rcv_nxt);
+        if (adv != c->rcv_nxt) {
+            utcp_ring_commit(&c->rcvq, (uint32_t)seq_diff(adv, c->rcv_nxt));
+            c->rcv_nxt = adv;
+        }
+        utcp__notify(s, c, 0);
+        /* RFC 5681 4.2: ACK at once when a segment fills a hole. */
+        if (filled)
+            utcp__send_ack(s, c);
+        else
+            ack_now_or_later(s, c, n);
+        return STEP_CONTINUE;
+    }
+    /* Out of order (seq > rcv_nxt): keep it in the ring at its offset. */
+    uint32_t off = (uint32_t)seq_diff(g->seq, c->rcv_nxt);
+    if (!utcp_ranges_add(&c->ooo, c->rcv_nxt, g->seq, g->seq + g->len) ||
+        !utcp_ring_write_at(&c->rcvq, &s->alloc, off, g->data, g->len)) {
+        drop(s, c, g, UTCP_DROP_REASS_FULL);
+        g->flags &= (uint8_t)~UTCP_TH_FIN;
+    } else {
+        s->ctr.OooSegs++;
+    }
+    g->len = 0;
+    /* RFC 5681 4.2 / RFC 1122 4.2.2.21: immediate (duplicate) ACK. */
+    utcp__send_ack(s, c);
+    return STEP_CONTINUE;
+}
+
+/* Processes the FIN at rcv_nxt: RFC 9293 3.10.7.4 eighth. */
+static void process_fin(struct utcp_stack *s, struct utcp_conn *c)
+{
+    c->rcv_nxt++;
+    c->fin_rcvd = true;
+    c->ooo_fin = false;
+    bool our_fin_acked =
+        c->fin_queued && seq_gt(c->snd_una, c->sndq_seq + c->sndq.len);
+    switch (c->state) {
+    case UTCP_SYN_RECEIVED:
+    case UTCP_ESTABLISHED:
+        utcp__set_state(s, c, UTCP_CLOSE_WAIT, UTCP_CAUSE_RCV_FIN);
+        break;
+    case UTCP_FIN_WAIT_1:
+        if (our_fin_acked) {
+            utcp__enter_time_wait(s, c, UTCP_CAUSE_RCV_FIN_ACK_OF_FIN);
+        } else {
+            utcp__set_state(s, c, UTCP_CLOSING, UTCP_CAUSE_RCV_FIN);
+        }
+        break;
+    case UTCP_FIN_WAIT_2:
+        utcp__enter_time_wait(s, c, UTCP_CAUSE_RCV_FIN);
+        break;
+    default:
+        break;
+    }
+    utcp__send_ack(s, c);
+    utcp__notify(s, c, 0);
+}
+
+static void step_fin(struct utcp_stack *s, struct utcp_conn *c,
+                     const struct seg *g)
+{
+    if (c->fin_rcvd)
+        return;
+    if (g->flags & UTCP_TH_FIN) {
+        utcp_seq fin_seq = g->seq + g->len;
+        if (fin_seq == c->rcv_nxt) {
+            process_fin(s, c);
+            return;
+        }
+        if (seq_gt(fin_seq, c->rcv_nxt)) {
+            c->ooo_fin = true; /* processed when the data before it is in */
+            c->ooo_fin_seq = fin_seq;
+        }
+    }
+    if (c->ooo_fin && c->ooo_fin_seq == c->rcv_nxt)
+        process_fin(s, c);
+}
+
+/* ---------------------------------------------------------------------
+ * RFC 9293 3.10.7.3: SYN-SENT
+ * --------------------------------------------------------------------- */
+static void syn_sent_input(struct utcp_stack *s, struct utcp_conn *c,
+                           struct seg *g)
+{
+    const struct utcp_tcp *th = g->th;
+    bool ack = (g->flags & UTCP_TH_ACK) != 0;
+    /* first: the ACK bit */
+    if (ack && (seq_leq(th->ack, c->iss) || seq_gt(th->ack, c->snd_max))) {
+        drop(s, c, g, UTCP_DROP_SYN_SENT_BAD_ACK);
+        utcp__send_rst_reply(s, g->ip, th); /* not if RST (checked there) */
+        return;
+    }
+    bool ack_ok = ack && seq_lt(c->snd_una, th->ack) &&
+                  seq_leq(th->ack, c->snd_max);
+    /* second: RST (RFC 5961 3.2: acceptable only with an acceptable ACK) */
+    if (g->flags & UTCP_TH_RST) {
+        if (!ack_ok) {
+            drop(s, c, g, UTCP_DROP_SYN_SENT_RST_NO_ACK);
+            return;
+        }
+        utcp__conn_close(s, c, UTCP_CAUSE_RCV_RST, UTCP_ECONNREFUSED);
+        return;
+    }
+    /* fourth: SYN */
+    if (!(g->flags & UTCP_TH_SYN)) {
+        drop(s, c, g, UTCP_DROP_SYN_SENT_NO_SYN);
+        return;
+    }
+    c->irs = g->seq;
+    c->rcv_nxt = g->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    apply_syn_options(s, c, th);
+    c->cc->init(c);
+    c->snd_wnd = g->wnd; /* never scaled in a SYN (RFC 7323 2.2) */
+    c->max_snd_wnd = c->snd_wnd;
+    c->snd_wl1 = g->seq;
+    c->snd_wl2 = th->ack;
+    c->last_rcv = s->now;
+    g->seq++; /* past the SYN: data, if any, follows */
+    g->flags &= (uint8_t)~UTCP_TH_SYN;
+    if (ack_ok) {
+        c->snd_una = th->ack;
+        if (c->rtt_active && c->rtx_count == 0)
+            utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
+        c->rtt_active = false;
+        c->rtx_count = 0;
+        c->t_rtx = UTCP_TIME_NEVER;
+        utcp__set_state(s, c, UTCP_ESTABLISHED, UTCP_CAUSE_RCV_SYNACK);
+        utcp__keepalive_reset(s, c);
+        utcp__notify(s, c, UTCP_EV_CONNECTED);
+        /* RFC 9293: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, then the sixth
+         * step (text) and the eighth (FIN) for what the segment carries.
+         * Data in a SYN+ACK that exceeds the window is trimmed. */
+        uint32_t wnd = utcp__rcv_window(c);
+        if (g->len > wnd) {
+            g->len = wnd;
+            g->flags &= (uint8_t)~UTCP_TH_FIN;
+        }
+        if (step_text(s, c, g) == STEP_GONE)
+            return;
+        step_fin(s, c, g);
+        utcp__send_ack(s, c);
+        utcp__output(s, c);
+        return;
+    }
+    /* Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+     * Data in the SYN is not kept (the peer sends it again). */
+    utcp__set_state(s, c, UTCP_SYN_RECEIVED, UTCP_CAUSE_RCV_SYN);
+    c->rtx_count = 0;
+    c->rtt_active = false;
+    utcp__send_syn(s, c);
+    utcp__rtx_arm(s, c);
+}
+
+/* ---------------------------------------------------------------------
+ * TIME-WAIT (RFC 9293 3.10.7.4, RFC 1337, RFC 6191)
+ * --------------------------------------------------------------------- */
+/* Returns true when the segment should be handed on to a listener (a new
+ * SYN that reopened the 4-tuple). */
+static bool time_wait_input(struct utcp_stack *s, struct utcp_conn *c,
+                            struct seg *g)
+{
+    uint8_t f = g->flags;
+    if (f & UTCP_TH_RST) {
+        /* RFC 1337 (TIME-WAIT assassination): ignore RST. */
+        drop(s, c, g, UTCP_DROP_TIME_WAIT_RST);
+        return false;
+    }
+    if ((f & UTCP_TH_SYN) && !(f & UTCP_TH_ACK) && seq_gt(g->seq, c->rcv_nxt)) {
+        /* RFC 9293 3.10.7.4 / RFC 6191 2: a new SYN with a higher sequence
+         * number than the old connection may open a new incarnation. */
+        s->ctr.TimeWaitRecycled++;
+        utcp__conn_close(s, c, UTCP_CAUSE_RCV_SYN, 0);
+        return true;
+    }
+    if ((f & UTCP_TH_FIN) && g->seq + g->len + 1 == c->rcv_nxt) {
+        /* The remote FIN again: acknowledge it and restart 2*MSL. */
+        c->t_keep = s->now + 2u * UTCP_MS(c->opt.msl_ms);
+        struct utcp_trace_event ev = {0};
+        ev.kind = UTCP_TRACE_TIMER_SET;
+        ev.conn_id = c->id;
+        ev.timer = UTCP_TIMER_TIME_WAIT;
+        ev.expires = c->t_keep;
+        utcp__trace(s, &ev);
+        utcp__send_ack(s, c);
+        return false;
+    }
+    if (g->len || (f & (UTCP_TH_SYN | UTCP_TH_FIN)) ||
+        seq_diff(g->seq, c->rcv_nxt) != 0) {
+        /* Anything else unexpected: an ACK, as for an unacceptable
+         * segment; a challenge ACK for a SYN (RFC 5961 4). */
+        drop(s, c, g, UTCP_DROP_OUT_OF_WINDOW);
+        utcp__send_ack(s, c);
+        return false;
+    }
+    drop(s, c, g, UTCP_DROP_NONE); /* a duplicate ACK: nothing to do */
+    return false;
+}
+
+/* ---------------------------------------------------------------------
+ * RFC 9293 3.10.7.4: synchronized states and SYN-RECEIVED
+ * --------------------------------------------------------------------- */
+static bool seq_acceptable(const struct utcp_conn *c, const struct seg *g,
+                           uint32_t wnd)
+{
+    uint32_t seglen = g->len + ((g->flags & UTCP_TH_SYN) ? 1u : 0u) +
+                      ((g->flags & UTCP_TH_FIN) ? 1u : 0u);
+    utcp_seq end = c->rcv_nxt + wnd;
+    if (seglen == 0) {
+        if (wnd == 0)
+            return g->seq == c->rcv_nxt;
+        return seq_in(g->seq, c->rcv_nxt, end);
+    }
+    if (wnd == 0) {
+        /* RFC 9293 3.10.7.4: with a zero window, still accept valid ACKs,
+         * URGs and RSTs: a segment at RCV.NXT is processed with its data
+         * trimmed away. */
+        return g->seq == c->rcv_nxt;
+    }
+    return seq_in(g->seq, c->rcv_nxt, end) ||
+           seq_in(g->seq + seglen - 1, c->rcv_nxt, end);
+}
+
+/* first: sequence number check and trimming to the window. */
+static enum step step_seq(struct utcp_stack *s, struct utcp_conn *c,
+                          struct seg *g)
+{
+    uint32_t wnd = (uint32_t)seq_diff(c->rcv_adv, c->rcv_nxt);
+    if (seq_lt(c->rcv_adv, c->rcv_nxt))
+        wnd = 0;
+    if (!seq_acceptable(c, g, wnd)) {
+        if (g->flags & UTCP_TH_RST) {
+            drop(s, c, g, UTCP_DROP_RST_OUT_OF_WINDOW);
+            return STEP_DONE;
+        }
+        drop(s, c, g, UTCP_DROP_OUT_OF_WINDOW);
+        utcp__send_ack(s, c);
+        return STEP_DONE;
+    }
+    /* Trim the front: bytes already received. */
+    int32_t front = seq_diff(c->rcv_nxt, g->seq);
+    if (front > 0) {
+        if (g->flags & UTCP_TH_SYN) {
+            g->flags &= (uint8_t)~UTCP_TH_SYN;
+            g->seq++;
+            front--;
+        }
+        uint32_t cut = utcp_min_u32((uint32_t)front, g->len);
+        g->data += cut;
+        g->len -= cut;
+        g->seq += cut;
+        if ((uint32_t)front > cut) /* an old FIN */
+            g->flags &= (uint8_t)~UTCP_TH_FIN;
+    }
+    /* Trim the back: beyond the right edge of the window. */
+    utcp_seq edge = c->rcv_nxt + wnd;
+    if (seq_gt(g->seq + g->len, edge)) {
+        uint32_t keep = seq_gt(g->seq, edge)
+                            ? 0
+                            : (uint32_t)seq_diff(edge, g->seq);
+        g->len = keep;
+        g->flags &= (uint8_t)~UTCP_TH_FIN;
+    }
+    return STEP_CONTINUE;
+}
+
+/* second: RST, with RFC 5961 3.2. */
+static enum step step_rst(struct utcp_stack *s, struct utcp_conn *c,
+                          struct seg *g)
+{
+    if (!(g->flags & UTCP_TH_RST))
+        return STEP_CONTINUE;
+    if (g->seq0 != c->rcv_nxt) {
+        /* RFC 5961 3.2: in the window but not exact: challenge ACK. */
+        challenge_ack(s, c, g, UTCP_DROP_RST_CHALLENGE);
+        return STEP_DONE;
+    }
+    switch (c->state) {
+    case UTCP_SYN_RECEIVED:
+        if (c->passive) {
+            /* Return to LISTEN: this copy of the listener just goes away
+             * (RFC 9293 3.10.7.4 second, figure 8). */
+            utcp__set_state(s, c, UTCP_LISTEN, UTCP_CAUSE_RCV_RST);
+            c->state = UTCP_CLOSED; /* freed without a further trace */
+            c->sock_idx = 0;
+            utcp__conn_close(s, c, UTCP_CAUSE_RCV_RST, 0);
+        } else {
+            utcp__conn_close(s, c, UTCP_CAUSE_RCV_RST, UTCP_ECONNREFUSED);
+        }
+        return STEP_GONE;
+    case UTCP_ESTABLISHED:
+    case UTCP_FIN_WAIT_1:
+    case UTCP_FIN_WAIT_2:
+    case UTCP_CLOSE_WAIT:
+        /* RFC 9293: users get "connection reset"; queues are flushed. */
+        utcp_ring_release(&c->rcvq, &s->alloc);
+        utcp_ranges_init(&c->ooo);
+        utcp__conn_close(s, c, UTCP_CAUSE_RCV_RST, UTCP_ECONNRESET);
+        return STEP_GONE;
+    default: /* CLOSING, LAST-ACK */
+        utcp__conn_close(s, c, UTCP_CAUSE_RCV_RST, 0);
+        return STEP_GONE;
+    }
+}
+
+/* Our FIN has been sent and acknowledged. */
+static bool fin_acked(const struct utcp_conn *c)
+{
+    return c->fin_queued && seq_gt(c->snd_una, c->sndq_seq + c->sndq.len);
+}
+
+/* RFC 5681 2 (definition of a duplicate ACK) */
+static bool is_dupack(const struct utcp_conn *c, const struct seg *g)
+{
+    return g->th->ack == c->snd_una && g->len == 0 &&
+           !(g->flags & (UTCP_TH_SYN | UTCP_TH_FIN)) &&
+           ((uint32_t)g->wnd << c->snd_wscale) == c->snd_wnd &&
+           c->snd_max != c->snd_una;
+}
+
+static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
+                       utcp_seq ack)
+{
+    uint32_t acked = (uint32_t)seq_diff(ack, c->snd_una);
+    /* Remove acknowledged data (the FIN occupies one number past it). */
+    utcp_seq data_end = c->sndq_seq + c->sndq.len;
+    utcp_seq upto = seq_min(ack, data_end);
+    if (seq_gt(upto, c->sndq_seq)) {
+        uint32_t n = (uint32_t)seq_diff(upto, c->sndq_seq);
+        utcp_ring_consume(&c->sndq, n);
+        c->sndq_seq = upto;
+        if (c->sndq.len == 0)
+            utcp_ring_release(&c->sndq, &s->alloc);
+        utcp__notify(s, c, 0);
+    }
+    /* RFC 6298 (2.2)-(2.3) with Karn: the timed segment is covered. */
+    if (c->rtt_active && seq_gt(ack, c->rtt_seq)) {
+        c->rtt_active = false;
+        utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
+    }
+    c->rtx_count = 0;
+    if (c->in_recovery) {
+        if (seq_geq(ack, c->recover)) {
+            /* RFC 6582 3.2 (3): full ACK, deflate and leave recovery. */
+            uint32_t flight = (uint32_t)seq_diff(c->snd_max, ack);
+            c->cwnd = utcp_min_u32(c->ssthresh,
+                                   utcp_max_u32(flight, c->mss) + c->mss);
+            c->in_recovery = false;
+            c->dupacks = 0;
+        } else {
+            /* RFC 6582 3.2 (4): partial ACK: retransmit the first
+             * unacknowledged segment, deflate by the amount acknowledged,
+             * add back one SMSS. */
+            c->snd_una = ack;
+            utcp__retransmit_una(s, c);
+            c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + c->mss;
+        }
+    } else {
+        c->dupacks = 0;
+        c->cc->on_ack(c, acked);
+    }
+    c->snd_una = ack;
+    if (seq_lt(c->snd_nxt, c->snd_una))
+        c->snd_nxt = c->snd_una;
+    c->una_since = s->now;
+    /* RFC 6298 (5.2)/(5.3) */
+    c->persist = false;
+    if (c->snd_una == c->snd_max) {
+        c->t_rtx = UTCP_TIME_NEVER;
+        utcp__timer_update(s, c);
+    } else {
+        utcp__rtx_arm(s, c);
+    }
+}
+
+static void on_dupack(struct utcp_stack *s, struct utcp_conn *c)
+{
+    if (c->dupacks < 255)
+        c->dupacks++;
+    if (c->dupacks == 3 && !c->in_recovery &&
+        seq_gt(c->snd_una, c->recover)) {
+        /* RFC 5681 3.2 (2)-(4), RFC 6582 3.2 (2) */
+        s->ctr.FastRetrans++;
+        c->ssthresh = c->cc->ssthresh(c);
+        c->recover = c->snd_max;
+        c->in_recovery = true;
+        c->rtt_active = false;
+        utcp__retransmit_una(s, c);
+        c->cwnd = c->ssthresh + 3u * c->mss;
+    } else if (c->dupacks > 3 && c->in_recovery) {
+        /* RFC 5681 3.2 (5): inflate for each further duplicate. */
+        c->cwnd += c->mss;
+    }
+}
+
+/* fifth: the ACK field. */
+static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
+                          struct seg *g)
+{
+    const struct utcp_tcp *th = g->th;
+    if (!(g->flags & UTCP_TH_ACK)) {
+        drop(s, c, g, UTCP_DROP_NO_ACK);
+        return STEP_DONE;
+    }
+    utcp_seq ack = th->ack;
+    if (c->state == UTCP_SYN_RECEIVED) {
+        if (!(seq_lt(c->snd_una, ack) && seq_leq(ack, c->snd_max))) {
+            drop(s, c, g, UTCP_DROP_SYN_RECEIVED_BAD_ACK);
+            utcp__send_rst_reply(s, g->ip, th); /* <SEQ=SEG.ACK><CTL=RST> */
+            return STEP_DONE;
+        }
+        if (c->listener && c->listener->accq_len >= c->listener->backlog) {
+            /* Accept queue full: ignore the ACK, keep SYN-RECEIVED; the
+             * SYN+ACK retransmission retries (as Linux does). */
+            s->ctr.ListenOverflows++;
+            drop(s, c, g, UTCP_DROP_ACCEPT_QUEUE_FULL);
+            return STEP_DONE;
+        }
+        c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+        c->max_snd_wnd = utcp_max_u32(c->max_snd_wnd, c->snd_wnd);
+        c->snd_wl1 = g->seq0;
+        c->snd_wl2 = ack;
+        utcp__set_state(s, c, UTCP_ESTABLISHED, UTCP_CAUSE_RCV_ACK_OF_SYN);
+        if (c->rtt_active && c->rtx_count == 0)
+            utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
+        c->rtt_active = false;
+        c->snd_una = ack;
+        c->sndq_seq = c->iss + 1;
+        c->rtx_count = 0;
+        c->t_rtx = UTCP_TIME_NEVER;
+        utcp__timer_update(s, c);
+        utcp__keepalive_reset(s, c);
+        if (c->listener)
+            utcp__child_established(s, c);
+        else
+            utcp__notify(s, c, UTCP_EV_CONNECTED);
+    }
+    /* RFC 5961 5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <=
+     * SND.NXT (our highest sent); otherwise ACK and drop. */
+    if (seq_gt(ack, c->snd_max)) {
+        drop(s, c, g, UTCP_DROP_ACK_UNSENT);
+        utcp__send_ack(s, c);
+        return STEP_DONE;
+    }
+    if (seq_lt(ack, c->snd_una - c->max_snd_wnd)) {
+        drop(s, c, g, UTCP_DROP_ACK_TOO_OLD);
+        utcp__send_ack(s, c);
+        return STEP_DONE;
+    }
+    bool dup = is_dupack(c, g);
+    if (seq_gt(ack, c->snd_una))
+        on_new_ack(s, c, ack);
+    else if (dup)
+        on_dupack(s, c);
+    /* Send window update: the WL1/WL2 rule. */
+    if (seq_lt(c->snd_wl1, g->seq0) ||
+        (c->snd_wl1 == g->seq0 && seq_leq(c->snd_wl2, ack))) {
+        uint32_t old = c->snd_wnd;
+        c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+        c->max_snd_wnd = utcp_max_u32(c->max_snd_wnd, c->snd_wnd);
+        c->snd_wl1 = g->seq0;
+        c->snd_wl2 = ack;
+        if (old == 0 && c->snd_wnd > 0 && c->persist) {
+            c->persist = false;
+            c->rtx_count = 0;
+            c->t_rtx = UTCP_TIME_NEVER;
+            /* the probe byte may be outstanding: go back for it */
+            c->snd_nxt = c->snd_una;
+            utcp__timer_update(s, c);
+        }
+    }
+    switch (c->state) {
+    case UTCP_FIN_WAIT_1:
+        if (fin_acked(c)) {
+            /* A FIN arriving in order in this same segment takes us to
+             * TIME-WAIT directly (eighth step, "perhaps in this
+             * segment"). */
+            bool fin_in_order =
+                (g->flags & UTCP_TH_FIN) && g->seq == c->rcv_nxt;
+            if (!fin_in_order) {
+                utcp__set_state(s, c, UTCP_FIN_WAIT_2,
+                                UTCP_CAUSE_RCV_ACK_OF_FIN);
+                if (!c->sock_idx && c->opt.fin_wait2_ms) {
+                    c->keep_kind = UTCP_TIMER_FIN_WAIT2;
+                    c->t_keep = s->now + UTCP_MS(c->opt.fin_wait2_ms);
+                    utcp__timer_update(s, c);
+                }
+            }
+        }
+        break;
+    case UTCP_CLOSING:
+        if (fin_acked(c))
+            utcp__enter_time_wait(s, c, UTCP_CAUSE_RCV_ACK_OF_FIN);
+        return STEP_CONTINUE;
+    case UTCP_LAST_ACK:
+        if (fin_acked(c)) {
+            utcp__conn_close(s, c, UTCP_CAUSE_RCV_ACK_OF_FIN, 0);
+            return STEP_GONE;
+        }
+        break;
+    default:
+        break;
+    }
+    return STEP_CONTINUE;
+}
+
+void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
+                     const struct utcp_ipv4 *ip, const struct utcp_tcp *th)
+{
+    struct seg g = {ip, th, th->seq, th->seq, th->payload,
+                    (uint32_t)th->payload_len, th->flags, th->win};
+    switch (c->state) {
+    case UTCP_CLOSED:
+    case UTCP_LISTEN:
+        return; /* not in the 4-tuple table in these states */
+    case UTCP_SYN_SENT:
+        syn_sent_input(s, c, &g);
+        return;
+    case UTCP_TIME_WAIT:
+        if (time_wait_input(s, c, &g)) {
+            /* reopened: hand the SYN to the listener, if there is one */
+            struct utcp_4tuple k = {ip->dst, 0, th->dport, 0};
+            struct utcp_hnode *n = utcp_ht_find(&s->listeners, &k);
+            if (n)
+                utcp__listen_input(
+                    s, UTCP_CONTAINER_OF(n, struct utcp_conn, hnode), ip, th);
+            else
+                utcp__send_rst_reply(s, ip, th);
+        }
+        return;
+    default:
+        break;
+    }
+    if (c->state == UTCP_SYN_RECEIVED && (g.flags & UTCP_TH_SYN) &&
+        g.seq == c->irs) {
+        if (!(g.flags & UTCP_TH_ACK)) {
+            /* The peer's SYN again (our SYN+ACK was lost): answer with the
+             * SYN+ACK at once rather than wait for our timer (Linux). */
+            drop(s, c, &g, UTCP_DROP_NONE);
+            utcp__send_syn(s, c);
+            return;
+        }
+        /* Simultaneous open, figure 8 line 6: the peer's SYN+ACK repeats
+         * its SYN; the SYN is old, the ACK is new (as BSD trims it). */
+        g.flags &= (uint8_t)~UTCP_TH_SYN;
+        g.seq++;
+        g.seq0++;
+    }
+    if (step_seq(s, c, &g) != STEP_CONTINUE)
+        return;
+    utcp__keepalive_reset(s, c);
+    enum step r = step_rst(s, c, &g);
+    if (r != STEP_CONTINUE)
+        return;
+    /* fourth: SYN in a synchronized state (RFC 5961 4.2). */
+    if (g.flags & UTCP_TH_SYN) {
+        challenge_ack(s, c, &g, UTCP_DROP_SYN_CHALLENGE);
+        return;
+    }
+    r = step_ack(s, c, &g);
+    if (r != STEP_CONTINUE)
+        return;
+    /* sixth: URG is not supported: urgent data is delivered inline. */
+    if (step_text(s, c, &g) == STEP_GONE)
+        return;
+    step_fin(s, c, &g);
+    if (c->state == UTCP_CLOSED)
+        return;
+    utcp__output(s, c);
+}

@@ -1,0 +1,295 @@
+/*
+ * Segment output: what to send and when. RFC 9293 3.8.6 (windows), RFC 896
+ * and RFC 1122 4.2.3.4 (Nagle, sender SWS avoidance), RFC 5681 (congestion
+ * window), RFC 9293 3.10.7.1 (RST replies), RFC 9293 3.8.6.1 (zero-window
+ * probes), RFC 1122 4.2.3.6 (keep-alive). Never sends beyond the peer's
+ * window except a one-byte window probe, never answers a RST with a RST.
+ */
+#include <string.h>
+
+#include "stack/stack.h"
+#include "tcp/conn.h"
+
+/* Window field for an outgoing segment; records the advertised edge. */
+static uint16_t window_field(struct utcp_conn *c, bool syn)
+{
+    uint32_t w = utcp__rcv_window(c);
+    if (syn) {
+        /* RFC 7323 2.2: the window in a SYN is never scaled. */
+        if (w > 65535)
+            w = 65535;
+        c->rcv_adv = c->rcv_nxt + w;
+        return (uint16_t)w;
+    }
+    uint32_t f = w >> c->rcv_wscale;
+    if (f > 65535)
+        f = 65535;
+    utcp_seq edge = c->rcv_nxt + (f << c->rcv_wscale);
+    if (seq_gt(edge, c->rcv_adv))
+        c->rcv_adv = edge;
+    return (uint16_t)f;
+}
+
+/* Builds and emits one segment of connection c. off/len: payload from the
+ * send queue (off relative to sndq's first byte). */
+static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
+                     uint8_t flags, uint32_t off, uint32_t len)
+{
+    struct utcp_ipv4 ip = {0};
+    ip.src = c->tuple.laddr;
+    ip.dst = c->tuple.raddr;
+    ip.ttl = (uint8_t)s->cfg.ttl;
+    ip.id = s->ip_id++;
+    ip.df = true;
+
+    struct utcp_tcp th = {0};
+    th.sport = c->tuple.lport;
+    th.dport = c->tuple.rport;
+    th.seq = seq;
+    th.flags = flags;
+    bool syn = (flags & UTCP_TH_SYN) != 0;
+    if (flags & UTCP_TH_ACK)
+        th.ack = c->rcv_nxt;
+    if (!(flags & UTCP_TH_RST))
+        th.win = window_field(c, syn);
+    if (syn) {
+        /* RFC 9293 3.7.1: MSS in the SYN; RFC 7323 2.2: window scale. */
+        th.opts.present = UTCP_OPT_MSS;
+        th.opts.mss = c->rcv_mss;
+        if (c->ws_ok || c->state == UTCP_SYN_SENT) {
+            th.opts.present |= UTCP_OPT_WSCALE;
+            th.opts.wscale = c->rcv_wscale;
+        }
+    }
+    const uint8_t *payload = NULL;
+    if (len) {
+        utcp_ring_peek(&c->sndq, off, s->scratch, len);
+        payload = s->scratch;
+    }
+    size_t n = utcp_ipv4_tcp_build(s->pkt, s->pkt_cap, &ip, &th, payload, len);
+    if (!n)
+        return; /* cannot happen: pkt_cap covers MTU-sized segments */
+    if (flags & (UTCP_TH_ACK | UTCP_TH_RST)) {
+        /* Any segment carrying an ACK acknowledges all we have. */
+        c->delack_segs = 0;
+        c->t_delack = UTCP_TIME_NEVER;
+    }
+    if (flags & UTCP_TH_RST)
+        s->ctr.OutRsts++;
+    utcp__emit(s, c, s->pkt, n);
+}
+
+void utcp__send_syn(struct utcp_stack *s, struct utcp_conn *c)
+{
+    uint8_t flags = UTCP_TH_SYN;
+    if (c->state != UTCP_SYN_SENT)
+        flags |= UTCP_TH_ACK;
+    if (seq_gt(c->snd_max, c->iss))
+        s->ctr.RetransSegs++;
+    else
+        s->ctr.OutSegs++;
+    send_seg(s, c, c->iss, flags, 0, 0);
+    c->snd_nxt = c->iss + 1;
+    if (seq_lt(c->snd_max, c->snd_nxt))
+        c->snd_max = c->snd_nxt;
+    if (c->t_rtx == UTCP_TIME_NEVER)
+        utcp__rtx_arm(s, c);
+}
+
+void utcp__send_ack(struct utcp_stack *s, struct utcp_conn *c)
+{
+    s->ctr.OutSegs++;
+    send_seg(s, c, c->snd_nxt, UTCP_TH_ACK, 0, 0);
+    utcp__timer_update(s, c);
+}
+
+void utcp__send_rst_conn(struct utcp_stack *s, struct utcp_conn *c)
+{
+    /* RFC 9293 3.10.4 ABORT: <SEQ=SND.NXT><CTL=RST>; with ACK as Linux
+     * does so the peer can validate it in any state. */
+    s->ctr.OutSegs++;
+    send_seg(s, c, c->snd_nxt, UTCP_TH_RST | UTCP_TH_ACK, 0, 0);
+}
+
+void utcp__send_rst_reply(struct utcp_stack *s, const struct utcp_ipv4 *ip,
+                          const struct utcp_tcp *th)
+{
+    /* RFC 9293 3.10.7.1: never answer a RST. */
+    if (th->flags & UTCP_TH_RST)
+        return;
+    struct utcp_ipv4 oip = {0};
+    oip.src = ip->dst;
+    oip.dst = ip->src;
+    oip.ttl = (uint8_t)s->cfg.ttl;
+    oip.id = s->ip_id++;
+    oip.df = true;
+    struct utcp_tcp r = {0};
+    r.sport = th->dport;
+    r.dport = th->sport;
+    if (th->flags & UTCP_TH_ACK) {
+        /* <SEQ=SEG.ACK><CTL=RST> */
+        r.seq = th->ack;
+        r.flags = UTCP_TH_RST;
+    } else {
+        /* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
+        uint32_t seglen = (uint32_t)th->payload_len +
+                          ((th->flags & UTCP_TH_SYN) ? 1u : 0u) +
+                          ((th->flags & UTCP_TH_FIN) ? 1u : 0u);
+        r.seq = 0;
+        r.ack = th->seq + seglen;
+        r.flags = UTCP_TH_RST | UTCP_TH_ACK;
+    }
+    size_t n = utcp_ipv4_tcp_build(s->pkt, s->pkt_cap, &oip, &r, NULL, 0);
+    if (!n)
+        return;
+    s->ctr.OutRsts++;
+    s->ctr.OutSegs++;
+    utcp__emit(s, NULL, s->pkt, n);
+}
+
+/* Bytes of the send queue not yet sent (sequence-wise past snd_nxt). */
+static uint32_t unsent_off(const struct utcp_conn *c)
+{
+    int32_t d = seq_diff(c->snd_nxt, c->sndq_seq);
+    return d < 0 ? 0 : (uint32_t)d;
+}
+
+/* Sends one data/FIN segment starting at snd_nxt; returns false when
+ * nothing may be sent. */
+static bool output_one(struct utcp_stack *s, struct utcp_conn *c)
+{
+    uint32_t off = unsent_off(c);
+    uint32_t avail = off < c->sndq.len ? c->sndq.len - off : 0;
+    bool fin_pending = c->fin_queued &&
+                       seq_leq(c->snd_nxt, c->sndq_seq + c->sndq.len);
+    if (!avail && !fin_pending)
+        return false;
+
+    uint32_t inflight = (uint32_t)seq_diff(c->snd_nxt, c->snd_una);
+    uint32_t wnd = utcp_min_u32(c->snd_wnd, c->cwnd);
+    uint32_t usable = wnd > inflight ? wnd - inflight : 0;
+    uint32_t len = utcp_min_u32(utcp_min_u32(avail, usable), c->mss);
+    bool fin = fin_pending && len == avail;
+
+    if (len < avail || (len == 0 && !fin)) {
+        /* Window-limited. RFC 1122 4.2.3.4 sender SWS avoidance: send a
+         * full segment, or at least half the largest window the peer has
+         * offered; else wait for the window to open (or the persist
+         * timer). */
+        if (len < c->mss && len < c->max_snd_wnd / 2)
+            len = 0;
+        if (!len)
+            return false;
+        fin = false;
+    } else if (len < c->mss && !fin && !c->opt.nodelay && inflight > 0) {
+        /* RFC 896 / RFC 1122 4.2.3.4: Nagle, hold a small segment while
+         * data is unacknowledged. */
+        return false;
+    }
+
+    utcp_seq seq = c->snd_nxt;
+    uint8_t flags = UTCP_TH_ACK;
+    if (fin)
+        flags |= UTCP_TH_FIN;
+    if (len && off + len == c->sndq.len)
+        flags |= UTCP_TH_PSH;
+    bool rexmit = seq_lt(seq, c->snd_max);
+    if (rexmit) {
+        s->ctr.RetransSegs++;
+        c->retransmits++;
+        struct utcp_trace_event ev = {0};
+        ev.kind = UTCP_TRACE_RETRANSMIT;
+        ev.conn_id = c->id;
+        utcp__trace(s, &ev);
+    } else {
+        s->ctr.OutSegs++;
+    }
+    if (seq == c->snd_una)
+        c->una_since = s->now;
+    send_seg(s, c, seq, flags, off, len);
+    c->snd_nxt = seq + len + (fin ? 1u : 0u);
+    if (seq_gt(c->snd_nxt, c->snd_max)) {
+        c->snd_max = c->snd_nxt;
+    }
+    /* RFC 6298 (5.1): start the timer if it is not running. Time one
+     * segment per RTT, never a retransmitted one (Karn). */
+    if (!rexmit && !c->rtt_active) {
+        c->rtt_active = true;
+        c->rtt_seq = seq;
+        c->rtt_start = s->now;
+    }
+    if (c->t_rtx == UTCP_TIME_NEVER || c->persist) {
+        c->persist = false;
+        utcp__rtx_arm(s, c);
+    }
+    return true;
+}
+
+void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
+{
+    if (!utcp_state_synchronized(c->state) || c->state == UTCP_TIME_WAIT)
+        return;
+    bool sent = false;
+    while (output_one(s, c))
+        sent = true;
+    /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in
+     * flight, the persist timer probes the window. */
+    uint32_t off = unsent_off(c);
+    if (!sent && c->snd_wnd == 0 && off < c->sndq.len &&
+        c->snd_nxt == c->snd_una && c->t_rtx == UTCP_TIME_NEVER) {
+        c->persist = true;
+        c->rtx_count = 0;
+        utcp__rtx_arm(s, c);
+    }
+    utcp__timer_update(s, c);
+}
+
+void utcp__retransmit_una(struct utcp_stack *s, struct utcp_conn *c)
+{
+    /* Resend one segment from snd_una, then restore snd_nxt. */
+    utcp_seq save = c->snd_nxt;
+    uint32_t save_cwnd = c->cwnd;
+    c->snd_nxt = c->snd_una;
+    c->cwnd = c->mss + (uint32_t)seq_diff(c->snd_nxt, c->snd_una);
+    uint32_t wnd = c->snd_wnd;
+    if (c->snd_wnd < c->mss)
+        c->snd_wnd = c->mss; /* the segment was within the window before */
+    output_one(s, c);
+    c->snd_wnd = wnd;
+    c->cwnd = save_cwnd;
+    if (seq_gt(save, c->snd_nxt))
+        c->snd_nxt = save;
+}
+
+void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c)
+{
+    /* RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17: one byte beyond the window. */
+    uint32_t off;
+    utcp_seq seq;
+    if (seq_gt(c->snd_nxt, c->snd_una)) {
+        seq = c->snd_una; /* the previous probe's byte, again */
+    } else {
+        seq = c->snd_nxt;
+    }
+    off = (uint32_t)seq_diff(seq, c->sndq_seq);
+    s->ctr.ZeroWindowProbes++;
+    if (off < c->sndq.len) {
+        send_seg(s, c, seq, UTCP_TH_ACK, off, 1);
+        if (seq == c->snd_nxt) {
+            c->snd_nxt = seq + 1;
+            if (seq_gt(c->snd_nxt, c->snd_max))
+                c->snd_max = c->snd_nxt;
+        }
+    } else {
+        send_seg(s, c, c->snd_una - 1, UTCP_TH_ACK, 0, 0);
+    }
+}
+
+void utcp__send_keepalive(struct utcp_stack *s, struct utcp_conn *c)
+{
+    /* RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT - 1, no data: the peer answers
+     * with an ACK. */
+    s->ctr.KeepaliveProbes++;
+    s->ctr.OutSegs++;
+    send_seg(s, c, c->snd_una - 1, UTCP_TH_ACK, 0, 0);
+}

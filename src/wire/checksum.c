@@ -1,0 +1,248 @@
+/*
+ * Internet checksum: 16-bit ones'-complement sums taken 64 bits at a time, a
+ * fused copy-and-sum, and the incremental update of a checksum field.
+ * RFC 1071 2(A)-(C) and 4.1, RFC 1624 3 (eqn. 3), RFC 9293 3.1 pseudo-header.
+ * Never reads or writes outside [0..len), never allocates, keeps no state.
+ */
+#include <string.h>
+
+#include "utcp/wire.h"
+
+/*
+ * How the fast sum works.
+ *
+ * RFC 1071 2(A) and 2(C): ones'-complement addition is associative and
+ * commutative, and can be done in parallel over wider words: a 64-bit word
+ * holds four 16-bit words, and 2^16 = 1 (mod 0xffff), so the 64-bit value is
+ * congruent to the sum of its four 16-bit words. A carry out of bit 63 is
+ * worth 2^64 = 1 (mod 0xffff): we count carries and add the count back once.
+ *
+ * RFC 1071 2(B): byte order independence. On a little-endian host a native
+ * 64-bit load sees each 16-bit word byte-swapped; the sum of swapped words is
+ * the swapped sum, so we add native words and swap the folded 16-bit result
+ * once at the end. A swapped 16-bit word x is congruent to 256 * x (mod
+ * 0xffff); this is how the caller's incoming partial sum enters the native
+ * domain without folding (sum << 8 still fits in 64 bits).
+ *
+ * Every step is an end-around-carry addition of non-negative values, which
+ * keeps "zero" and "0xffff" apart exactly as a naive 16-bit loop does: the
+ * folded result is 0 only when every input word is 0. So the result is not
+ * just congruent to the naive sum: it is bit-for-bit the same after folding.
+ */
+
+#if defined(UTCP_CSUM_PORTABLE_LOADS) || !defined(__BYTE_ORDER__)
+/* Unknown byte order (or forced, to test this path): assemble big-endian
+ * words from bytes; correct on every host, no final swap. */
+#define CSUM_NATIVE_LE 0
+static inline uint64_t load64(const uint8_t *p)
+{
+    return (uint64_t)utcp_get32(p) << 32 | utcp_get32(p + 4);
+}
+static inline uint32_t load32(const uint8_t *p)
+{
+    return utcp_get32(p);
+}
+static inline uint16_t load16(const uint8_t *p)
+{
+    return utcp_get16(p);
+}
+#else
+#define CSUM_NATIVE_LE (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+/* Native loads at any alignment; compilers emit a single mov. */
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline uint32_t load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline uint16_t load16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+#endif
+
+/* *acc += w, counting the carry out of bit 63 in *carry. */
+static inline void add64(uint64_t *acc, uint64_t *carry, uint64_t w)
+{
+    *acc += w;
+    *carry += (uint64_t)(*acc < w);
+}
+
+/* The last len (< 8) bytes, in the accumulator's domain. They are taken as
+ * pieces of 4, 2 and 1 bytes; each piece starts at an even offset, so it is
+ * added without being shifted into place (2^16 = 1 mod 0xffff). RFC 1071
+ * 4.1: a left-over byte is the high byte of a last word padded with zero,
+ * which a little-endian load sees as the low byte. */
+static inline uint64_t sum_tail(const uint8_t *p, size_t len)
+{
+    uint64_t t = 0;
+    if (len & 4) {
+        t += load32(p);
+        p += 4;
+    }
+    if (len & 2) {
+        t += load16(p);
+        p += 2;
+    }
+    if (len & 1)
+        t += CSUM_NATIVE_LE ? (uint64_t)*p : (uint64_t)*p << 8;
+    return t;
+}
+
+/* End-around-carry addition of two 64-bit values. */
+static inline uint64_t add_eac(uint64_t a, uint64_t b)
+{
+    a += b;
+    return a + (uint64_t)(a < b);
+}
+
+/* Folds with end-around carry to 16 bits (RFC 1071 4.1, "fold 32-bit sum
+ * to 16 bits", widened to 64). Adding a value to itself rotated by half its
+ * width puts hi + lo + (carry out of lo + hi) in the upper half: one exact
+ * end-around-carry step. 0 stays 0; anything else lands in 1..0xffff. */
+static inline uint16_t fold32(uint32_t x)
+{
+    x += x >> 16 | x << 16;
+    return (uint16_t)(x >> 16);
+}
+
+static inline uint16_t fold64(uint64_t s)
+{
+    s += s >> 32 | s << 32;
+    return fold32((uint32_t)(s >> 32));
+}
+
+/* Converts the caller's big-endian partial sum to the accumulator domain. */
+static inline uint64_t sum_in(uint32_t sum)
+{
+#if CSUM_NATIVE_LE
+    return (uint64_t)sum << 8; /* congruent to the byte-swapped sum */
+#else
+    return sum;
+#endif
+}
+
+/* Combines the accumulators and returns a big-endian 16-bit partial sum. */
+static inline uint32_t sum_out(uint64_t a, uint64_t b, uint64_t ca,
+                               uint64_t cb)
+{
+    /* ca and cb are below len / 8 each: their sum cannot overflow. */
+    uint16_t s = fold64(add_eac(add_eac(a, b), ca + cb));
+#if CSUM_NATIVE_LE
+    s = (uint16_t)(s << 8 | s >> 8); /* RFC 1071 2(B): swap back */
+#endif
+    return s;
+}
+
+/* Sums one 64-byte block into the two accumulators. */
+static inline void sum_block64(const uint8_t *p, uint64_t *a, uint64_t *b,
+                               uint64_t *ca, uint64_t *cb)
+{
+    /* Two accumulators with their own carry counters: two independent
+     * add/carry chains keep more than one adder busy. */
+    add64(a, ca, load64(p));
+    add64(b, cb, load64(p + 8));
+    add64(a, ca, load64(p + 16));
+    add64(b, cb, load64(p + 24));
+    add64(a, ca, load64(p + 32));
+    add64(b, cb, load64(p + 40));
+    add64(a, ca, load64(p + 48));
+    add64(b, cb, load64(p + 56));
+}
+
+uint32_t utcp_csum_partial(const void *buf, size_t len, uint32_t sum)
+{
+    const uint8_t *p = buf;
+    uint64_t a = sum_in(sum), b = 0, ca = 0, cb = 0;
+
+    while (len >= 64) {
+        sum_block64(p, &a, &b, &ca, &cb);
+        p += 64;
+        len -= 64;
+    }
+    while (len >= 8) {
+        add64(&a, &ca, load64(p));
+        p += 8;
+        len -= 8;
+    }
+    add64(&b, &cb, sum_tail(p, len));
+    return sum_out(a, b, ca, cb);
+}
+
+uint32_t utcp_csum_copy(void *dst, const void *src, size_t len, uint32_t sum)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    uint64_t a = sum_in(sum), b = 0, ca = 0, cb = 0;
+
+    /* One pass over the data, a 64-byte block at a time: the block is
+     * copied with the widest moves the compiler has (a fixed-size memcpy
+     * is inlined as vector loads and stores) and summed from the source
+     * while it is in L1. This beats storing the 64-bit words one by one,
+     * which is limited by store throughput. */
+    while (len >= 64) {
+        memcpy(d, s, 64);
+        sum_block64(s, &a, &b, &ca, &cb);
+        s += 64;
+        d += 64;
+        len -= 64;
+    }
+    while (len >= 8) {
+        memcpy(d, s, 8);
+        add64(&a, &ca, load64(s));
+        s += 8;
+        d += 8;
+        len -= 8;
+    }
+    if (len > 0)
+        memcpy(d, s, len);
+    add64(&b, &cb, sum_tail(s, len));
+    return sum_out(a, b, ca, cb);
+}
+
+uint16_t utcp_csum_fold(uint32_t sum)
+{
+    /* RFC 1071 4.1: fold to 16 bits, then take the ones' complement. */
+    return (uint16_t)~fold32(sum);
+}
+
+uint16_t utcp_csum(const void *buf, size_t len)
+{
+    return utcp_csum_fold(utcp_csum_partial(buf, len, 0));
+}
+
+uint32_t utcp_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto,
+                          uint16_t len)
+{
+    /* RFC 9293 3.1: source address, destination address, zero, PTCL and
+     * TCP length, as 16-bit words. At most six words: no overflow. */
+    return (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) +
+           proto + len;
+}
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), on a 32-bit sum of 16-bit terms.
+ * Unlike RFC 1141's eqn. 2 it never turns a +0 checksum into -0 (0xffff).
+ * It differs from a full recomputation only when every covered word is zero
+ * after the change (recomputation then gives 0xffff, this gives 0); no real
+ * IP, TCP or ICMP header is all zeros. */
+uint16_t utcp_csum_update16(uint16_t hc, uint16_t old_v, uint16_t new_v)
+{
+    uint32_t s = (uint32_t)(uint16_t)~hc + (uint16_t)~old_v + new_v;
+    return utcp_csum_fold(s);
+}
+
+uint16_t utcp_csum_update32(uint16_t hc, uint32_t old_v, uint32_t new_v)
+{
+    /* RFC 1624 eqn. 3 with m and m' each two 16-bit words. */
+    uint32_t s = (uint32_t)(uint16_t)~hc + (uint16_t)~(old_v >> 16) +
+                 (uint16_t)~old_v + (new_v >> 16) + (new_v & 0xffffu);
+    return utcp_csum_fold(s);
+}

@@ -1,0 +1,322 @@
+/*
+ * TCP header and options: parse untrusted segments into struct utcp_tcp, and
+ * build segments. RFC 9293 3.1-3.2, RFC 7323 2.2, 3.2 and appendix A, RFC
+ * 2018 2-3. Never reads outside seg[0..len), never writes outside buf[0..cap),
+ * never allocates; it frames options, their meaning is the engine's business.
+ */
+#include <string.h>
+
+#include "utcp/wire.h"
+
+/* Option lengths (kind and length octets included). */
+enum {
+    OPTLEN_MSS = 4,       /* RFC 9293 3.2 */
+    OPTLEN_WSCALE = 3,    /* RFC 7323 2.2 */
+    OPTLEN_SACK_PERM = 2, /* RFC 2018 2 */
+    OPTLEN_SACK_MIN = 10, /* RFC 2018 3: 2 + 8 per block, 1..4 blocks */
+    OPTLEN_SACK_BLOCK = 8,
+    OPTLEN_TS = 10, /* RFC 7323 3.2 */
+};
+
+#define TCP_MAX_OPT_LEN (UTCP_TCP_MAX_HDR_LEN - UTCP_TCP_HDR_LEN)
+
+/* Reads the option kinds this stack understands; every length is checked
+ * before the data octets are read. */
+static enum utcp_wire_reason parse_known_option(uint8_t kind, uint8_t olen,
+                                                const uint8_t *d,
+                                                struct utcp_tcp_opts *o)
+{
+    switch (kind) {
+    case UTCP_TCPOPT_MSS:
+        /* RFC 9293 3.2: Length == 4. Only meaningful in a SYN (MUST-65);
+         * the engine, not the parser, ignores it elsewhere. */
+        if (olen != OPTLEN_MSS)
+            return UTCP_WIRE_TCP_OPT_BAD_SIZE;
+        o->mss = utcp_get16(d);
+        o->present |= UTCP_OPT_MSS;
+        return UTCP_WIRE_OK;
+    case UTCP_TCPOPT_WSCALE:
+        /* RFC 7323 2.2: Length 3. The shift is stored as sent; clamping to
+         * 14 is the engine's job (RFC 7323 2.3). */
+        if (olen != OPTLEN_WSCALE)
+            return UTCP_WIRE_TCP_OPT_BAD_SIZE;
+        o->wscale = d[0];
+        o->present |= UTCP_OPT_WSCALE;
+        return UTCP_WIRE_OK;
+    case UTCP_TCPOPT_SACK_PERM:
+        /* RFC 2018 2: Length 2. */
+        if (olen != OPTLEN_SACK_PERM)
+            return UTCP_WIRE_TCP_OPT_BAD_SIZE;
+        o->present |= UTCP_OPT_SACK_PERM;
+        return UTCP_WIRE_OK;
+    case UTCP_TCPOPT_SACK: {
+        /* RFC 2018 3: Length 8 * n + 2, n blocks of two 32-bit edges. At
+         * most 4 blocks fit in 40 option bytes; the bound is checked anyway
+         * so the array can never overflow. */
+        if (olen < OPTLEN_SACK_MIN || (olen - 2) % OPTLEN_SACK_BLOCK != 0 ||
+            olen > 2 + OPTLEN_SACK_BLOCK * UTCP_MAX_SACK_BLOCKS)
+            return UTCP_WIRE_TCP_OPT_BAD_SIZE;
+        unsigned n = (unsigned)(olen - 2) / OPTLEN_SACK_BLOCK;
+        for (unsigned b = 0; b < n; b++) {
+            o->sack[b].left = utcp_get32(d + 8 * b);
+            o->sack[b].right = utcp_get32(d + 8 * b + 4);
+        }
+        o->sack_count = (uint8_t)n;
+        o->present |= UTCP_OPT_SACK;
+        return UTCP_WIRE_OK;
+    }
+    case UTCP_TCPOPT_TS:
+        /* RFC 7323 3.2: Length 10, TSval then TSecr. */
+        if (olen != OPTLEN_TS)
+            return UTCP_WIRE_TCP_OPT_BAD_SIZE;
+        o->ts_val = utcp_get32(d);
+        o->ts_ecr = utcp_get32(d + 4);
+        o->present |= UTCP_OPT_TS;
+        return UTCP_WIRE_OK;
+    default:
+        /* RFC 9293 3.1 (MUST-6): ignore without error an option we do not
+         * implement, skipping it by its length. */
+        o->unknown_count++;
+        return UTCP_WIRE_OK;
+    }
+}
+
+/* Walks the option list opt[0..len) (len <= 40). A repeated option
+ * overwrites the earlier one. */
+static enum utcp_wire_reason parse_options(const uint8_t *opt, size_t len,
+                                           struct utcp_tcp_opts *o)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t kind = opt[i];
+        /* RFC 9293 3.2: End of Option List; the rest is padding. */
+        if (kind == UTCP_TCPOPT_EOL)
+            break;
+        /* RFC 9293 3.2: No-Operation, one octet, may appear anywhere
+         * (options need not be aligned, MUST-64). */
+        if (kind == UTCP_TCPOPT_NOP) {
+            i++;
+            continue;
+        }
+        /* RFC 9293 3.1 (MUST-68): every other option has a length octet
+         * counting kind and length. A kind in the last header octet has
+         * its length outside the header. */
+        if (len - i < 2)
+            return UTCP_WIRE_TCP_OPT_OVERRUN;
+        uint8_t olen = opt[i + 1];
+        /* RFC 9293 3.1 (MUST-7): be prepared for an illegal length such
+         * as zero (which would loop forever) or one. */
+        if (olen < 2)
+            return UTCP_WIRE_TCP_OPT_LEN;
+        if (olen > len - i)
+            return UTCP_WIRE_TCP_OPT_OVERRUN;
+        enum utcp_wire_reason r =
+            parse_known_option(kind, olen, opt + i + 2, o);
+        if (r != UTCP_WIRE_OK)
+            return r;
+        i += olen;
+    }
+    return UTCP_WIRE_OK;
+}
+
+enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
+                                     uint32_t src, uint32_t dst,
+                                     bool verify_csum, struct utcp_tcp *out)
+{
+    struct utcp_tcp t;
+    memset(&t, 0, sizeof t);
+
+    /* RFC 9293 3.1: the fixed header is 20 octets. */
+    if (len < UTCP_TCP_HDR_LEN)
+        return UTCP_WIRE_TCP_TRUNCATED;
+    /* RFC 9293 3.1: Data Offset, in 32-bit words, at least 5. */
+    size_t hdr_len = (size_t)(seg[12] >> 4) * 4;
+    if (hdr_len < UTCP_TCP_HDR_LEN || hdr_len > len)
+        return UTCP_WIRE_TCP_DATA_OFFSET;
+    if (verify_csum) {
+        /* RFC 9293 3.1: the checksum covers the pseudo-header (whose TCP
+         * Length is 16 bits: a longer "segment" cannot be verified, and
+         * cannot come from IPv4), the header and the data. A correct
+         * segment sums to -0, which folds to 0. */
+        if (len > 0xffffu)
+            return UTCP_WIRE_TCP_CHECKSUM;
+        uint32_t s = utcp_csum_pseudo(src, dst, UTCP_IPPROTO_TCP,
+                                      (uint16_t)len);
+        if (utcp_csum_fold(utcp_csum_partial(seg, len, s)) != 0)
+            return UTCP_WIRE_TCP_CHECKSUM;
+    }
+    t.sport = utcp_get16(seg);
+    t.dport = utcp_get16(seg + 2);
+    /* Port 0 is reserved; no connection can use it. */
+    if (t.sport == 0 || t.dport == 0)
+        return UTCP_WIRE_TCP_PORT_ZERO;
+    enum utcp_wire_reason r = parse_options(
+        seg + UTCP_TCP_HDR_LEN, hdr_len - UTCP_TCP_HDR_LEN, &t.opts);
+    if (r != UTCP_WIRE_OK)
+        return r;
+
+    t.seq = utcp_get32(seg + 4);
+    t.ack = utcp_get32(seg + 8);
+    t.hdr_len = (uint8_t)hdr_len;
+    /* RFC 9293 3.1: the eight control bits CWR..FIN (RFC 3168 6.1 adds
+     * CWR and ECE); the reserved bits are ignored. */
+    t.flags = seg[13];
+    t.win = utcp_get16(seg + 14);
+    t.csum = utcp_get16(seg + 16);
+    t.urg = utcp_get16(seg + 18);
+    t.payload = seg + hdr_len;
+    t.payload_len = len - hdr_len;
+    *out = t;
+    return UTCP_WIRE_OK;
+}
+
+/* Bytes of SACK option to emit: none when there is no block to report
+ * (RFC 2018 3: a SACK option carries at least one block). */
+static size_t sack_len(const struct utcp_tcp_opts *o)
+{
+    if (!(o->present & UTCP_OPT_SACK) || o->sack_count == 0)
+        return 0;
+    return 2 + 2 + (size_t)OPTLEN_SACK_BLOCK * o->sack_count;
+}
+
+size_t utcp_tcp_opts_len(const struct utcp_tcp_opts *o)
+{
+    size_t n = 0;
+    if (o->present & UTCP_OPT_MSS)
+        n += OPTLEN_MSS;
+    if (o->present & UTCP_OPT_TS)
+        n += 2 + OPTLEN_TS; /* NOP,NOP,TS or SACK_PERM,TS */
+    else if (o->present & UTCP_OPT_SACK_PERM)
+        n += 2 + OPTLEN_SACK_PERM; /* NOP,NOP,SACK_PERM */
+    if (o->present & UTCP_OPT_WSCALE)
+        n += 1 + OPTLEN_WSCALE; /* NOP,WS */
+    return n + sack_len(o);
+}
+
+/* Writes the options of o at p, every one padded with leading NOPs to a
+ * 32-bit boundary (RFC 7323 appendix A); returns the bytes written, a
+ * multiple of 4. The caller has checked the total fits. */
+static size_t write_options(uint8_t *p, const struct utcp_tcp_opts *o)
+{
+    uint8_t *start = p;
+    if (o->present & UTCP_OPT_MSS) {
+        /* RFC 9293 3.2: kind 2, length 4, 16-bit MSS. */
+        *p++ = UTCP_TCPOPT_MSS;
+        *p++ = OPTLEN_MSS;
+        utcp_put16(p, o->mss);
+        p += 2;
+    }
+    if ((o->present & UTCP_OPT_SACK_PERM) && (o->present & UTCP_OPT_TS)) {
+        /* RFC 2018 2 + RFC 7323 3.2: SACK-permitted takes the place of
+         * the two NOPs before the timestamps (12 bytes, as Linux sends in
+         * a SYN). */
+        *p++ = UTCP_TCPOPT_SACK_PERM;
+        *p++ = OPTLEN_SACK_PERM;
+    } else if (o->present & (UTCP_OPT_TS | UTCP_OPT_SACK_PERM)) {
+        *p++ = UTCP_TCPOPT_NOP;
+        *p++ = UTCP_TCPOPT_NOP;
+        if (!(o->present & UTCP_OPT_TS)) {
+            *p++ = UTCP_TCPOPT_SACK_PERM;
+            *p++ = OPTLEN_SACK_PERM;
+        }
+    }
+    if (o->present & UTCP_OPT_TS) {
+        /* RFC 7323 3.2: kind 8, length 10, TSval, TSecr. */
+        *p++ = UTCP_TCPOPT_TS;
+        *p++ = OPTLEN_TS;
+        utcp_put32(p, o->ts_val);
+        utcp_put32(p + 4, o->ts_ecr);
+        p += 8;
+    }
+    if (o->present & UTCP_OPT_WSCALE) {
+        /* RFC 7323 2.2: kind 3, length 3, shift count. */
+        *p++ = UTCP_TCPOPT_NOP;
+        *p++ = UTCP_TCPOPT_WSCALE;
+        *p++ = OPTLEN_WSCALE;
+        *p++ = o->wscale;
+    }
+    size_t sl = sack_len(o);
+    if (sl > 0) {
+        /* RFC 2018 3: kind 5, length 2 + 8n, n (left, right) edges. */
+        *p++ = UTCP_TCPOPT_NOP;
+        *p++ = UTCP_TCPOPT_NOP;
+        *p++ = UTCP_TCPOPT_SACK;
+        *p++ = (uint8_t)(sl - 2);
+        for (unsigned b = 0; b < o->sack_count; b++) {
+            utcp_put32(p, o->sack[b].left);
+            utcp_put32(p + 4, o->sack[b].right);
+            p += 8;
+        }
+    }
+    return (size_t)(p - start);
+}
+
+/* The payload may be exactly in place (payload == buf + header length: the
+ * caller wrote it there) and is then only summed; any other overlap with
+ * buf is not allowed. */
+size_t utcp_tcp_build(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
+                      uint32_t src, uint32_t dst, const uint8_t *payload,
+                      size_t payload_len)
+{
+    const struct utcp_tcp_opts *o = &h->opts;
+    /* More than 4 blocks never fit (and would overrun o->sack). */
+    if ((o->present & UTCP_OPT_SACK) && o->sack_count > UTCP_MAX_SACK_BLOCKS)
+        return 0;
+    size_t olen = utcp_tcp_opts_len(o);
+    /* RFC 9293 3.1: Data Offset is 4 bits: at most 40 option bytes. */
+    if (olen > TCP_MAX_OPT_LEN)
+        return 0;
+    size_t hdr_len = UTCP_TCP_HDR_LEN + olen;
+    /* The segment must fit in one IPv4 packet. */
+    if (payload_len > 0xffffu - UTCP_IPV4_HDR_LEN - hdr_len)
+        return 0;
+    if (payload_len > 0 && payload == NULL)
+        return 0;
+    size_t seg_len = hdr_len + payload_len;
+    if (cap < seg_len)
+        return 0;
+
+    /* RFC 9293 3.1: header format. */
+    utcp_put16(buf, h->sport);
+    utcp_put16(buf + 2, h->dport);
+    utcp_put32(buf + 4, h->seq);
+    utcp_put32(buf + 8, h->ack);
+    buf[12] = (uint8_t)(hdr_len / 4 << 4); /* Data Offset, reserved 0 */
+    buf[13] = h->flags;
+    utcp_put16(buf + 14, h->win);
+    utcp_put16(buf + 16, 0); /* checksum computed with the field zero */
+    utcp_put16(buf + 18, h->urg);
+    write_options(buf + UTCP_TCP_HDR_LEN, o);
+
+    /* RFC 9293 3.1: checksum over pseudo-header, header and data. The
+     * header length is a multiple of 4, so the sums chain. */
+    uint32_t s = utcp_csum_pseudo(src, dst, UTCP_IPPROTO_TCP,
+                                  (uint16_t)seg_len);
+    s = utcp_csum_partial(buf, hdr_len, s);
+    if (payload_len > 0) {
+        if (payload == buf + hdr_len)
+            s = utcp_csum_partial(payload, payload_len, s);
+        else
+            s = utcp_csum_copy(buf + hdr_len, payload, payload_len, s);
+    }
+    utcp_put16(buf + 16, utcp_csum_fold(s));
+    return seg_len;
+}
+
+size_t utcp_ipv4_tcp_build(uint8_t *buf, size_t cap, const struct utcp_ipv4 *ip,
+                           const struct utcp_tcp *h, const uint8_t *payload,
+                           size_t payload_len)
+{
+    if (cap < UTCP_IPV4_HDR_LEN)
+        return 0;
+    size_t n = utcp_tcp_build(buf + UTCP_IPV4_HDR_LEN, cap - UTCP_IPV4_HDR_LEN,
+                              h, ip->src, ip->dst, payload, payload_len);
+    if (n == 0)
+        return 0;
+    struct utcp_ipv4 iph = *ip;
+    iph.proto = UTCP_IPPROTO_TCP;
+    /* Cannot fail: cap >= 20 and n <= 65535 - 20 were checked. */
+    if (utcp_ipv4_build(buf, cap, &iph, n) == 0)
+        return 0;
+    return UTCP_IPV4_HDR_LEN + n;
+}

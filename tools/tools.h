@@ -1,0 +1,19 @@
+/* The `utcp` command's subcommands: one line each in UTCP_TOOLS. */
+#ifndef UTCP_TOOLS_H
+#define UTCP_TOOLS_H
+
+#define UTCP_VERSION_STRING "0.1.0"
+
+struct utcp_tool {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const char *help;
+};
+
+int utcp_tool_pcapdemo(int argc, char **argv);
+
+#define UTCP_TOOLS(X)                                                          \
+    X("pcapdemo", utcp_tool_pcapdemo,                                          \
+      "write a handshake, data, FIN and RST built by the wire layer to a pcap")
+
+#endif
