@@ -317,8 +317,8 @@ int utcp_port_pick(const uint8_t key[16], uint32_t laddr, uint32_t raddr,
     /* RFC 6056 3.3.3 (Algorithm 3): offset = F(local_IP, remote_IP,
      * remote_port, secret_key); the local port is not an input (it is what
      * we choose), so it hashes as zero. */
-    struct utcp_4tuple t = {.laddr = laddr, .raddr = raddr, .lport = 0,
-                            .rport = rport};
+    struct utcp_4tuple t = {
+        .laddr = laddr, .raddr = raddr, .lport = 0, .rport = rport};
     uint32_t offset = (uint32_t)tuple_hash(key, DOMAIN_PORT, &t);
     uint32_t num_ephemeral = (uint32_t)hi - lo + 1u;
     uint32_t next = *next_ephemeral;

@@ -117,10 +117,11 @@ void utcp_stack_destroy(struct utcp_stack *s)
         size_t b = 0;
         struct utcp_hnode *n = utcp_ht_iter(&s->conns, &b, NULL);
         while (n) {
+            /* fetch the next node before this one is freed */
+            struct utcp_hnode *next = utcp_ht_iter(&s->conns, &b, n);
             struct utcp_conn *c = UTCP_CONTAINER_OF(n, struct utcp_conn, hnode);
             utcp__conn_close(s, c, UTCP_CAUSE_STACK_DESTROY, 0);
-            b = 0;
-            n = utcp_ht_iter(&s->conns, &b, NULL);
+            n = next;
         }
     }
     utcp_ht_destroy(&s->conns);

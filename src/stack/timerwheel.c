@@ -44,8 +44,8 @@
 
 #define TW_DIGIT_BITS 6u
 #define TW_DIGIT_MASK 63u
-#define TW_TOP 7u            /* the per-bit level */
-#define TW_TOP_BIT 42u       /* first bit handled by the per-bit level */
+#define TW_TOP 7u      /* the per-bit level */
+#define TW_TOP_BIT 42u /* first bit handled by the per-bit level */
 #define TW_UNKNOWN (UINT64_MAX - 1u)
 #define MIN_UNKNOWN 0u
 #define MIN_KNOWN 1u
@@ -155,7 +155,8 @@ static uint64_t slot_start(uint64_t b, unsigned level, unsigned slot)
         uint64_t high = ((uint64_t)1 << (shift + TW_DIGIT_BITS)) - 1u;
         return (b & ~high) | ((uint64_t)slot << shift);
     }
-    unsigned p = slot + TW_TOP_BIT; /* B has bit p clear, the slot's nodes set */
+    /* B has bit p clear, the slot's nodes have it set. */
+    unsigned p = slot + TW_TOP_BIT;
     return ((b >> p) | 1u) << p;
 }
 
@@ -405,8 +406,7 @@ int utcp__tw_check(const struct utcp_twheel *w)
             if (l == UTCP_TW_LEVELS && s > 0)
                 break;
             bool empty = h->next == h;
-            if (l < UTCP_TW_LEVELS &&
-                empty != !((w->occupied[l] >> s) & 1u))
+            if (l < UTCP_TW_LEVELS && empty != !((w->occupied[l] >> s) & 1u))
                 return -2;
             uint64_t lmin = UINT64_MAX;
             const struct utcp_tnode *prev = h;

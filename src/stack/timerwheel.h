@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define UTCP_TW_LEVELS 8      /* 8 levels of 64 slots */
+#define UTCP_TW_LEVELS 8 /* 7 levels of 64 slots (level 0 exact microseconds)
+                           and a top level of one bucket per bit above */
 #define UTCP_TW_SLOTS 64
-#define UTCP_TW_GRAN_SHIFT 10 /* level 0 slot width: 2^10 us (~1 ms) */
 
 struct utcp_tnode {
     struct utcp_tnode *next, *prev; /* NULL prev: not armed */

@@ -141,6 +141,8 @@ int utcp_pcap_close(struct utcp_pcap *w)
 {
     if (!w)
         return 0;
+    /* A file that already lost a record is reported as failed here too, so
+     * a caller checking only close still learns of it. */
     int rc = w->err;
     errno = 0;
     if (fflush(w->f) != 0 && rc == 0)

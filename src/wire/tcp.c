@@ -315,8 +315,8 @@ size_t utcp_ipv4_tcp_build(uint8_t *buf, size_t cap, const struct utcp_ipv4 *ip,
         return 0;
     struct utcp_ipv4 iph = *ip;
     iph.proto = UTCP_IPPROTO_TCP;
-    /* Cannot fail: cap >= 20 and n <= 65535 - 20 were checked. */
-    if (utcp_ipv4_build(buf, cap, &iph, n) == 0)
-        return 0;
+    /* Cannot fail: cap >= 20 was checked and utcp_tcp_build keeps
+     * n <= 65535 - 20. */
+    (void)utcp_ipv4_build(buf, cap, &iph, n);
     return UTCP_IPV4_HDR_LEN + n;
 }

@@ -87,7 +87,7 @@ static const uint64_t sip_vectors[64] = {
     UINT64_C(0x958a324ceb064572), /* 63 */
 };
 
-static const uint8_t sip_key[16] = {0, 1, 2, 3, 4, 5, 6, 7,
+static const uint8_t sip_key[16] = {0, 1, 2,  3,  4,  5,  6,  7,
                                     8, 9, 10, 11, 12, 13, 14, 15};
 
 static void siphash_reference_vectors(void **state)
@@ -98,12 +98,18 @@ static void siphash_reference_vectors(void **state)
         msg[i] = (uint8_t)i;
     /* Called out: empty, one byte, one short of a block, one block, the
      * paper's Appendix A example (15 bytes), the longest. */
-    assert_int_equal(utcp_siphash24(sip_key, msg, 0), UINT64_C(0x726fdb47dd0e0e31));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 1), UINT64_C(0x74f839c593dc67fd));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 7), UINT64_C(0xab0200f58b01d137));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 8), UINT64_C(0x93f5f5799a932462));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 15), UINT64_C(0xa129ca6149be45e5));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 63), UINT64_C(0x958a324ceb064572));
+    assert_int_equal(utcp_siphash24(sip_key, msg, 0),
+                     UINT64_C(0x726fdb47dd0e0e31));
+    assert_int_equal(utcp_siphash24(sip_key, msg, 1),
+                     UINT64_C(0x74f839c593dc67fd));
+    assert_int_equal(utcp_siphash24(sip_key, msg, 7),
+                     UINT64_C(0xab0200f58b01d137));
+    assert_int_equal(utcp_siphash24(sip_key, msg, 8),
+                     UINT64_C(0x93f5f5799a932462));
+    assert_int_equal(utcp_siphash24(sip_key, msg, 15),
+                     UINT64_C(0xa129ca6149be45e5));
+    assert_int_equal(utcp_siphash24(sip_key, msg, 63),
+                     UINT64_C(0x958a324ceb064572));
     for (size_t len = 0; len < 64; len++)
         assert_int_equal(utcp_siphash24(sip_key, msg, len), sip_vectors[len]);
     /* Unaligned input gives the same result. */
@@ -168,7 +174,7 @@ static struct conn *conn_of(struct utcp_hnode *n)
 static struct utcp_4tuple tuple_for(int i)
 {
     struct utcp_4tuple t = {
-        .laddr = 0xc6120001u,                      /* 198.18.0.1 */
+        .laddr = 0xc6120001u,                         /* 198.18.0.1 */
         .raddr = 0xc6120000u + (uint32_t)(i / 50000), /* few remotes */
         .lport = (uint16_t)(10000 + i % 50000),
         .rport = 80,
@@ -176,8 +182,8 @@ static struct utcp_4tuple tuple_for(int i)
     return t;
 }
 
-static const uint8_t table_key[16] = {0x5a, 1, 2, 3, 4, 5, 6, 7,
-                                      8, 9, 10, 11, 12, 13, 14, 0xa5};
+static const uint8_t table_key[16] = {0x5a, 1, 2,  3,  4,  5,  6,  7,
+                                      8,    9, 10, 11, 12, 13, 14, 0xa5};
 
 static bool is_pow2(size_t n)
 {
@@ -315,8 +321,8 @@ static void table_keys_differing_in_one_field(void **state)
     c[4].h.key.rport ^= 1;
     /* Swapping local and remote is a different connection too. */
     struct conn sw = {.id = 5};
-    sw.h.key = (struct utcp_4tuple){base.raddr, base.laddr, base.rport,
-                                    base.lport};
+    sw.h.key =
+        (struct utcp_4tuple){base.raddr, base.laddr, base.rport, base.lport};
     for (int i = 0; i < 5; i++)
         utcp_ht_insert(&t, &c[i].h);
     assert_null(utcp_ht_find(&t, &sw.h.key));
@@ -369,8 +375,8 @@ static void table_survives_allocation_failure(void **state)
 
 /* ---- RFC 6528 ISNs */
 
-static const uint8_t isn_key[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4,
-                                    5, 6, 7, 8, 9, 10, 11, 12};
+static const uint8_t isn_key[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2,  3,  4,
+                                    5,    6,    7,    8,    9, 10, 11, 12};
 
 static void isn_advances_every_4_us(void **state)
 {
@@ -386,8 +392,9 @@ static void isn_advances_every_4_us(void **state)
     assert_int_equal(utcp_isn(isn_key, &t, 4000 + (UINT64_C(4) << 32)), i0);
     /* F is the same for one tuple at any time: ISN - M is constant. */
     uint64_t big = UINT64_C(123456789012);
-    assert_int_equal((uint32_t)(utcp_isn(isn_key, &t, big) - (uint32_t)(big / 4)),
-                     (uint32_t)(i0 - 1000));
+    assert_int_equal(
+        (uint32_t)(utcp_isn(isn_key, &t, big) - (uint32_t)(big / 4)),
+        (uint32_t)(i0 - 1000));
 }
 
 static void isn_depends_on_tuple_and_key(void **state)
@@ -455,8 +462,8 @@ static void rng_below_stays_in_bounds(void **state)
     (void)state;
     struct utcp_rng r;
     utcp_rng_seed(&r, 7);
-    static const uint32_t ns[] = {1, 2, 3, 7, 1000, 65536, 0x80000001u,
-                                  0xfffffffeu, 0xffffffffu};
+    static const uint32_t ns[] = {
+        1, 2, 3, 7, 1000, 65536, 0x80000001u, 0xfffffffeu, 0xffffffffu};
     for (size_t j = 0; j < sizeof(ns) / sizeof(ns[0]); j++)
         for (int i = 0; i < 20000; i++)
             assert_true(utcp_rng_below(&r, ns[j]) < ns[j]);
@@ -477,7 +484,8 @@ static void rng_below_is_uniform(void **state)
         hist[utcp_rng_below(&r, CELLS)]++;
     double expect = (double)DRAWS / CELLS, chi2 = 0;
     for (int i = 0; i < CELLS; i++)
-        chi2 += ((double)hist[i] - expect) * ((double)hist[i] - expect) / expect;
+        chi2 +=
+            ((double)hist[i] - expect) * ((double)hist[i] - expect) / expect;
     assert_true(chi2 < 40.0);
     /* n = 3 * 2^30: a plain 32-bit modulo would give [0, 2^30) half of the
      * draws instead of a third. */
@@ -517,8 +525,8 @@ static void port_pick_stays_in_range_and_skips_used(void **state)
     assert_true(first >= 49152 && first <= 49161);
     assert_int_equal(next, 1);
     for (int i = 1; i < 25; i++) {
-        int port = utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 80,
-                                  49152, 49161, &next, port_in_use, p);
+        int port = utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 49152,
+                                  49161, &next, port_in_use, p);
         assert_int_equal(port, 49152 + (first - 49152 + i) % 10);
     }
     assert_int_equal(next, 25);
@@ -548,15 +556,17 @@ static void port_pick_stays_in_range_and_skips_used(void **state)
                      49157);
     /* A one-port range, the full range, and a bad range. */
     memset(p->used, 0, sizeof(p->used));
-    assert_int_equal(utcp_port_pick(port_key, 1, 2, 3, 5000, 5000, &next,
-                                    port_in_use, p), 5000);
+    assert_int_equal(
+        utcp_port_pick(port_key, 1, 2, 3, 5000, 5000, &next, port_in_use, p),
+        5000);
     for (int i = 0; i < 10000; i++) {
         int port = utcp_port_pick(port_key, 1, (uint32_t)i, 3, 1024, 65535,
                                   &next, NULL, NULL);
         assert_true(port >= 1024 && port <= 65535);
     }
-    assert_int_equal(utcp_port_pick(port_key, 1, 2, 3, 6000, 5000, &next,
-                                    port_in_use, p), UTCP_EINVAL);
+    assert_int_equal(
+        utcp_port_pick(port_key, 1, 2, 3, 6000, 5000, &next, port_in_use, p),
+        UTCP_EINVAL);
     free(p);
 }
 

@@ -396,6 +396,49 @@ static void icmp_parse_at_guard_page_reads_nothing_past_end(void **state)
     guard_close(&g);
 }
 
+static void icmp_parse_random_mutations_keep_invariants(void **state)
+{
+    (void)state;
+    /* Deterministic mutations of a valid unreachable; the checksum is
+     * recomputed so the type and quote checks are reached. On success the
+     * output stays inside the input. */
+    uint8_t base[128], m[128];
+    size_t n = make_unreach(base, UTCP_ICMP_UNREACH_FRAG_NEEDED, 1280,
+                            UTCP_IPPROTO_TCP, 1, 12);
+    uint64_t x = 88172645463325252u;
+    unsigned ok = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        memcpy(m, base, n);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int flips = 1 + (int)(x % 3);
+        for (int f = 0; f < flips; f++)
+            m[(x >> (8 + 8 * f)) % n] = (uint8_t)(x >> (40 + 4 * f));
+        if ((x >> 60) < 8 && m[0] != UTCP_ICMP_DEST_UNREACH)
+            m[0] = UTCP_ICMP_DEST_UNREACH;
+        size_t len = (x >> 60) < 4 ? (size_t)((x >> 32) % (n + 1)) : n;
+        if (len >= 8)
+            fix_icmp_csum(m, len);
+        struct utcp_icmp out;
+        enum utcp_wire_reason r = utcp_icmp_parse(m, len, &out);
+        assert_true(r < UTCP_WIRE_REASON_COUNT);
+        if (r != UTCP_WIRE_OK)
+            continue;
+        ok++;
+        assert_ptr_equal(out.data, m + 8);
+        assert_int_equal(out.data_len, len - 8);
+        if (out.type == UTCP_ICMP_DEST_UNREACH) {
+            assert_true(out.quoted.hdr_len >= 20);
+            assert_ptr_equal(out.quoted.payload, m + 8 + out.quoted.hdr_len);
+            assert_true(out.quoted.payload_len >= 8);
+            assert_int_equal(8 + out.quoted.hdr_len + out.quoted.payload_len,
+                             len);
+        }
+    }
+    assert_true(ok > 0);
+}
+
 /* ---- builders ---------------------------------------------------------- */
 
 static void icmp_echo_build_then_parse_round_trips(void **state)
@@ -634,6 +677,7 @@ int main(void)
         cmocka_unit_test(icmp_parse_checks_in_documented_order),
         cmocka_unit_test(icmp_parse_failure_leaves_out_untouched),
         cmocka_unit_test(icmp_parse_at_guard_page_reads_nothing_past_end),
+        cmocka_unit_test(icmp_parse_random_mutations_keep_invariants),
         cmocka_unit_test(icmp_echo_build_then_parse_round_trips),
         cmocka_unit_test(icmp_echo_build_reply_in_place_over_request),
         cmocka_unit_test(icmp_echo_build_non_echo_type_returns_zero),

@@ -488,6 +488,44 @@ static void ipv4_parse_at_guard_page_reads_nothing_past_end(void **state)
     guard_close(&g);
 }
 
+static void ipv4_parse_random_mutations_keep_invariants(void **state)
+{
+    (void)state;
+    /* Deterministic mutations of a valid packet with options: the parser
+     * returns a known reason, and on success its output stays inside the
+     * input. The checksum is recomputed half of the time so that the
+     * later checks are reached. */
+    const uint8_t opts[12] = {1, 7, 7, 4, 0, 0, 0, 0, 0, 0, 0, 0};
+    uint8_t base[64], p[64];
+    size_t n = make_ip(base, opts, sizeof opts, 9);
+    uint64_t x = 88172645463325252u;
+    unsigned ok = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        memcpy(p, base, n);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int flips = 1 + (int)(x % 3);
+        for (int f = 0; f < flips; f++)
+            p[(x >> (8 + 8 * f)) % 32] = (uint8_t)(x >> (40 + 4 * f));
+        if ((x >> 63) && (p[0] >> 4) == 4 && (p[0] & 0x0f) >= 5 &&
+            (size_t)(p[0] & 0x0f) * 4 <= n)
+            fix_ip_csum(p);
+        size_t len = (x >> 60) < 2 ? (size_t)((x >> 32) % (n + 1)) : n;
+        struct utcp_ipv4 h;
+        enum utcp_wire_reason r = utcp_ipv4_parse(p, len, &h);
+        assert_true(r < UTCP_WIRE_REASON_COUNT);
+        if (r != UTCP_WIRE_OK)
+            continue;
+        ok++;
+        assert_true(h.hdr_len >= 20 && h.hdr_len <= h.total_len);
+        assert_true(h.total_len <= len);
+        assert_ptr_equal(h.payload, p + h.hdr_len);
+        assert_int_equal(h.payload_len, h.total_len - h.hdr_len);
+    }
+    assert_true(ok > 0);
+}
+
 /* ---- builder ----------------------------------------------------------- */
 
 static void ipv4_build_then_parse_round_trips(void **state)
@@ -636,6 +674,7 @@ int main(void)
         cmocka_unit_test(ipv4_parse_checks_in_documented_order),
         cmocka_unit_test(ipv4_parse_failure_leaves_out_untouched),
         cmocka_unit_test(ipv4_parse_at_guard_page_reads_nothing_past_end),
+        cmocka_unit_test(ipv4_parse_random_mutations_keep_invariants),
         cmocka_unit_test(ipv4_build_then_parse_round_trips),
         cmocka_unit_test(ipv4_build_writes_only_20_bytes),
         cmocka_unit_test(ipv4_build_cap_below_20_returns_zero),

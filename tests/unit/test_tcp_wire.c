@@ -599,6 +599,42 @@ static void tcp_parse_at_guard_page_reads_nothing_past_end(void **state)
 
 /* ---- builder ----------------------------------------------------------- */
 
+static void tcp_parse_random_mutations_keep_invariants(void **state)
+{
+    (void)state;
+    /* Deterministic mutations of a valid segment with every option: the
+     * parser returns a known reason, and on success its output stays inside
+     * the input. (Run under ASan/UBSan in the sanitizer build.) */
+    const uint8_t o[] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4,
+                         5, 6, 7, 8, 1, 3, 3, 9};
+    uint8_t base[64], p[64];
+    size_t n = make_seg(base, o, sizeof o, 9);
+    uint64_t x = 88172645463325252u;
+    unsigned ok = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        memcpy(p, base, n);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int flips = 1 + (int)(x % 4);
+        for (int f = 0; f < flips; f++)
+            p[(x >> (8 + 8 * f)) % n] = (uint8_t)(x >> (40 + 4 * f));
+        size_t len = (x >> 60) < 2 ? (size_t)((x >> 32) % (n + 1)) : n;
+        bool verify = (x >> 59) & 1;
+        struct utcp_tcp t;
+        enum utcp_wire_reason r = utcp_tcp_parse(p, len, SRC, DST, verify, &t);
+        assert_true(r < UTCP_WIRE_REASON_COUNT);
+        if (r != UTCP_WIRE_OK)
+            continue;
+        ok++;
+        assert_true(t.hdr_len >= 20 && t.hdr_len <= len);
+        assert_ptr_equal(t.payload, p + t.hdr_len);
+        assert_int_equal(t.payload_len, len - t.hdr_len);
+        assert_true(t.opts.sack_count <= UTCP_MAX_SACK_BLOCKS);
+    }
+    assert_true(ok > 0);
+}
+
 static struct utcp_tcp base_header(void)
 {
     struct utcp_tcp h;
@@ -952,6 +988,7 @@ int main(void)
         cmocka_unit_test(tcp_parse_checks_in_documented_order),
         cmocka_unit_test(tcp_parse_failure_leaves_out_untouched),
         cmocka_unit_test(tcp_parse_at_guard_page_reads_nothing_past_end),
+        cmocka_unit_test(tcp_parse_random_mutations_keep_invariants),
         cmocka_unit_test(tcp_build_option_bytes_exact_layout),
         cmocka_unit_test(tcp_build_fixed_header_bytes),
         cmocka_unit_test(tcp_build_then_parse_every_option_combination),

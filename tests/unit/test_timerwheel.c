@@ -178,8 +178,8 @@ static void past_instants_fire_at_next_pop(void **state)
     init_nodes(n, 5);
     assert_null(utcp_tw_pop(w, 50 * DAY));
     utcp_tw_arm(w, &n[0], 50 * DAY + 10);
-    utcp_tw_arm(w, &n[1], 50 * DAY);   /* exactly now */
-    utcp_tw_arm(w, &n[2], 5);          /* days ago */
+    utcp_tw_arm(w, &n[1], 50 * DAY); /* exactly now */
+    utcp_tw_arm(w, &n[2], 5);        /* days ago */
     utcp_tw_arm(w, &n[3], 50 * DAY - 1000);
     utcp_tw_arm(w, &n[4], 0);
     check(w);
@@ -280,7 +280,8 @@ static uint64_t prng_next(struct prng *p) /* splitmix64 */
     return z ^ (z >> 31);
 }
 
-static uint64_t prng_below(struct prng *p, uint64_t n) /* n > 0, small bias ok */
+/* n > 0; the small modulo bias does not matter here. */
+static uint64_t prng_below(struct prng *p, uint64_t n)
 {
     return prng_next(p) % n;
 }
@@ -289,11 +290,13 @@ static uint64_t prng_below(struct prng *p, uint64_t n) /* n > 0, small bias ok *
  * a bias towards the boundaries of the wheel's slots. */
 static uint64_t random_span(struct prng *p)
 {
+    /* clang-format off */
     static const uint64_t scales[] = {
         1, 63, 64, 65, 1000, 4096, 200 * 1000, 262144, SEC, 16777216,
         2 * MIN, 2 * HOUR, DAY, UINT64_C(1) << 36, 60 * DAY,
         UINT64_C(1) << 42, 400 * DAY, UINT64_C(1) << 52,
     };
+    /* clang-format on */
     uint64_t s = scales[prng_below(p, sizeof(scales) / sizeof(scales[0]))];
     switch (prng_below(p, 4)) {
     case 0:
@@ -401,8 +404,8 @@ static void run_random(uint64_t seed, uint64_t start, int ops)
             pop_and_compare(w, r, n, sat_add(r->now, random_span(&p)), false);
         } else {
             uint64_t back = prng_below(&p, r->now < 1000 ? r->now + 1 : 1000);
-            uint64_t t = dice < 82 ? r->now - back
-                                   : sat_add(r->now, random_span(&p));
+            uint64_t t =
+                dice < 82 ? r->now - back : sat_add(r->now, random_span(&p));
             pop_and_compare(w, r, n, t, true);
         }
         assert_int_equal(utcp_tw_next(w), ref_next(r));
@@ -442,7 +445,8 @@ static void idle_timers_are_not_visited(void **state)
     /* Keep-alive timers two hours out, spread over one minute, and some
      * set to "practically never". */
     for (int i = 0; i < IDLE; i++) {
-        uint64_t e = i % 16 == 0 ? UINT64_MAX - 1 : 2 * HOUR + prng_below(&p, MIN);
+        uint64_t e =
+            i % 16 == 0 ? UINT64_MAX - 1 : 2 * HOUR + prng_below(&p, MIN);
         utcp_tw_arm(w, &idle[i], e);
     }
     struct utcp_tnode active;
