@@ -41,7 +41,7 @@ coverage:
 	cmake -S . -B $(BUILD_COV) -DCMAKE_BUILD_TYPE=Debug -DUTCP_COVERAGE=ON >/dev/null
 	cmake --build $(BUILD_COV) -j $(JOBS)
 	ctest --test-dir $(BUILD_COV) -j $(JOBS) >/dev/null
-	gcovr -r . --filter 'src/' $(BUILD_COV)
+	gcovr -r . --filter 'src/' $(BUILD_COV)/src
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -11,9 +11,16 @@ struct utcp_tool {
 };
 
 int utcp_tool_pcapdemo(int argc, char **argv);
+int utcp_tool_sim(int argc, char **argv);
+int utcp_tool_fsm(int argc, char **argv);
 
 #define UTCP_TOOLS(X)                                                          \
     X("pcapdemo", utcp_tool_pcapdemo,                                          \
-      "write a handshake, data, FIN and RST built by the wire layer to a pcap")
+      "write a handshake, data, FIN and RST built by the wire layer to a pcap") \
+    X("sim", utcp_tool_sim,                                                    \
+      "run a classic TCP scenario between two stacks on virtual time; "        \
+      "ladder, pcap")                                                          \
+    X("fsm", utcp_tool_fsm,                                                    \
+      "print the engine's state transition table, or --dot for Graphviz")
 
 #endif

@@ -132,7 +132,13 @@ int utcp_bind(struct utcp_stack *s, utcp_sock sk, uint32_t addr,
 
 /* Listens with the given backlog (accept queue length, 1..65535; values
  * outside are clamped). The socket must be bound. The SYN queue (half-open
- * connections) holds up to 2*backlog+16 entries. */
+ * connections) holds up to 2*backlog+16 entries. Overload (no SYN
+ * cookies): a SYN arriving while the accept queue is full is dropped
+ * (counter ListenOverflows), as is one arriving while the SYN queue is full
+ * (ListenDrops); the client retransmits its SYN. A handshake whose final
+ * ACK arrives while the accept queue is full stays in SYN_RECEIVED (the ACK
+ * is ignored) and completes on a later ACK, prompted by the SYN+ACK
+ * retransmission, once utcp_accept has made room. */
 int utcp_listen(struct utcp_stack *s, utcp_sock sk, int backlog);
 
 /* Takes one completed connection from the accept queue. Returns 0 and sets

@@ -197,6 +197,7 @@ int utcp_accept(struct utcp_stack *s, utcp_sock sk, utcp_sock *out)
     else
         l->accq_tail = NULL;
     l->accq_len--;
+    c->in_accq = false;
     c->listener = c->q_next = c->q_prev = NULL;
     c->accepted = true;
     *out = handle_of(s, c);
@@ -230,24 +231,28 @@ int utcp_connect(struct utcp_stack *s, utcp_sock sk, uint32_t addr,
         if (r)
             return r;
     }
-    c->tuple.raddr = addr;
-    c->tuple.rport = port;
-    utcp_time now = s->now;
-    struct utcp_conn *old = utcp__table_find(s, &c->tuple);
+    struct utcp_4tuple t = c->tuple;
+    t.raddr = addr;
+    t.rport = port;
+    struct utcp_conn *old = utcp__table_find(s, &t);
+    struct utcp_twrec *oldtw = old ? NULL : utcp__tw_find(s, &t);
     utcp_seq floor = 0;
     bool have_floor = false;
-    if (old) {
-        if (old->state != UTCP_TIME_WAIT || !c->opt.reuseaddr)
+    if (old || oldtw) {
+        if ((old && old->state != UTCP_TIME_WAIT) || !c->opt.reuseaddr)
             return UTCP_EADDRINUSE;
         /* RFC 6191 / RFC 9293 3.4.1: reusing a 4-tuple held by TIME_WAIT;
          * the new ISN must lie above the old connection's sequence
          * space. */
-        floor = old->snd_nxt + 65536u;
+        floor = (old ? old->snd_nxt : oldtw->snd_nxt) + 65536u;
         have_floor = true;
         s->ctr.TimeWaitRecycled++;
-        utcp__conn_close(s, old, UTCP_CAUSE_ABORT, 0);
+        if (old)
+            utcp__conn_close(s, old, UTCP_CAUSE_ABORT, 0);
+        else
+            utcp__tw_remove(s, oldtw, UTCP_CAUSE_ABORT);
     }
-    (void)now;
+    c->tuple = t;
     utcp__conn_init_seq(s, c);
     if (have_floor && seq_lt(c->iss, floor)) {
         c->iss = floor;
@@ -403,9 +408,9 @@ static void reset_and_close(struct utcp_stack *s, struct utcp_conn *c,
         if (c->state != UTCP_TIME_WAIT)
             utcp__send_rst_conn(s, c);
     }
-    utcp__conn_close(s, c, c->state == UTCP_SYN_SENT ? UTCP_CAUSE_CLOSE_LISTEN
-                                                      : UTCP_CAUSE_ABORT,
-                     err);
+    /* RFC 9293 3.10.5 ABORT: in SYN-SENT too (fsm.c: SYN_SENT -> CLOSED by
+     * ABORT); utcp_close of a SYN-SENT socket uses CLOSE_LISTEN itself. */
+    utcp__conn_close(s, c, UTCP_CAUSE_ABORT, err);
 }
 
 static void close_listener(struct utcp_stack *s, struct utcp_conn *l)
@@ -451,10 +456,19 @@ int utcp_close(struct utcp_stack *s, utcp_sock sk)
         return 0;
     }
     slot_release(s, c);
+    if (c->state == UTCP_TIME_WAIT) {
+        /* the rest of 2*MSL is kept by a compact record */
+        utcp__tw_from_conn(s, c);
+        return 0;
+    }
     c->rd_shut = true;
     queue_fin(s, c);
+    /* The FIN_WAIT_2 timeout of an orphan (as Linux's tcp_fin_timeout)
+     * replaces keep-alive, which shares the t_keep slot: answered probes
+     * must not keep an orphan alive for ever. */
     if (c->state == UTCP_FIN_WAIT_2 && c->opt.fin_wait2_ms &&
-        c->t_keep == UTCP_TIME_NEVER) {
+        (c->t_keep == UTCP_TIME_NEVER ||
+         c->keep_kind == UTCP_TIMER_KEEPALIVE)) {
         c->keep_kind = UTCP_TIMER_FIN_WAIT2;
         c->t_keep = s->now + UTCP_MS(c->opt.fin_wait2_ms);
         utcp__timer_update(s, c);
@@ -744,5 +758,21 @@ void utcp_foreach_conn(struct utcp_stack *s,
         struct utcp_conn *c = UTCP_CONTAINER_OF(n, struct utcp_conn, hnode);
         fill_info(c, &info);
         fn(ctx, c->sock_idx ? handle_of(s, c) : 0, &info);
+    }
+    /* TIME_WAIT records: what they keep */
+    for (const struct utcp_twrec *r = s->tw.head; r; r = r->qnext) {
+        memset(&info, 0, sizeof info);
+        info.state = UTCP_TIME_WAIT;
+        info.conn_id = r->id;
+        info.local_addr = r->key.laddr;
+        info.remote_addr = r->key.raddr;
+        info.local_port = r->key.lport;
+        info.remote_port = r->key.rport;
+        info.snd_nxt = r->snd_nxt;
+        info.rcv_nxt = r->rcv_nxt;
+        info.timer = UTCP_TIMER_TIME_WAIT;
+        info.timer_expires = r->expires;
+        info.state_since = r->expires - UTCP_MS(r->dur_ms);
+        fn(ctx, 0, &info);
     }
 }

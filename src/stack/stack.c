@@ -82,7 +82,8 @@ int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
     utcp_tw_init(&s->wheel, 0);
     if (!s->pkt || !s->scratch ||
         utcp_ht_init(&s->conns, &s->alloc, s->hash_key, 8) != 0 ||
-        utcp_ht_init(&s->listeners, &s->alloc, s->hash_key, 4) != 0) {
+        utcp_ht_init(&s->listeners, &s->alloc, s->hash_key, 4) != 0 ||
+        utcp__tw_init(s) != 0) {
         utcp_stack_destroy(s);
         return UTCP_ENOMEM;
     }
@@ -124,6 +125,8 @@ void utcp_stack_destroy(struct utcp_stack *s)
             n = next;
         }
     }
+    if (s->tw.buckets)
+        utcp__tw_destroy(s);
     utcp_ht_destroy(&s->conns);
     utcp_ht_destroy(&s->listeners);
     utcp__free(&s->alloc, s->socks, sizeof *s->socks * s->socks_cap);
@@ -358,11 +361,20 @@ void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
         utcp__tcp_input(s, c, &ip, &th);
         return;
     }
+    struct utcp_twrec *tw = utcp__tw_find(s, &k);
+    utcp_seq floor = 0;
+    if (tw) {
+        /* as for a full TIME-WAIT connection: above the old SND.NXT plus a
+         * maximum window (RFC 6191 2) */
+        floor = tw->snd_nxt + 65537u;
+        if (!utcp__tw_input(s, tw, &ip, &th))
+            return;
+    }
     struct utcp_4tuple lk = {ip.dst, 0, th.dport, 0};
     struct utcp_hnode *ln = utcp_ht_find(&s->listeners, &lk);
     if (ln) {
         utcp__listen_input(s, UTCP_CONTAINER_OF(ln, struct utcp_conn, hnode),
-                           &ip, &th);
+                           &ip, &th, tw ? &floor : NULL);
         return;
     }
     /* RFC 9293 3.10.7.1: CLOSED. */
@@ -381,6 +393,10 @@ uint64_t utcp_tick(struct utcp_stack *s, uint64_t now)
         s->now = now;
     struct utcp_tnode *n;
     while ((n = utcp_tw_pop(&s->wheel, s->now)) != NULL) {
+        if (n == &s->tw_timer) {
+            utcp__tw_expire(s);
+            continue;
+        }
         struct utcp_conn *c = UTCP_CONTAINER_OF(n, struct utcp_conn, tnode);
         utcp__timer_fire(s, c);
     }

@@ -9,6 +9,7 @@
 #include "base/base.h"
 #include "stack/hash.h"
 #include "stack/timerwheel.h"
+#include "stack/timewait.h"
 #include "tcp/conn.h"
 
 /* RFC 5961 7: challenge ACKs per second, per stack (Linux's old default). */
@@ -39,6 +40,8 @@ struct utcp_stack {
     struct utcp_htable conns;     /* synchronized + SYN states by 4-tuple */
     struct utcp_htable listeners; /* by (addr, port, 0, 0) */
     struct utcp_twheel wheel;
+    struct utcp_twtable tw;       /* TIME_WAIT records (timewait.c) */
+    struct utcp_tnode tw_timer;   /* armed at the earliest record expiry */
 
     struct utcp_sock_slot *socks;
     uint32_t socks_cap, socks_free; /* free list head (index + 1) */

@@ -147,10 +147,13 @@ static void unlink_from_listener(struct utcp_conn *c)
         c->q_next->q_prev = c->q_prev;
     else if (l->accq_tail == c)
         l->accq_tail = c->q_prev;
-    if (c->state == UTCP_SYN_RECEIVED)
-        l->synq_len--;
-    else
+    /* By queue membership, not by state: a child reset in SYN_RECEIVED has
+     * already been moved to LISTEN/CLOSED when it gets here. */
+    if (c->in_accq)
         l->accq_len--;
+    else
+        l->synq_len--;
+    c->in_accq = false;
     c->listener = c->q_next = c->q_prev = NULL;
 }
 
@@ -206,6 +209,7 @@ void utcp__child_established(struct utcp_stack *s, struct utcp_conn *c)
         l->accq_head = c;
     l->accq_tail = c;
     l->accq_len++;
+    c->in_accq = true;
     utcp__notify(s, l, 0);
 }
 

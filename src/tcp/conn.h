@@ -49,6 +49,8 @@ struct utcp_conn {
     bool passive : 1;           /* created by a listener (RFC 9293 3.10.7.4
                                    SYN-RECEIVED RST rule) */
     bool accepted : 1;          /* taken by utcp_accept */
+    bool in_accq : 1;           /* on its listener's accept queue (else,
+                                   with a listener, on its SYN queue) */
     bool bound : 1;             /* holds a local port */
     bool port_tw : 1;           /* ... counted as TIME_WAIT */
     bool fin_queued : 1;        /* the user ended the send side */
@@ -61,11 +63,15 @@ struct utcp_conn {
     bool ts_ok : 1, sack_ok : 1, ws_ok : 1;
     bool persist : 1;           /* rtx timer is the persist timer */
     bool reset : 1;             /* ended by a reset (sticky ECONNRESET) */
+    bool ack_sent : 1;          /* a segment with ACK went out (cleared at
+                                   the start of each input segment) */
     uint8_t keep_kind;          /* enum utcp_timer_kind for t_keep */
     uint8_t rtx_count;          /* consecutive expiries of t_rtx */
     uint8_t dupacks;
     uint8_t delack_segs;        /* full segments received, not yet ACKed */
     uint8_t keep_probes;
+    uint8_t probes_out;         /* persist probes sent since the last
+                                   acceptable ACK */
     uint8_t snd_wscale, rcv_wscale; /* RFC 7323 2 */
     int16_t error;              /* pending error for utcp_sock_error */
     uint8_t ev_edge;            /* UTCP_EV_CONNECTED until reported */
@@ -199,8 +205,11 @@ void utcp__send_keepalive(struct utcp_stack *s, struct utcp_conn *c);
 /* input.c */
 void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
                      const struct utcp_ipv4 *ip, const struct utcp_tcp *th);
+/* iss_floor (may be NULL): the SYN reopens a 4-tuple held by TIME-WAIT and
+ * the new ISS must be at least this (RFC 6191 2). */
 void utcp__listen_input(struct utcp_stack *s, struct utcp_conn *l,
-                        const struct utcp_ipv4 *ip, const struct utcp_tcp *th);
+                        const struct utcp_ipv4 *ip, const struct utcp_tcp *th,
+                        const utcp_seq *iss_floor);
 
 /* timer.c */
 /* Re-arms the wheel node at the earliest of the connection's deadlines. */

@@ -22,6 +22,7 @@ struct seg {
     uint32_t len;       /* payload bytes (after trimming) */
     uint8_t flags;      /* SYN/FIN may be cleared by trimming */
     uint32_t wnd;       /* raw window field */
+    bool ack_now;       /* part of it lay beyond the window: ACK at once */
 };
 
 enum step { STEP_CONTINUE, STEP_DONE, STEP_GONE };
@@ -90,11 +91,26 @@ static void apply_syn_options(struct utcp_stack *s, struct utcp_conn *c,
 /* ---------------------------------------------------------------------
  * RFC 9293 3.10.7.2: LISTEN
  * --------------------------------------------------------------------- */
+static void listen_input(struct utcp_stack *s, struct utcp_conn *l,
+                         const struct utcp_ipv4 *ip, const struct utcp_tcp *th,
+                         const utcp_seq *iss_floor);
+
 void utcp__listen_input(struct utcp_stack *s, struct utcp_conn *l,
-                        const struct utcp_ipv4 *ip, const struct utcp_tcp *th)
+                        const struct utcp_ipv4 *ip, const struct utcp_tcp *th,
+                        const utcp_seq *iss_floor)
+{
+    listen_input(s, l, ip, th, iss_floor);
+}
+
+/* iss_floor: when the SYN reopens a 4-tuple held by TIME-WAIT, the new ISS
+ * must lie above the old connection's sequence space (RFC 6191 2, RFC
+ * 9293 3.10.7.4): at least this value. */
+static void listen_input(struct utcp_stack *s, struct utcp_conn *l,
+                         const struct utcp_ipv4 *ip, const struct utcp_tcp *th,
+                         const utcp_seq *iss_floor)
 {
     struct seg g = {ip, th, th->seq, th->seq, th->payload,
-                    (uint32_t)th->payload_len, th->flags, th->win};
+                    (uint32_t)th->payload_len, th->flags, th->win, false};
     /* first: an incoming RST is ignored */
     if (th->flags & UTCP_TH_RST) {
         drop(s, l, &g, UTCP_DROP_LISTEN_RST);
@@ -140,6 +156,11 @@ void utcp__listen_input(struct utcp_stack *s, struct utcp_conn *l,
     c->passive = true;
     c->state = UTCP_LISTEN; /* a copy of the listener (RFC 9293 3.10.7.2) */
     utcp__conn_init_seq(s, c);
+    if (iss_floor && seq_lt(c->iss, *iss_floor)) {
+        c->iss = *iss_floor;
+        c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+        c->sndq_seq = c->iss + 1;
+    }
     c->rcv_wscale = choose_rcv_wscale(c->opt.rcvbuf);
     apply_syn_options(s, c, th);
     c->cc->init(c);
@@ -208,9 +229,11 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
         g->len = 0;
         return STEP_CONTINUE;
     }
-    if (!c->sock_idx || c->rd_shut) {
+    if ((!c->sock_idx && !c->listener) || c->rd_shut) {
         /* RFC 1122 4.2.2.13 / RFC 9293 3.10.4: nobody will read this
-         * data: reset the connection (as Linux and BSD do). */
+         * data: reset the connection (as Linux and BSD do). A child still
+         * on its listener's accept queue has no handle yet but will be
+         * read once accepted: it is not orphaned. */
         drop(s, c, g, UTCP_DROP_DATA_AFTER_CLOSE);
         utcp__send_rst_conn(s, c);
         utcp__conn_close(s, c, UTCP_CAUSE_ABORT, UTCP_ECONNABORTED);
@@ -233,10 +256,12 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
             c->rcv_nxt = adv;
         }
         utcp__notify(s, c, 0);
-        /* RFC 5681 4.2: ACK at once when a segment fills a hole. */
+        /* RFC 5681 4.2: ACK at once when a segment fills a hole: at the
+         * end of the segment's processing (utcp__tcp_input), so the ACK
+         * also covers a queued FIN that is now in order. */
         if (filled)
-            utcp__send_ack(s, c);
-        else
+            g->ack_now = true;
+        else if (!g->ack_now)
             ack_now_or_later(s, c, n);
         return STEP_CONTINUE;
     }
@@ -249,9 +274,10 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
     } else {
         s->ctr.OooSegs++;
     }
-    g->len = 0;
+    /* g->len stays: a FIN after this data (step_fin) lies at seq + len. */
     /* RFC 5681 4.2 / RFC 1122 4.2.2.21: immediate (duplicate) ACK. */
     utcp__send_ack(s, c);
+    g->ack_now = false;
     return STEP_CONTINUE;
 }
 
@@ -263,10 +289,16 @@ static void process_fin(struct utcp_stack *s, struct utcp_conn *c)
     c->ooo_fin = false;
     bool our_fin_acked =
         c->fin_queued && seq_gt(c->snd_una, c->sndq_seq + c->sndq.len);
+    bool delay = false;
     switch (c->state) {
     case UTCP_SYN_RECEIVED:
     case UTCP_ESTABLISHED:
         utcp__set_state(s, c, UTCP_CLOSE_WAIT, UTCP_CAUSE_RCV_FIN);
+        /* RFC 1122 4.2.3.2: the ACK of the FIN may be delayed (as Linux
+         * does); an application that closes at once on EOF then sends one
+         * segment with FIN and the ACK (the three-way close, RFC 9293
+         * 3.6). */
+        delay = s->cfg.delack_ms != 0;
         break;
     case UTCP_FIN_WAIT_1:
         if (our_fin_acked) {
@@ -281,7 +313,12 @@ static void process_fin(struct utcp_stack *s, struct utcp_conn *c)
     default:
         break;
     }
-    utcp__send_ack(s, c);
+    if (!delay) {
+        utcp__send_ack(s, c);
+    } else if (c->t_delack == UTCP_TIME_NEVER) {
+        c->t_delack = s->now + UTCP_MS(s->cfg.delack_ms);
+        utcp__timer_update(s, c);
+    }
     utcp__notify(s, c, 0);
 }
 
@@ -481,7 +518,11 @@ static enum step step_seq(struct utcp_stack *s, struct utcp_conn *c,
         if ((uint32_t)front > cut) /* an old FIN */
             g->flags &= (uint8_t)~UTCP_TH_FIN;
     }
-    /* Trim the back: beyond the right edge of the window. */
+    /* Trim the back: beyond the right edge of the window. RFC 9293
+     * 3.10.7.4: what lies beyond is not acceptable, and an unacceptable
+     * segment is answered with an ACK (with a zero window this is how a
+     * window probe gets its answer, RFC 9293 3.8.6.1), while its ACK field
+     * is still processed. */
     utcp_seq edge = c->rcv_nxt + wnd;
     if (seq_gt(g->seq + g->len, edge)) {
         uint32_t keep = seq_gt(g->seq, edge)
@@ -489,6 +530,7 @@ static enum step step_seq(struct utcp_stack *s, struct utcp_conn *c,
                             : (uint32_t)seq_diff(edge, g->seq);
         g->len = keep;
         g->flags &= (uint8_t)~UTCP_TH_FIN;
+        g->ack_now = true;
     }
     return STEP_CONTINUE;
 }
@@ -538,12 +580,25 @@ static bool fin_acked(const struct utcp_conn *c)
     return c->fin_queued && seq_gt(c->snd_una, c->sndq_seq + c->sndq.len);
 }
 
+/* The peer's window in bytes. RFC 7323 2.2: the window field of a segment
+ * with SYN set is never scaled (the SYN+ACK of a simultaneous open reaches
+ * the ACK step with its SYN trimmed from g->flags, so look at the header). */
+static uint32_t seg_window(const struct utcp_conn *c, const struct seg *g)
+{
+    if (g->th->flags & UTCP_TH_SYN)
+        return g->wnd;
+    return (uint32_t)g->wnd << c->snd_wscale;
+}
+
 /* RFC 5681 2 (definition of a duplicate ACK) */
 static bool is_dupack(const struct utcp_conn *c, const struct seg *g)
 {
-    return g->th->ack == c->snd_una && g->len == 0 &&
+    /* Not while probing a zero window: the answers to probes repeat the
+     * same ACK and window but say nothing about loss (FreeBSD resets its
+     * count when the retransmission timer is not running). */
+    return !c->persist && g->th->ack == c->snd_una && g->len == 0 &&
            !(g->flags & (UTCP_TH_SYN | UTCP_TH_FIN)) &&
-           ((uint32_t)g->wnd << c->snd_wscale) == c->snd_wnd &&
+           seg_window(c, g) == c->snd_wnd &&
            c->snd_max != c->snd_una;
 }
 
@@ -645,7 +700,7 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
             drop(s, c, g, UTCP_DROP_ACCEPT_QUEUE_FULL);
             return STEP_DONE;
         }
-        c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+        c->snd_wnd = seg_window(c, g);
         c->max_snd_wnd = utcp_max_u32(c->max_snd_wnd, c->snd_wnd);
         c->snd_wl1 = g->seq0;
         c->snd_wl2 = ack;
@@ -676,6 +731,7 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
         utcp__send_ack(s, c);
         return STEP_DONE;
     }
+    c->probes_out = 0; /* the peer is alive (persist, timer.c) */
     bool dup = is_dupack(c, g);
     if (seq_gt(ack, c->snd_una))
         on_new_ack(s, c, ack);
@@ -685,7 +741,7 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
     if (seq_lt(c->snd_wl1, g->seq0) ||
         (c->snd_wl1 == g->seq0 && seq_leq(c->snd_wl2, ack))) {
         uint32_t old = c->snd_wnd;
-        c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+        c->snd_wnd = seg_window(c, g);
         c->max_snd_wnd = utcp_max_u32(c->max_snd_wnd, c->snd_wnd);
         c->snd_wl1 = g->seq0;
         c->snd_wl2 = ack;
@@ -737,7 +793,8 @@ void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
                      const struct utcp_ipv4 *ip, const struct utcp_tcp *th)
 {
     struct seg g = {ip, th, th->seq, th->seq, th->payload,
-                    (uint32_t)th->payload_len, th->flags, th->win};
+                    (uint32_t)th->payload_len, th->flags, th->win, false};
+    c->ack_sent = false;
     switch (c->state) {
     case UTCP_CLOSED:
     case UTCP_LISTEN:
@@ -745,18 +802,21 @@ void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
     case UTCP_SYN_SENT:
         syn_sent_input(s, c, &g);
         return;
-    case UTCP_TIME_WAIT:
-        if (time_wait_input(s, c, &g)) {
+    case UTCP_TIME_WAIT: {
+        /* as Linux: the old SND.NXT plus a maximum window, plus 2 */
+        utcp_seq floor = c->snd_max + 65537u;
+        if (time_wait_input(s, c, &g)) { /* c is gone */
             /* reopened: hand the SYN to the listener, if there is one */
             struct utcp_4tuple k = {ip->dst, 0, th->dport, 0};
             struct utcp_hnode *n = utcp_ht_find(&s->listeners, &k);
             if (n)
-                utcp__listen_input(
-                    s, UTCP_CONTAINER_OF(n, struct utcp_conn, hnode), ip, th);
+                listen_input(s, UTCP_CONTAINER_OF(n, struct utcp_conn, hnode),
+                             ip, th, &floor);
             else
                 utcp__send_rst_reply(s, ip, th);
         }
         return;
+    }
     default:
         break;
     }
@@ -795,5 +855,10 @@ void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
     step_fin(s, c, &g);
     if (c->state == UTCP_CLOSED)
         return;
+    if (g.ack_now && !c->ack_sent)
+        utcp__send_ack(s, c);
     utcp__output(s, c);
+    /* Nobody holds the socket: TIME-WAIT goes on as a 64-byte record. */
+    if (c->state == UTCP_TIME_WAIT && !c->sock_idx)
+        utcp__tw_from_conn(s, c);
 }

@@ -73,6 +73,7 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         /* Any segment carrying an ACK acknowledges all we have. */
         c->delack_segs = 0;
         c->t_delack = UTCP_TIME_NEVER;
+        c->ack_sent = true;
     }
     if (flags & UTCP_TH_RST)
         s->ctr.OutRsts++;
@@ -98,8 +99,15 @@ void utcp__send_syn(struct utcp_stack *s, struct utcp_conn *c)
 
 void utcp__send_ack(struct utcp_stack *s, struct utcp_conn *c)
 {
+    /* RFC 9293 3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where SND.NXT
+     * is the next new sequence number: snd_max. After a timeout snd_nxt
+     * goes back to snd_una for the retransmission; an ACK carrying that
+     * older number would fall below the peer's RCV.NXT and be found
+     * unacceptable, and if the peer is in the same position the two
+     * answer each other's ACKs forever without either ACK field being
+     * processed (FreeBSD tcp_output uses snd_max here for that reason). */
     s->ctr.OutSegs++;
-    send_seg(s, c, c->snd_nxt, UTCP_TH_ACK, 0, 0);
+    send_seg(s, c, c->snd_max, UTCP_TH_ACK, 0, 0);
     utcp__timer_update(s, c);
 }
 
@@ -108,7 +116,8 @@ void utcp__send_rst_conn(struct utcp_stack *s, struct utcp_conn *c)
     /* RFC 9293 3.10.4 ABORT: <SEQ=SND.NXT><CTL=RST>; with ACK as Linux
      * does so the peer can validate it in any state. */
     s->ctr.OutSegs++;
-    send_seg(s, c, c->snd_nxt, UTCP_TH_RST | UTCP_TH_ACK, 0, 0);
+    /* snd_max, not a retransmission's snd_nxt: see utcp__send_ack. */
+    send_seg(s, c, c->snd_max, UTCP_TH_RST | UTCP_TH_ACK, 0, 0);
 }
 
 void utcp__send_rst_reply(struct utcp_stack *s, const struct utcp_ipv4 *ip,
@@ -204,7 +213,10 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c)
     } else {
         s->ctr.OutSegs++;
     }
-    if (seq == c->snd_una)
+    /* The user timeout (UTCP_OPT_USER_TIMEOUT) counts from the first
+     * transmission of the oldest unacknowledged data: a retransmission
+     * must not restart it, or it would never expire. */
+    if (seq == c->snd_una && !rexmit)
         c->una_since = s->now;
     send_seg(s, c, seq, flags, off, len);
     c->snd_nxt = seq + len + (fin ? 1u : 0u);
@@ -233,10 +245,13 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
     while (output_one(s, c))
         sent = true;
     /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in
-     * flight, the persist timer probes the window. */
+     * flight, the persist timer probes the window. RFC 1122 4.2.3.4: the
+     * same timer is the sender SWS "override timeout" when the window is
+     * open but too small to send (else the loss of the window update
+     * that follows would stall the connection for ever). */
     uint32_t off = unsent_off(c);
-    if (!sent && c->snd_wnd == 0 && off < c->sndq.len &&
-        c->snd_nxt == c->snd_una && c->t_rtx == UTCP_TIME_NEVER) {
+    if (!sent && off < c->sndq.len && c->snd_nxt == c->snd_una &&
+        c->t_rtx == UTCP_TIME_NEVER) {
         c->persist = true;
         c->rtx_count = 0;
         utcp__rtx_arm(s, c);
@@ -263,23 +278,25 @@ void utcp__retransmit_una(struct utcp_stack *s, struct utcp_conn *c)
 
 void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c)
 {
-    /* RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17: one byte beyond the window. */
-    uint32_t off;
-    utcp_seq seq;
-    if (seq_gt(c->snd_nxt, c->snd_una)) {
-        seq = c->snd_una; /* the previous probe's byte, again */
-    } else {
-        seq = c->snd_nxt;
-    }
-    off = (uint32_t)seq_diff(seq, c->sndq_seq);
+    /* RFC 9293 3.8.6.1 / RFC 1122 4.2.2.17: one byte beyond a zero window
+     * (from snd_una: the previous probe's byte again, if any). RFC 1122
+     * 4.2.3.4: with a small open window, the override timeout sends what
+     * the window allows. */
+    utcp_seq seq = c->snd_una;
+    uint32_t off = (uint32_t)seq_diff(seq, c->sndq_seq);
+    if (seq_lt(seq, c->sndq_seq))
+        off = 0; /* cannot happen: persist needs the SYN acknowledged */
     s->ctr.ZeroWindowProbes++;
     if (off < c->sndq.len) {
-        send_seg(s, c, seq, UTCP_TH_ACK, off, 1);
-        if (seq == c->snd_nxt) {
-            c->snd_nxt = seq + 1;
-            if (seq_gt(c->snd_nxt, c->snd_max))
-                c->snd_max = c->snd_nxt;
-        }
+        uint32_t len = 1;
+        if (c->snd_wnd > 0)
+            len = utcp_min_u32(utcp_min_u32(c->snd_wnd, c->mss),
+                               c->sndq.len - off);
+        send_seg(s, c, seq, UTCP_TH_ACK, off, len);
+        if (seq_gt(seq + len, c->snd_nxt))
+            c->snd_nxt = seq + len;
+        if (seq_gt(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
     } else {
         send_seg(s, c, c->snd_una - 1, UTCP_TH_ACK, 0, 0);
     }

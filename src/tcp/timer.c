@@ -121,6 +121,16 @@ static bool fire_rtx(struct utcp_stack *s, struct utcp_conn *c)
 {
     if (c->persist) {
         trace_timer(s, c, UTCP_TIMER_PERSIST);
+        /* RFC 1122 4.2.2.17: keep probing as long as the receiver answers
+         * (any acceptable ACK clears probes_out, input.c); a peer that
+         * answers none of data_retries probes is gone (as Linux's
+         * tcp_probe_timer with tcp_retries2), else an orphan probing a
+         * vanished peer would live for ever. */
+        if (c->probes_out >= s->cfg.data_retries) {
+            give_up(s, c, UTCP_CAUSE_TIMEOUT_RETRANS);
+            return false;
+        }
+        c->probes_out++;
         utcp__send_probe(s, c);
         if (c->rtx_count < 15)
             c->rtx_count++;
@@ -193,6 +203,16 @@ static bool fire_keep(struct utcp_stack *s, struct utcp_conn *c)
         utcp_time idle_until = c->last_rcv + UTCP_MS(c->opt.keepidle_ms);
         if (c->keep_probes == 0 && s->now < idle_until) {
             c->t_keep = idle_until; /* traffic since: wait again */
+            return true;
+        }
+        if (c->snd_max != c->snd_una || c->sndq.len > 0) {
+            /* RFC 1122 4.2.3.6 probes an idle connection: with data or a
+             * FIN outstanding the retransmission (or persist) timer is the
+             * one that decides whether the peer is alive (as Linux's
+             * tcp_keepalive_timer). So FIN_WAIT_1, CLOSING and LAST_ACK
+             * never end by keep-alive. */
+            c->keep_probes = 0;
+            c->t_keep = s->now + UTCP_MS(c->opt.keepidle_ms);
             return true;
         }
         trace_timer(s, c, UTCP_TIMER_KEEPALIVE);

@@ -64,6 +64,21 @@ static void output(void *ctx, const uint8_t *pkt, size_t len)
         enqueue(n, 1 - o->side, pkt, len, n->now + n->delay + extra + 1);
 }
 
+/* With UTCP_FSM_COVERAGE=path, every transition is appended to path as
+ * "FROM TO CAUSE" (to check that the tests cover fsm.c's table). */
+static void log_transition(const struct utcp_trace_event *ev)
+{
+    const char *path = getenv("UTCP_FSM_COVERAGE");
+    if (!path)
+        return;
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return;
+    fprintf(f, "%s %s %s\n", utcp_state_name(ev->old_state),
+            utcp_state_name(ev->new_state), utcp_cause_name(ev->cause));
+    fclose(f);
+}
+
 static void trace(void *ctx, const struct utcp_trace_event *ev)
 {
     struct tnet_out *o = ctx;
@@ -71,6 +86,7 @@ static void trace(void *ctx, const struct utcp_trace_event *ev)
     if (ev->kind == UTCP_TRACE_STATE) {
         if (!utcp_transition_legal(ev->old_state, ev->new_state))
             n->bad_transitions++;
+        log_transition(ev);
         if (n->nstates < TNET_MAX_LOG) {
             struct tnet_state_ev *e = &n->states[n->nstates++];
             e->at = ev->now;
@@ -87,24 +103,69 @@ static void trace(void *ctx, const struct utcp_trace_event *ev)
     }
 }
 
+static void create_side(struct tnet *n, int i, const struct utcp_config *cfg)
+{
+    struct tnet_out *o = n->out;
+    o[i].n = n;
+    o[i].side = i;
+    struct utcp_config c = *cfg;
+    c.addr = i == 0 ? TNET_ADDR_A : TNET_ADDR_B;
+    c.output = output;
+    c.output_ctx = &o[i];
+    c.trace = trace;
+    c.trace_ctx = &o[i];
+    c.seed = cfg->seed * 2 + (uint64_t)i + 1;
+    if (utcp_stack_create(&c, &n->st[i]) != 0)
+        abort();
+    if (n->now)
+        utcp_tick(n->st[i], n->now);
+}
+
 void tnet_init(struct tnet *n, const struct utcp_config *cfg)
 {
     memset(n, 0, sizeof *n);
     n->delay = 10000; /* 10 ms one way */
-    struct tnet_out *o = n->out;
-    for (int i = 0; i < 2; i++) {
-        o[i].n = n;
-        o[i].side = i;
-        struct utcp_config c = *cfg;
-        c.addr = i == 0 ? TNET_ADDR_A : TNET_ADDR_B;
-        c.output = output;
-        c.output_ctx = &o[i];
-        c.trace = trace;
-        c.trace_ctx = &o[i];
-        c.seed = cfg->seed * 2 + (uint64_t)i + 1;
-        if (utcp_stack_create(&c, &n->st[i]) != 0)
-            abort();
-    }
+    for (int i = 0; i < 2; i++)
+        create_side(n, i, cfg);
+}
+
+void tnet_restart(struct tnet *n, int side, const struct utcp_config *cfg)
+{
+    utcp_stack_destroy(n->st[side]);
+    n->st[side] = NULL;
+    create_side(n, side, cfg);
+}
+
+void tnet_inject(struct tnet *n, int to, uint16_t sport, uint16_t dport,
+                 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                 const uint8_t *payload, size_t len)
+{
+    struct utcp_ipv4 ip;
+    memset(&ip, 0, sizeof ip);
+    ip.src = to == 0 ? TNET_ADDR_B : TNET_ADDR_A;
+    ip.dst = to == 0 ? TNET_ADDR_A : TNET_ADDR_B;
+    ip.ttl = 64;
+    struct utcp_tcp th;
+    memset(&th, 0, sizeof th);
+    th.sport = sport;
+    th.dport = dport;
+    th.seq = seq;
+    th.ack = ack;
+    th.flags = flags;
+    th.win = win;
+    static uint8_t pkt[TNET_MAX_PKT];
+    size_t plen = utcp_ipv4_tcp_build(pkt, sizeof pkt, &ip, &th, payload, len);
+    if (!plen)
+        abort();
+    utcp_input(n->st[to], n->now, pkt, plen);
+}
+
+long tnet_find_seg(const struct tnet *n, size_t from_idx, int from, uint8_t f)
+{
+    for (size_t i = from_idx; i < n->nsegs; i++)
+        if (n->segs[i].from == from && n->segs[i].flags == f)
+            return (long)i;
+    return -1;
 }
 
 void tnet_destroy(struct tnet *n)

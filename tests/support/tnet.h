@@ -100,6 +100,19 @@ size_t tnet_count_segs(const struct tnet *n, int from, uint8_t f);
 /* Helpers to set up a listener on B and a client on A. */
 utcp_sock tnet_listen(struct tnet *n, int side, uint16_t port, int backlog);
 utcp_sock tnet_connect(struct tnet *n, int side, uint16_t port);
+/* Destroys the stack of `side` (its connections vanish silently, as in a
+ * host crash) and creates a fresh one from cfg on the same address: the
+ * "restart" of RFC 9293 figure 11. The state log is kept. */
+void tnet_restart(struct tnet *n, int side, const struct utcp_config *cfg);
+/* Builds an IPv4+TCP packet from the fields given and hands it to the stack
+ * of side `to` at the current virtual time, as if it came off the wire
+ * (it is not logged in segs). src is the other side's address. */
+void tnet_inject(struct tnet *n, int to, uint16_t sport, uint16_t dport,
+                 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                 const uint8_t *payload, size_t len);
+/* Index of the first segment at or after index `from_idx` sent by side
+ * `from` whose flags equal f exactly; -1 when none. */
+long tnet_find_seg(const struct tnet *n, size_t from_idx, int from, uint8_t f);
 /* The state of a socket (via getinfo), or -1 for a stale handle. */
 int tnet_sock_state(struct tnet *n, int side, utcp_sock sk);
 /* The connection id behind a socket (from the state log: matches ports). */
