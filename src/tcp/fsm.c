@@ -30,7 +30,11 @@ static const struct utcp_transition table[] = {
     T(SYN_RECEIVED, ESTABLISHED, RCV_ACK_OF_SYN),
     T(SYN_RECEIVED, LISTEN, RCV_RST),     /* passive open: back to LISTEN */
     T(SYN_RECEIVED, CLOSED, RCV_RST),     /* active open: refused */
-    T(SYN_RECEIVED, CLOSE_WAIT, RCV_FIN), /* FIN step eighth */
+    /* RFC 9293's eighth step also names SYN-RECEIVED -> CLOSE-WAIT on FIN,
+     * but a FIN is processed only after its ACK (fifth step) has made the
+     * connection ESTABLISHED, and a segment without ACK is dropped there: so
+     * the path is SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT and the row is
+     * left out (it would be dead). */
     T(SYN_RECEIVED, FIN_WAIT_1, CLOSE),   /* RFC 9293 3.10.4 */
     T(SYN_RECEIVED, CLOSED, TIMEOUT_RETRANS),
     T(SYN_RECEIVED, CLOSED, ABORT),

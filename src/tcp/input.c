@@ -291,7 +291,6 @@ static void process_fin(struct utcp_stack *s, struct utcp_conn *c)
         c->fin_queued && seq_gt(c->snd_una, c->sndq_seq + c->sndq.len);
     bool delay = false;
     switch (c->state) {
-    case UTCP_SYN_RECEIVED:
     case UTCP_ESTABLISHED:
         utcp__set_state(s, c, UTCP_CLOSE_WAIT, UTCP_CAUSE_RCV_FIN);
         /* RFC 1122 4.2.3.2: the ACK of the FIN may be delayed (as Linux
