@@ -45,7 +45,7 @@ static uint64_t load_le64(const uint8_t *p)
         v2 = rotl64(v2, 32);                                                   \
     } while (0)
 
-uint64_t utcp_siphash24(const uint8_t key[16], const void *msg, size_t len)
+uint64_t utcp__siphash24(const uint8_t key[16], const void *msg, size_t len)
 {
     const uint8_t *in = msg;
     uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
@@ -109,7 +109,7 @@ static uint64_t tuple_hash(const uint8_t key[16], uint8_t domain,
     o += put_u16(b + o, t->lport);
     o += put_u32(b + o, t->raddr);
     o += put_u16(b + o, t->rport);
-    return utcp_siphash24(key, b, o);
+    return utcp__siphash24(key, b, o);
 }
 
 /* ---- The 4-tuple table: chained, intrusive, power-of-two buckets. */
@@ -134,7 +134,7 @@ static struct utcp_hnode **alloc_buckets(const struct utcp_allocator *a,
     return b;
 }
 
-int utcp_ht_init(struct utcp_htable *t, const struct utcp_allocator *a,
+int utcp__ht_init(struct utcp_htable *t, const struct utcp_allocator *a,
                  const uint8_t key[16], unsigned log2_buckets)
 {
     if (log2_buckets < HT_MIN_LOG2)
@@ -152,7 +152,7 @@ int utcp_ht_init(struct utcp_htable *t, const struct utcp_allocator *a,
     return 0;
 }
 
-void utcp_ht_destroy(struct utcp_htable *t)
+void utcp__ht_destroy(struct utcp_htable *t)
 {
     if (t->buckets)
         utcp__free(t->alloc, t->buckets, (t->mask + 1u) * sizeof(*t->buckets));
@@ -193,7 +193,7 @@ static void grow(struct utcp_htable *t)
     utcp__free(t->alloc, ob, old_n * sizeof(*ob));
 }
 
-void utcp_ht_insert(struct utcp_htable *t, struct utcp_hnode *n)
+void utcp__ht_insert(struct utcp_htable *t, struct utcp_hnode *n)
 {
     link_head(&t->buckets[bucket_of(t, &n->key)], n);
     t->count++;
@@ -201,7 +201,7 @@ void utcp_ht_insert(struct utcp_htable *t, struct utcp_hnode *n)
         grow(t);
 }
 
-struct utcp_hnode *utcp_ht_find(const struct utcp_htable *t,
+struct utcp_hnode *utcp__ht_find(const struct utcp_htable *t,
                                 const struct utcp_4tuple *k)
 {
     for (struct utcp_hnode *n = t->buckets[bucket_of(t, k)]; n; n = n->next)
@@ -212,7 +212,7 @@ struct utcp_hnode *utcp_ht_find(const struct utcp_htable *t,
 
 /* O(1) through pprev. n->next is left as it was, so an iteration that just
  * returned n can still step past it. */
-void utcp_ht_remove(struct utcp_htable *t, struct utcp_hnode *n)
+void utcp__ht_remove(struct utcp_htable *t, struct utcp_hnode *n)
 {
     *n->pprev = n->next;
     if (n->next)
@@ -222,7 +222,7 @@ void utcp_ht_remove(struct utcp_htable *t, struct utcp_hnode *n)
 }
 
 /* cur, when removed, must still be readable (removed, not yet freed). */
-struct utcp_hnode *utcp_ht_iter(const struct utcp_htable *t, size_t *bucket,
+struct utcp_hnode *utcp__ht_iter(const struct utcp_htable *t, size_t *bucket,
                                 struct utcp_hnode *cur)
 {
     size_t i = *bucket;
@@ -243,7 +243,7 @@ struct utcp_hnode *utcp_ht_iter(const struct utcp_htable *t, size_t *bucket,
 
 /* ---- Initial sequence numbers. */
 
-uint32_t utcp_isn(const uint8_t key[16], const struct utcp_4tuple *t,
+uint32_t utcp__isn(const uint8_t key[16], const struct utcp_4tuple *t,
                   uint64_t now_us)
 {
     /* RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport,
@@ -265,7 +265,7 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-void utcp_rng_seed(struct utcp_rng *r, uint64_t seed)
+void utcp__rng_seed(struct utcp_rng *r, uint64_t seed)
 {
     uint64_t x = seed;
     for (unsigned i = 0; i < 4; i++)
@@ -274,7 +274,7 @@ void utcp_rng_seed(struct utcp_rng *r, uint64_t seed)
      * never all zero (the one state xoshiro cannot leave). */
 }
 
-uint64_t utcp_rng_next(struct utcp_rng *r)
+uint64_t utcp__rng_next(struct utcp_rng *r)
 {
     uint64_t *s = r->s;
     uint64_t result = rotl64(s[1] * 5u, 7) * 9u;
@@ -288,17 +288,17 @@ uint64_t utcp_rng_next(struct utcp_rng *r)
     return result;
 }
 
-uint32_t utcp_rng_below(struct utcp_rng *r, uint32_t n)
+uint32_t utcp__rng_below(struct utcp_rng *r, uint32_t n)
 {
     /* Lemire, "Fast random integer generation in an interval" (2019): the
      * high half of x * n, rejecting the 2^32 mod n low values that would
      * favour some results. */
-    uint64_t m = (utcp_rng_next(r) >> 32) * n;
+    uint64_t m = (utcp__rng_next(r) >> 32) * n;
     uint32_t low = (uint32_t)m;
     if (low < n) {
         uint32_t threshold = (uint32_t)(0u - n) % n; /* 2^32 mod n */
         while (low < threshold) {
-            m = (utcp_rng_next(r) >> 32) * n;
+            m = (utcp__rng_next(r) >> 32) * n;
             low = (uint32_t)m;
         }
     }
@@ -307,7 +307,7 @@ uint32_t utcp_rng_below(struct utcp_rng *r, uint32_t n)
 
 /* ---- Ephemeral ports. */
 
-int utcp_port_pick(const uint8_t key[16], uint32_t laddr, uint32_t raddr,
+int utcp__port_pick(const uint8_t key[16], uint32_t laddr, uint32_t raddr,
                    uint16_t rport, uint16_t lo, uint16_t hi,
                    uint32_t *next_ephemeral,
                    bool (*in_use)(void *ctx, uint16_t port), void *ctx)

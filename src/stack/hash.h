@@ -14,7 +14,7 @@
 #include "utcp/utcp.h"
 
 /* SipHash-2-4 of msg[0..len) under a 128-bit key. */
-uint64_t utcp_siphash24(const uint8_t key[16], const void *msg, size_t len);
+uint64_t utcp__siphash24(const uint8_t key[16], const void *msg, size_t len);
 
 struct utcp_4tuple {
     uint32_t laddr, raddr; /* host byte order */
@@ -44,39 +44,39 @@ struct utcp_htable {
 
 /* Initialises an empty table with 2^log2_buckets buckets (min 16). Returns 0
  * or UTCP_ENOMEM. */
-int utcp_ht_init(struct utcp_htable *t, const struct utcp_allocator *a,
+int utcp__ht_init(struct utcp_htable *t, const struct utcp_allocator *a,
                  const uint8_t key[16], unsigned log2_buckets);
 /* Frees the bucket array (not the nodes). */
-void utcp_ht_destroy(struct utcp_htable *t);
+void utcp__ht_destroy(struct utcp_htable *t);
 /* Inserts n (n->key set, no equal key present: the caller checks). Doubles
  * the bucket array when count exceeds the bucket count; if that allocation
  * fails the table keeps working with longer chains. */
-void utcp_ht_insert(struct utcp_htable *t, struct utcp_hnode *n);
+void utcp__ht_insert(struct utcp_htable *t, struct utcp_hnode *n);
 /* The node with key k, or NULL. */
-struct utcp_hnode *utcp_ht_find(const struct utcp_htable *t,
+struct utcp_hnode *utcp__ht_find(const struct utcp_htable *t,
                                 const struct utcp_4tuple *k);
 /* Removes n (which is in t). */
-void utcp_ht_remove(struct utcp_htable *t, struct utcp_hnode *n);
+void utcp__ht_remove(struct utcp_htable *t, struct utcp_hnode *n);
 /* Iteration: start with *bucket = 0 and cur = NULL; returns the next node
  * or NULL at the end. The table must not change during an iteration, except
  * that the node just returned may be removed. */
-struct utcp_hnode *utcp_ht_iter(const struct utcp_htable *t, size_t *bucket,
+struct utcp_hnode *utcp__ht_iter(const struct utcp_htable *t, size_t *bucket,
                                 struct utcp_hnode *cur);
 
 /* RFC 6528 section 3: ISN = M + F(localip, localport, remoteip, remoteport,
  * secretkey), M a 4-microsecond timer (now_us / 4), F SipHash-2-4 truncated
  * to 32 bits. */
-uint32_t utcp_isn(const uint8_t key[16], const struct utcp_4tuple *t,
+uint32_t utcp__isn(const uint8_t key[16], const struct utcp_4tuple *t,
                   uint64_t now_us);
 
 /* A seeded PRNG (xoshiro256**, seeded through splitmix64). */
 struct utcp_rng {
     uint64_t s[4];
 };
-void utcp_rng_seed(struct utcp_rng *r, uint64_t seed);
-uint64_t utcp_rng_next(struct utcp_rng *r);
+void utcp__rng_seed(struct utcp_rng *r, uint64_t seed);
+uint64_t utcp__rng_next(struct utcp_rng *r);
 /* Uniform in [0, n) without modulo bias; n > 0. */
-uint32_t utcp_rng_below(struct utcp_rng *r, uint32_t n);
+uint32_t utcp__rng_below(struct utcp_rng *r, uint32_t n);
 
 /* RFC 6056 section 3.3.3 (Algorithm 3, "Simple Hash-Based Port Selection"):
  * picks a local port in [lo, hi] for a connection from laddr to
@@ -84,7 +84,7 @@ uint32_t utcp_rng_below(struct utcp_rng *r, uint32_t n);
  * lo + (offset + *next_ephemeral + i) mod (hi - lo + 1) for i = 0.. until
  * in_use(ctx, port) is false, then advances *next_ephemeral past it.
  * Returns the port, or UTCP_EADDRNOTAVAIL when every port is in use. */
-int utcp_port_pick(const uint8_t key[16], uint32_t laddr, uint32_t raddr,
+int utcp__port_pick(const uint8_t key[16], uint32_t laddr, uint32_t raddr,
                    uint16_t rport, uint16_t lo, uint16_t hi,
                    uint32_t *next_ephemeral,
                    bool (*in_use)(void *ctx, uint16_t port), void *ctx);

@@ -129,7 +129,7 @@ static int do_bind(struct utcp_stack *s, struct utcp_conn *c, uint16_t port,
         memset(s->ports, 0, sizeof *s->ports * 65536u);
     }
     if (port == 0) {
-        int p = utcp_port_pick(s->port_key, s->cfg.addr, raddr, rport,
+        int p = utcp__port_pick(s->port_key, s->cfg.addr, raddr, rport,
                                s->cfg.ephemeral_lo, s->cfg.ephemeral_hi,
                                &s->next_ephemeral, port_in_use, s);
         if (p < 0)
@@ -264,8 +264,8 @@ int utcp_connect(struct utcp_stack *s, utcp_sock sk, uint32_t addr,
     while (sh < 14 && ((uint32_t)65535 << sh) < c->opt.rcvbuf)
         sh++;
     c->rcv_wscale = sh;
-    utcp_ring_set_cap(&c->rcvq, c->opt.rcvbuf);
-    utcp_ring_set_cap(&c->sndq, c->opt.sndbuf);
+    utcp__ring_set_cap(&c->rcvq, c->opt.rcvbuf);
+    utcp__ring_set_cap(&c->sndq, c->opt.sndbuf);
     utcp__set_state(s, c, UTCP_SYN_SENT, UTCP_CAUSE_OPEN_ACTIVE);
     utcp__table_insert(s, c);
     c->rtt_active = true;
@@ -303,11 +303,11 @@ long utcp_send(struct utcp_stack *s, utcp_sock sk, const void *buf, size_t len)
     }
     if (len == 0)
         return 0;
-    uint32_t room = utcp_ring_free(&c->sndq);
+    uint32_t room = utcp__ring_free(&c->sndq);
     if (room == 0)
         return UTCP_EAGAIN;
     uint32_t want = len > room ? room : (uint32_t)len;
-    uint32_t n = utcp_ring_write(&c->sndq, &s->alloc, buf, want);
+    uint32_t n = utcp__ring_write(&c->sndq, &s->alloc, buf, want);
     if (n == 0)
         return UTCP_ENOMEM;
     utcp__output(s, c);
@@ -341,10 +341,10 @@ long utcp_recv(struct utcp_stack *s, utcp_sock sk, void *buf, size_t len)
     if (c->rcvq.len > 0 && len > 0) {
         uint32_t n = utcp_min_u32(c->rcvq.len,
                                   len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
-        utcp_ring_peek(&c->rcvq, 0, buf, n);
-        utcp_ring_consume(&c->rcvq, n);
+        utcp__ring_peek(&c->rcvq, 0, buf, n);
+        utcp__ring_consume(&c->rcvq, n);
         if (c->rcvq.len == 0 && c->ooo.n == 0)
-            utcp_ring_release(&c->rcvq, &s->alloc);
+            utcp__ring_release(&c->rcvq, &s->alloc);
         maybe_window_update(s, c);
         return (long)n;
     }
@@ -392,8 +392,8 @@ int utcp_shutdown(struct utcp_stack *s, utcp_sock sk, int how)
         return UTCP_ENOTCONN;
     if (how & UTCP_SHUT_RD) {
         c->rd_shut = true;
-        utcp_ring_release(&c->rcvq, &s->alloc);
-        utcp_ranges_init(&c->ooo);
+        utcp__ring_release(&c->rcvq, &s->alloc);
+        utcp__ranges_init(&c->ooo);
         utcp__notify(s, c, 0);
     }
     if (how & UTCP_SHUT_WR)
@@ -510,7 +510,7 @@ static uint32_t readiness(const struct utcp_conn *c)
     if (c->error || c->reset)
         ev |= UTCP_EV_ERROR;
     if ((c->state == UTCP_ESTABLISHED || c->state == UTCP_CLOSE_WAIT) &&
-        !c->fin_queued && utcp_ring_free(&c->sndq) > 0)
+        !c->fin_queued && utcp__ring_free(&c->sndq) > 0)
         ev |= UTCP_EV_WRITABLE;
     if (c->state == UTCP_CLOSED || c->state == UTCP_TIME_WAIT)
         ev |= UTCP_EV_CLOSED;
@@ -592,8 +592,8 @@ int utcp_setopt(struct utcp_stack *s, utcp_sock sk, enum utcp_option opt,
         if (c->state != UTCP_CLOSED && c->state != UTCP_LISTEN)
             return UTCP_EISCONN;
         struct utcp_ring *r = opt == UTCP_OPT_SNDBUF ? &c->sndq : &c->rcvq;
-        utcp_ring_release(r, &s->alloc);
-        utcp_ring_set_cap(r, (uint32_t)v);
+        utcp__ring_release(r, &s->alloc);
+        utcp__ring_set_cap(r, (uint32_t)v);
         if (opt == UTCP_OPT_SNDBUF)
             o->sndbuf = (uint32_t)v;
         else
@@ -747,14 +747,14 @@ void utcp_foreach_conn(struct utcp_stack *s,
     /* listeners */
     size_t b = 0;
     struct utcp_hnode *n = NULL;
-    while ((n = utcp_ht_iter(&s->listeners, &b, n)) != NULL) {
+    while ((n = utcp__ht_iter(&s->listeners, &b, n)) != NULL) {
         struct utcp_conn *c = UTCP_CONTAINER_OF(n, struct utcp_conn, hnode);
         fill_info(c, &info);
         fn(ctx, c->sock_idx ? handle_of(s, c) : 0, &info);
     }
     b = 0;
     n = NULL;
-    while ((n = utcp_ht_iter(&s->conns, &b, n)) != NULL) {
+    while ((n = utcp__ht_iter(&s->conns, &b, n)) != NULL) {
         struct utcp_conn *c = UTCP_CONTAINER_OF(n, struct utcp_conn, hnode);
         fill_info(c, &info);
         fn(ctx, c->sock_idx ? handle_of(s, c) : 0, &info);

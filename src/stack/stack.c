@@ -41,7 +41,7 @@ static void apply_defaults(struct utcp_config *c)
 
 static void derive_key(struct utcp_rng *r, uint8_t key[16])
 {
-    uint64_t a = utcp_rng_next(r), b = utcp_rng_next(r);
+    uint64_t a = utcp__rng_next(r), b = utcp__rng_next(r);
     memcpy(key, &a, 8);
     memcpy(key + 8, &b, 8);
 }
@@ -64,7 +64,7 @@ int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
     memset(s, 0, sizeof *s);
     s->cfg = c;
     s->alloc = *a;
-    utcp_rng_seed(&s->rng, c.seed);
+    utcp__rng_seed(&s->rng, c.seed);
     static const uint8_t zero[16];
     if (memcmp(c.secret, zero, 16) != 0)
         memcpy(s->isn_key, c.secret, 16);
@@ -72,17 +72,17 @@ int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
         derive_key(&s->rng, s->isn_key);
     derive_key(&s->rng, s->hash_key);
     derive_key(&s->rng, s->port_key);
-    s->ip_id = (uint16_t)utcp_rng_next(&s->rng);
-    s->next_ephemeral = (uint32_t)utcp_rng_next(&s->rng);
+    s->ip_id = (uint16_t)utcp__rng_next(&s->rng);
+    s->next_ephemeral = (uint32_t)utcp__rng_next(&s->rng);
     s->pkt_cap = (size_t)c.mtu + 64;
     if (s->pkt_cap < 65535 + 64)
         s->pkt_cap = 65535 + 64;
     s->pkt = utcp__alloc(a, s->pkt_cap);
     s->scratch = utcp__alloc(a, 65536);
-    utcp_tw_init(&s->wheel, 0);
+    utcp__wheel_init(&s->wheel, 0);
     if (!s->pkt || !s->scratch ||
-        utcp_ht_init(&s->conns, &s->alloc, s->hash_key, 8) != 0 ||
-        utcp_ht_init(&s->listeners, &s->alloc, s->hash_key, 4) != 0 ||
+        utcp__ht_init(&s->conns, &s->alloc, s->hash_key, 8) != 0 ||
+        utcp__ht_init(&s->listeners, &s->alloc, s->hash_key, 4) != 0 ||
         utcp__tw_init(s) != 0) {
         utcp_stack_destroy(s);
         return UTCP_ENOMEM;
@@ -116,10 +116,10 @@ void utcp_stack_destroy(struct utcp_stack *s)
     if (s->conns.buckets) {
         /* Orphaned connections (closed by the application, still ending). */
         size_t b = 0;
-        struct utcp_hnode *n = utcp_ht_iter(&s->conns, &b, NULL);
+        struct utcp_hnode *n = utcp__ht_iter(&s->conns, &b, NULL);
         while (n) {
             /* fetch the next node before this one is freed */
-            struct utcp_hnode *next = utcp_ht_iter(&s->conns, &b, n);
+            struct utcp_hnode *next = utcp__ht_iter(&s->conns, &b, n);
             struct utcp_conn *c = UTCP_CONTAINER_OF(n, struct utcp_conn, hnode);
             utcp__conn_close(s, c, UTCP_CAUSE_STACK_DESTROY, 0);
             n = next;
@@ -127,8 +127,8 @@ void utcp_stack_destroy(struct utcp_stack *s)
     }
     if (s->tw.buckets)
         utcp__tw_destroy(s);
-    utcp_ht_destroy(&s->conns);
-    utcp_ht_destroy(&s->listeners);
+    utcp__ht_destroy(&s->conns);
+    utcp__ht_destroy(&s->listeners);
     utcp__free(&s->alloc, s->socks, sizeof *s->socks * s->socks_cap);
     utcp__free(&s->alloc, s->ports, sizeof *s->ports * 65536u);
     utcp__free(&s->alloc, s->pkt, s->pkt_cap);
@@ -223,9 +223,9 @@ void utcp__table_insert(struct utcp_stack *s, struct utcp_conn *c)
     if (c->state == UTCP_LISTEN) { /* a listener, keyed by its port */
         c->hnode.key.raddr = 0;
         c->hnode.key.rport = 0;
-        utcp_ht_insert(&s->listeners, &c->hnode);
+        utcp__ht_insert(&s->listeners, &c->hnode);
     } else {
-        utcp_ht_insert(&s->conns, &c->hnode);
+        utcp__ht_insert(&s->conns, &c->hnode);
     }
     c->in_table = true;
 }
@@ -233,14 +233,14 @@ void utcp__table_insert(struct utcp_stack *s, struct utcp_conn *c)
 void utcp__table_remove(struct utcp_stack *s, struct utcp_conn *c)
 {
     bool listener = c->hnode.key.raddr == 0 && c->hnode.key.rport == 0;
-    utcp_ht_remove(listener ? &s->listeners : &s->conns, &c->hnode);
+    utcp__ht_remove(listener ? &s->listeners : &s->conns, &c->hnode);
     c->in_table = false;
 }
 
 struct utcp_conn *utcp__table_find(struct utcp_stack *s,
                                    const struct utcp_4tuple *t)
 {
-    struct utcp_hnode *n = utcp_ht_find(&s->conns, t);
+    struct utcp_hnode *n = utcp__ht_find(&s->conns, t);
     return n ? UTCP_CONTAINER_OF(n, struct utcp_conn, hnode) : NULL;
 }
 
@@ -371,7 +371,7 @@ void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
             return;
     }
     struct utcp_4tuple lk = {ip.dst, 0, th.dport, 0};
-    struct utcp_hnode *ln = utcp_ht_find(&s->listeners, &lk);
+    struct utcp_hnode *ln = utcp__ht_find(&s->listeners, &lk);
     if (ln) {
         utcp__listen_input(s, UTCP_CONTAINER_OF(ln, struct utcp_conn, hnode),
                            &ip, &th, tw ? &floor : NULL);
@@ -392,7 +392,7 @@ uint64_t utcp_tick(struct utcp_stack *s, uint64_t now)
     if (now > s->now)
         s->now = now;
     struct utcp_tnode *n;
-    while ((n = utcp_tw_pop(&s->wheel, s->now)) != NULL) {
+    while ((n = utcp__wheel_pop(&s->wheel, s->now)) != NULL) {
         if (n == &s->tw_timer) {
             utcp__tw_expire(s);
             continue;
@@ -400,12 +400,12 @@ uint64_t utcp_tick(struct utcp_stack *s, uint64_t now)
         struct utcp_conn *c = UTCP_CONTAINER_OF(n, struct utcp_conn, tnode);
         utcp__timer_fire(s, c);
     }
-    return utcp_tw_next(&s->wheel);
+    return utcp__wheel_next(&s->wheel);
 }
 
 uint64_t utcp_next_deadline(struct utcp_stack *s)
 {
-    return utcp_tw_next(&s->wheel);
+    return utcp__wheel_next(&s->wheel);
 }
 
 uint64_t utcp_now(const struct utcp_stack *s)

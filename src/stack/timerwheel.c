@@ -38,7 +38,7 @@
  * lists), rare.
  *
  * Each list head's `expires` caches the earliest expiry in the list when its
- * `order` is MIN_KNOWN (levels 1..7), so utcp_tw_next is exact without
+ * `order` is MIN_KNOWN (levels 1..7), so utcp__wheel_next is exact without
  * scanning unless that earliest node left; w->cached_next caches the result.
  */
 
@@ -259,7 +259,7 @@ static void rebase_back(struct utcp_twheel *w, uint64_t e)
     set_base(w, e);
 }
 
-void utcp_tw_init(struct utcp_twheel *w, uint64_t now)
+void utcp__wheel_init(struct utcp_twheel *w, uint64_t now)
 {
     for (unsigned l = 0; l < UTCP_TW_LEVELS; l++) {
         for (unsigned s = 0; s < UTCP_TW_SLOTS; s++)
@@ -274,7 +274,7 @@ void utcp_tw_init(struct utcp_twheel *w, uint64_t now)
     w->cached_next = UINT64_MAX;
 }
 
-void utcp_tw_node_init(struct utcp_tnode *n)
+void utcp__wheel_node_init(struct utcp_tnode *n)
 {
     n->next = NULL;
     n->prev = NULL;
@@ -282,9 +282,9 @@ void utcp_tw_node_init(struct utcp_tnode *n)
     n->order = 0;
 }
 
-void utcp_tw_arm(struct utcp_twheel *w, struct utcp_tnode *n, uint64_t expires)
+void utcp__wheel_arm(struct utcp_twheel *w, struct utcp_tnode *n, uint64_t expires)
 {
-    if (utcp_tw_armed(n))
+    if (utcp__wheel_armed(n))
         unlink_node(w, n);
     n->expires = expires;
     n->order = ++w->arm_seq;
@@ -296,9 +296,9 @@ void utcp_tw_arm(struct utcp_twheel *w, struct utcp_tnode *n, uint64_t expires)
         w->cached_next = expires;
 }
 
-void utcp_tw_cancel(struct utcp_twheel *w, struct utcp_tnode *n)
+void utcp__wheel_cancel(struct utcp_twheel *w, struct utcp_tnode *n)
 {
-    if (utcp_tw_armed(n))
+    if (utcp__wheel_armed(n))
         unlink_node(w, n);
 }
 
@@ -311,7 +311,7 @@ static unsigned lowest_level(const struct utcp_twheel *w)
     return l;
 }
 
-uint64_t utcp_tw_next(struct utcp_twheel *w)
+uint64_t utcp__wheel_next(struct utcp_twheel *w)
 {
     if (w->cached_next != TW_UNKNOWN)
         return w->cached_next;
@@ -359,7 +359,7 @@ static void cascade(struct utcp_twheel *w, unsigned level, unsigned slot)
     }
 }
 
-struct utcp_tnode *utcp_tw_pop(struct utcp_twheel *w, uint64_t now)
+struct utcp_tnode *utcp__wheel_pop(struct utcp_twheel *w, uint64_t now)
 {
     if (now < w->now)
         now = w->now;
@@ -393,8 +393,8 @@ struct utcp_tnode *utcp_tw_pop(struct utcp_twheel *w, uint64_t now)
 
 /* For tests only: checks every invariant of the layout; 0 when they hold,
  * else a negative number naming the first one broken. */
-int utcp__tw_check(const struct utcp_twheel *w);
-int utcp__tw_check(const struct utcp_twheel *w)
+int utcp__wheel_check(const struct utcp_twheel *w);
+int utcp__wheel_check(const struct utcp_twheel *w)
 {
     uint64_t b = base_of(w), count = 0, min = UINT64_MAX;
     if (b > w->now)

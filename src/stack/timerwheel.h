@@ -32,31 +32,31 @@ struct utcp_twheel {
 };
 
 /* Initialises an empty wheel whose current time is now. */
-void utcp_tw_init(struct utcp_twheel *w, uint64_t now);
+void utcp__wheel_init(struct utcp_twheel *w, uint64_t now);
 
 /* Initialises a node (not armed). */
-void utcp_tw_node_init(struct utcp_tnode *n);
+void utcp__wheel_node_init(struct utcp_tnode *n);
 
-static inline bool utcp_tw_armed(const struct utcp_tnode *n)
+static inline bool utcp__wheel_armed(const struct utcp_tnode *n)
 {
     return n->prev != 0;
 }
 
 /* Arms n to fire at `expires` (re-arms if armed). An instant at or before
- * the wheel's now fires at the next utcp_tw_pop. */
-void utcp_tw_arm(struct utcp_twheel *w, struct utcp_tnode *n, uint64_t expires);
+ * the wheel's now fires at the next utcp__wheel_pop. */
+void utcp__wheel_arm(struct utcp_twheel *w, struct utcp_tnode *n, uint64_t expires);
 
 /* Disarms n; harmless when not armed. */
-void utcp_tw_cancel(struct utcp_twheel *w, struct utcp_tnode *n);
+void utcp__wheel_cancel(struct utcp_twheel *w, struct utcp_tnode *n);
 
 /* The exact earliest expiry of any armed node, or UINT64_MAX. */
-uint64_t utcp_tw_next(struct utcp_twheel *w);
+uint64_t utcp__wheel_next(struct utcp_twheel *w);
 
 /* Removes and returns one node with expires <= now, disarmed, or NULL when
  * none is due. Nodes come out in non-decreasing order of expires, ties in
  * the order they were armed. The caller may arm or cancel any node between
  * calls. Advances the wheel's now to `now` (now never goes backwards: an
  * earlier value is treated as the current now). */
-struct utcp_tnode *utcp_tw_pop(struct utcp_twheel *w, uint64_t now);
+struct utcp_tnode *utcp__wheel_pop(struct utcp_twheel *w, uint64_t now);
 
 #endif

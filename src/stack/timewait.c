@@ -22,7 +22,7 @@ static size_t bucket_of(const struct utcp_stack *s,
     memcpy(b + 5, &k->raddr, 4);
     memcpy(b + 9, &k->lport, 2);
     memcpy(b + 11, &k->rport, 2);
-    return (size_t)utcp_siphash24(s->hash_key, b, sizeof b) & s->tw.mask;
+    return (size_t)utcp__siphash24(s->hash_key, b, sizeof b) & s->tw.mask;
 }
 
 int utcp__tw_init(struct utcp_stack *s)
@@ -35,7 +35,7 @@ int utcp__tw_init(struct utcp_stack *s)
     s->tw.mask = n - 1;
     s->tw.count = 0;
     s->tw.head = s->tw.tail = NULL;
-    utcp_tw_node_init(&s->tw_timer);
+    utcp__wheel_node_init(&s->tw_timer);
     return 0;
 }
 
@@ -109,9 +109,9 @@ static void queue_remove(struct utcp_twtable *t, struct utcp_twrec *r)
 static void rearm(struct utcp_stack *s)
 {
     if (s->tw.head)
-        utcp_tw_arm(&s->wheel, &s->tw_timer, s->tw.head->expires);
+        utcp__wheel_arm(&s->wheel, &s->tw_timer, s->tw.head->expires);
     else
-        utcp_tw_cancel(&s->wheel, &s->tw_timer);
+        utcp__wheel_cancel(&s->wheel, &s->tw_timer);
 }
 
 static void trace_timer(struct utcp_stack *s, const struct utcp_twrec *r,

@@ -48,7 +48,7 @@ static void ring_grow(struct utcp_ring *r, uint32_t n)
     r->ahead = r->ahead > n ? r->ahead - n : 0;
 }
 
-void utcp_ring_init(struct utcp_ring *r, uint32_t cap)
+void utcp__ring_init(struct utcp_ring *r, uint32_t cap)
 {
     r->data = NULL;
     r->cap = cap;
@@ -57,7 +57,7 @@ void utcp_ring_init(struct utcp_ring *r, uint32_t cap)
     r->ahead = 0;
 }
 
-void utcp_ring_release(struct utcp_ring *r, const struct utcp_allocator *a)
+void utcp__ring_release(struct utcp_ring *r, const struct utcp_allocator *a)
 {
     utcp__free(a, r->data, r->cap);
     r->data = NULL;
@@ -66,7 +66,7 @@ void utcp_ring_release(struct utcp_ring *r, const struct utcp_allocator *a)
     r->ahead = 0;
 }
 
-bool utcp_ring_set_cap(struct utcp_ring *r, uint32_t cap)
+bool utcp__ring_set_cap(struct utcp_ring *r, uint32_t cap)
 {
     if (r->len != 0)
         return false;
@@ -81,10 +81,10 @@ bool utcp_ring_set_cap(struct utcp_ring *r, uint32_t cap)
     return true;
 }
 
-uint32_t utcp_ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
+uint32_t utcp__ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
                          const void *src, uint32_t n)
 {
-    n = utcp_min_u32(n, utcp_ring_free(r));
+    n = utcp_min_u32(n, utcp__ring_free(r));
     if (n == 0 || !ring_storage(r, a))
         return 0;
     ring_copy_in(r, r->len, src, n);
@@ -92,7 +92,7 @@ uint32_t utcp_ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
     return n;
 }
 
-bool utcp_ring_write_at(struct utcp_ring *r, const struct utcp_allocator *a,
+bool utcp__ring_write_at(struct utcp_ring *r, const struct utcp_allocator *a,
                         uint32_t off, const void *src, uint32_t n)
 {
     assert((uint64_t)r->len + off + n <= r->cap);
@@ -106,25 +106,25 @@ bool utcp_ring_write_at(struct utcp_ring *r, const struct utcp_allocator *a,
     return true;
 }
 
-void utcp_ring_commit(struct utcp_ring *r, uint32_t n)
+void utcp__ring_commit(struct utcp_ring *r, uint32_t n)
 {
-    assert(n <= utcp_ring_free(r));
+    assert(n <= utcp__ring_free(r));
     ring_grow(r, n);
 }
 
-void utcp_ring_peek(const struct utcp_ring *r, uint32_t off, void *dst,
+void utcp__ring_peek(const struct utcp_ring *r, uint32_t off, void *dst,
                     uint32_t n)
 {
     const uint8_t *p1, *p2;
     uint32_t n1, n2;
-    int k = utcp_ring_spans(r, off, n, &p1, &n1, &p2, &n2);
+    int k = utcp__ring_spans(r, off, n, &p1, &n1, &p2, &n2);
     if (k >= 1)
         memcpy(dst, p1, n1);
     if (k == 2)
         memcpy((uint8_t *)dst + n1, p2, n2);
 }
 
-int utcp_ring_spans(const struct utcp_ring *r, uint32_t off, uint32_t n,
+int utcp__ring_spans(const struct utcp_ring *r, uint32_t off, uint32_t n,
                     const uint8_t **p1, uint32_t *n1, const uint8_t **p2,
                     uint32_t *n2)
 {
@@ -147,7 +147,7 @@ int utcp_ring_spans(const struct utcp_ring *r, uint32_t off, uint32_t n,
     return 2;
 }
 
-void utcp_ring_consume(struct utcp_ring *r, uint32_t n)
+void utcp__ring_consume(struct utcp_ring *r, uint32_t n)
 {
     assert(n <= r->len);
     r->head = ring_pos(r, n);
@@ -163,7 +163,7 @@ void utcp_ring_consume(struct utcp_ring *r, uint32_t n)
  * and compare with the wrap-safe seq_* helpers (RFC 9293 3.4).
  * ------------------------------------------------------------------------ */
 
-bool utcp_ranges_add(struct utcp_ranges *s, utcp_seq base, utcp_seq left,
+bool utcp__ranges_add(struct utcp_ranges *s, utcp_seq base, utcp_seq left,
                      utcp_seq right)
 {
     uint32_t l = left - base, rr = right - base;
@@ -199,7 +199,7 @@ bool utcp_ranges_add(struct utcp_ranges *s, utcp_seq base, utcp_seq left,
     return true;
 }
 
-utcp_seq utcp_ranges_advance(struct utcp_ranges *s, utcp_seq at)
+utcp_seq utcp__ranges_advance(struct utcp_ranges *s, utcp_seq at)
 {
     size_t n = s->n, k = 0;
     utcp_seq next = at;
@@ -218,7 +218,7 @@ utcp_seq utcp_ranges_advance(struct utcp_ranges *s, utcp_seq at)
     return next;
 }
 
-bool utcp_ranges_covers(const struct utcp_ranges *s, utcp_seq left,
+bool utcp__ranges_covers(const struct utcp_ranges *s, utcp_seq left,
                         utcp_seq right)
 {
     if (seq_leq(right, left))

@@ -26,46 +26,46 @@ struct utcp_ring {
 };
 
 /* Sets up an empty ring of capacity cap (no storage yet). */
-void utcp_ring_init(struct utcp_ring *r, uint32_t cap);
+void utcp__ring_init(struct utcp_ring *r, uint32_t cap);
 /* Frees the storage (the ring stays usable, empty: len, head and any data
  * held ahead are dropped). */
-void utcp_ring_release(struct utcp_ring *r, const struct utcp_allocator *a);
+void utcp__ring_release(struct utcp_ring *r, const struct utcp_allocator *a);
 /* Changes the capacity. Only allowed when empty (len == 0) and, for a new
  * capacity, when no storage is held (release it first: storage is freed
  * with its size); returns false otherwise. */
-bool utcp_ring_set_cap(struct utcp_ring *r, uint32_t cap);
-static inline uint32_t utcp_ring_free(const struct utcp_ring *r)
+bool utcp__ring_set_cap(struct utcp_ring *r, uint32_t cap);
+static inline uint32_t utcp__ring_free(const struct utcp_ring *r)
 {
     return r->cap - r->len;
 }
 /* Appends up to n bytes from src; returns the count appended (0 when full
  * or when storage could not be allocated: check free space first to tell
- * them apart via utcp_ring_free). */
-uint32_t utcp_ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
+ * them apart via utcp__ring_free). */
+uint32_t utcp__ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
                          const void *src, uint32_t n);
 /* Writes n bytes at offset off past the end of the stored bytes (the byte
  * at len + off), without changing len: for out-of-order data. Requires
  * len + off + n <= cap. Returns false only if storage could not be
  * allocated. */
-bool utcp_ring_write_at(struct utcp_ring *r, const struct utcp_allocator *a,
+bool utcp__ring_write_at(struct utcp_ring *r, const struct utcp_allocator *a,
                         uint32_t off, const void *src, uint32_t n);
 /* Makes n bytes previously written with write_at at offset 0.. part of the
  * stored bytes (len += n). */
-void utcp_ring_commit(struct utcp_ring *r, uint32_t n);
+void utcp__ring_commit(struct utcp_ring *r, uint32_t n);
 /* Copies n bytes starting at offset off (off + n <= len) into dst. */
-void utcp_ring_peek(const struct utcp_ring *r, uint32_t off, void *dst,
+void utcp__ring_peek(const struct utcp_ring *r, uint32_t off, void *dst,
                     uint32_t n);
 /* The at most two contiguous spans holding bytes [off, off + n) (off + n <=
  * len); returns the number of spans: 0 when n == 0, 1 when the bytes are
  * contiguous (then *p2 = NULL, *n2 = 0), 2 when they wrap. The pointers are
  * valid until the next write, write_at, release or set_cap. */
-int utcp_ring_spans(const struct utcp_ring *r, uint32_t off, uint32_t n,
+int utcp__ring_spans(const struct utcp_ring *r, uint32_t off, uint32_t n,
                     const uint8_t **p1, uint32_t *n1, const uint8_t **p2,
                     uint32_t *n2);
 /* Drops n bytes from the front (n <= len). When the ring becomes empty and
  * nothing is held ahead of it, head returns to 0 (the next bytes are stored
  * contiguously) and the caller may release it. */
-void utcp_ring_consume(struct utcp_ring *r, uint32_t n);
+void utcp__ring_consume(struct utcp_ring *r, uint32_t n);
 
 #define UTCP_REASS_MAX 16
 
@@ -77,7 +77,7 @@ struct utcp_ranges {
     } r[UTCP_REASS_MAX];
 };
 
-static inline void utcp_ranges_init(struct utcp_ranges *s)
+static inline void utcp__ranges_init(struct utcp_ranges *s)
 {
     s->n = 0;
 }
@@ -87,14 +87,14 @@ static inline void utcp_ranges_init(struct utcp_ranges *s)
  * slot). An empty range (right at or before left) adds nothing and returns
  * true. Sorting and merging are in sequence space relative to base (all
  * ranges, the new one included, lie in [base, base + 2^31)). */
-bool utcp_ranges_add(struct utcp_ranges *s, utcp_seq base, utcp_seq left,
+bool utcp__ranges_add(struct utcp_ranges *s, utcp_seq base, utcp_seq left,
                      utcp_seq right);
 /* If a range starts at or before `at` (and ends after it), removes it and
  * returns its right edge, else returns `at`. Ranges entirely before `at`
  * (right edge at or before it) are discarded. */
-utcp_seq utcp_ranges_advance(struct utcp_ranges *s, utcp_seq at);
+utcp_seq utcp__ranges_advance(struct utcp_ranges *s, utcp_seq at);
 /* Whether [left, right) is entirely covered (an empty range always is). */
-bool utcp_ranges_covers(const struct utcp_ranges *s, utcp_seq left,
+bool utcp__ranges_covers(const struct utcp_ranges *s, utcp_seq left,
                         utcp_seq right);
 
 #endif

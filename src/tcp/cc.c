@@ -41,5 +41,5 @@ static uint32_t newreno_ssthresh(struct utcp_conn *c)
     return utcp_max_u32(flight / 2, 2u * c->mss);
 }
 
-const struct utcp_cc_ops utcp_cc_newreno = {"newreno", newreno_init,
+const struct utcp_cc_ops utcp__cc_newreno = {"newreno", newreno_init,
                                             newreno_on_ack, newreno_ssthresh};

@@ -18,7 +18,7 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
     if (!c)
         return NULL;
     memset(c, 0, sizeof *c);
-    utcp_tw_node_init(&c->tnode);
+    utcp__wheel_node_init(&c->tnode);
     c->id = ++s->next_conn_id;
     c->state = UTCP_CLOSED;
     c->state_since = s->now;
@@ -35,10 +35,10 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
     c->opt.syn_retries = g->syn_retries;
     c->opt.linger = -1;
     c->rto = g->rto_initial_ms * 1000u;
-    c->cc = &utcp_cc_newreno;
-    utcp_ring_init(&c->sndq, c->opt.sndbuf);
-    utcp_ring_init(&c->rcvq, c->opt.rcvbuf);
-    utcp_ranges_init(&c->ooo);
+    c->cc = &utcp__cc_newreno;
+    utcp__ring_init(&c->sndq, c->opt.sndbuf);
+    utcp__ring_init(&c->rcvq, c->opt.rcvbuf);
+    utcp__ranges_init(&c->ooo);
     s->ctr.ConnsAlloc++;
     s->live_conns++;
     return c;
@@ -46,7 +46,7 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
 
 void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
 {
-    utcp_tw_cancel(&s->wheel, &c->tnode);
+    utcp__wheel_cancel(&s->wheel, &c->tnode);
     if (c->in_table)
         utcp__table_remove(s, c);
     if (c->bound)
@@ -64,8 +64,8 @@ void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
                 s->ev_tail = prev;
         }
     }
-    utcp_ring_release(&c->sndq, &s->alloc);
-    utcp_ring_release(&c->rcvq, &s->alloc);
+    utcp__ring_release(&c->sndq, &s->alloc);
+    utcp__ring_release(&c->rcvq, &s->alloc);
     utcp__free(&s->alloc, c, sizeof *c);
     s->ctr.ConnsFree++;
     s->live_conns--;
@@ -172,12 +172,12 @@ void utcp__conn_close(struct utcp_stack *s, struct utcp_conn *c, int cause,
             c->reset = true;
     }
     c->t_rtx = c->t_delack = c->t_keep = UTCP_TIME_NEVER;
-    utcp_tw_cancel(&s->wheel, &c->tnode);
+    utcp__wheel_cancel(&s->wheel, &c->tnode);
     if (c->in_table)
         utcp__table_remove(s, c);
     if (c->bound)
         utcp__port_release(s, c);
-    utcp_ring_release(&c->sndq, &s->alloc);
+    utcp__ring_release(&c->sndq, &s->alloc);
     c->sndq.len = 0;
     if (!c->sock_idx) {
         utcp__conn_free(s, c);
@@ -236,7 +236,7 @@ void utcp__enter_time_wait(struct utcp_stack *s, struct utcp_conn *c,
     ev.timer = UTCP_TIMER_TIME_WAIT;
     ev.expires = c->t_keep;
     utcp__trace(s, &ev);
-    utcp_ring_release(&c->sndq, &s->alloc);
+    utcp__ring_release(&c->sndq, &s->alloc);
     c->sndq.len = 0;
     utcp__timer_update(s, c);
     utcp__notify(s, c, 0);
@@ -245,7 +245,7 @@ void utcp__enter_time_wait(struct utcp_stack *s, struct utcp_conn *c,
 void utcp__conn_init_seq(struct utcp_stack *s, struct utcp_conn *c)
 {
     /* RFC 6528 3 / RFC 9293 3.4.1 */
-    c->iss = utcp_isn(s->isn_key, &c->tuple, s->now);
+    c->iss = utcp__isn(s->isn_key, &c->tuple, s->now);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->sndq_seq = c->iss + 1;
     c->rcv_mss = (uint16_t)(s->cfg.mtu - 40);
@@ -256,7 +256,7 @@ void utcp__conn_init_seq(struct utcp_stack *s, struct utcp_conn *c)
 
 uint32_t utcp__rcv_window(const struct utcp_conn *c)
 {
-    uint32_t space = utcp_ring_free(&c->rcvq);
+    uint32_t space = utcp__ring_free(&c->rcvq);
     uint32_t adv = (uint32_t)seq_diff(c->rcv_adv, c->rcv_nxt);
     if (seq_lt(c->rcv_adv, c->rcv_nxt))
         adv = 0;

@@ -37,7 +37,7 @@ struct utcp_cc_ops {
     /* new ssthresh on a loss (fast retransmit or timeout) */
     uint32_t (*ssthresh)(struct utcp_conn *c);
 };
-extern const struct utcp_cc_ops utcp_cc_newreno;
+extern const struct utcp_cc_ops utcp__cc_newreno;
 
 struct utcp_conn {
     struct utcp_hnode hnode;    /* in the connection or listener table */

@@ -147,8 +147,8 @@ static void listen_input(struct utcp_stack *s, struct utcp_conn *l,
         return;
     }
     c->opt = l->opt;
-    utcp_ring_init(&c->sndq, c->opt.sndbuf);
-    utcp_ring_init(&c->rcvq, c->opt.rcvbuf);
+    utcp__ring_init(&c->sndq, c->opt.sndbuf);
+    utcp__ring_init(&c->rcvq, c->opt.rcvbuf);
     c->tuple.laddr = ip->dst;
     c->tuple.lport = th->dport;
     c->tuple.raddr = ip->src;
@@ -240,7 +240,7 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
         return STEP_GONE;
     }
     if (g->seq == c->rcv_nxt) {
-        uint32_t n = utcp_ring_write(&c->rcvq, &s->alloc, g->data, g->len);
+        uint32_t n = utcp__ring_write(&c->rcvq, &s->alloc, g->data, g->len);
         if (n < g->len) {
             /* no memory for the buffer: as if the segment were lost */
             drop(s, c, g, UTCP_DROP_REASS_FULL);
@@ -250,9 +250,9 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
         }
         c->rcv_nxt += n;
         bool filled = c->ooo.n > 0;
-        utcp_seq adv = utcp_ranges_advance(&c->ooo, c->rcv_nxt);
+        utcp_seq adv = utcp__ranges_advance(&c->ooo, c->rcv_nxt);
         if (adv != c->rcv_nxt) {
-            utcp_ring_commit(&c->rcvq, (uint32_t)seq_diff(adv, c->rcv_nxt));
+            utcp__ring_commit(&c->rcvq, (uint32_t)seq_diff(adv, c->rcv_nxt));
             c->rcv_nxt = adv;
         }
         utcp__notify(s, c, 0);
@@ -267,8 +267,8 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
     }
     /* Out of order (seq > rcv_nxt): keep it in the ring at its offset. */
     uint32_t off = (uint32_t)seq_diff(g->seq, c->rcv_nxt);
-    if (!utcp_ranges_add(&c->ooo, c->rcv_nxt, g->seq, g->seq + g->len) ||
-        !utcp_ring_write_at(&c->rcvq, &s->alloc, off, g->data, g->len)) {
+    if (!utcp__ranges_add(&c->ooo, c->rcv_nxt, g->seq, g->seq + g->len) ||
+        !utcp__ring_write_at(&c->rcvq, &s->alloc, off, g->data, g->len)) {
         drop(s, c, g, UTCP_DROP_REASS_FULL);
         g->flags &= (uint8_t)~UTCP_TH_FIN;
     } else {
@@ -563,8 +563,8 @@ static enum step step_rst(struct utcp_stack *s, struct utcp_conn *c,
     case UTCP_FIN_WAIT_2:
     case UTCP_CLOSE_WAIT:
         /* RFC 9293: users get "connection reset"; queues are flushed. */
-        utcp_ring_release(&c->rcvq, &s->alloc);
-        utcp_ranges_init(&c->ooo);
+        utcp__ring_release(&c->rcvq, &s->alloc);
+        utcp__ranges_init(&c->ooo);
         utcp__conn_close(s, c, UTCP_CAUSE_RCV_RST, UTCP_ECONNRESET);
         return STEP_GONE;
     default: /* CLOSING, LAST-ACK */
@@ -610,10 +610,10 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
     utcp_seq upto = seq_min(ack, data_end);
     if (seq_gt(upto, c->sndq_seq)) {
         uint32_t n = (uint32_t)seq_diff(upto, c->sndq_seq);
-        utcp_ring_consume(&c->sndq, n);
+        utcp__ring_consume(&c->sndq, n);
         c->sndq_seq = upto;
         if (c->sndq.len == 0)
-            utcp_ring_release(&c->sndq, &s->alloc);
+            utcp__ring_release(&c->sndq, &s->alloc);
         utcp__notify(s, c, 0);
     }
     /* RFC 6298 (2.2)-(2.3) with Karn: the timed segment is covered. */
@@ -807,7 +807,7 @@ void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
         if (time_wait_input(s, c, &g)) { /* c is gone */
             /* reopened: hand the SYN to the listener, if there is one */
             struct utcp_4tuple k = {ip->dst, 0, th->dport, 0};
-            struct utcp_hnode *n = utcp_ht_find(&s->listeners, &k);
+            struct utcp_hnode *n = utcp__ht_find(&s->listeners, &k);
             if (n)
                 listen_input(s, UTCP_CONTAINER_OF(n, struct utcp_conn, hnode),
                              ip, th, &floor);

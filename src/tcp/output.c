@@ -63,7 +63,7 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     }
     const uint8_t *payload = NULL;
     if (len) {
-        utcp_ring_peek(&c->sndq, off, s->scratch, len);
+        utcp__ring_peek(&c->sndq, off, s->scratch, len);
         payload = s->scratch;
     }
     size_t n = utcp_ipv4_tcp_build(s->pkt, s->pkt_cap, &ip, &th, payload, len);

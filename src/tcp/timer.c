@@ -42,9 +42,9 @@ void utcp__timer_update(struct utcp_stack *s, struct utcp_conn *c)
     utcp_time t;
     earliest_kind(c, &t);
     if (t == UTCP_TIME_NEVER)
-        utcp_tw_cancel(&s->wheel, &c->tnode);
-    else if (!utcp_tw_armed(&c->tnode) || c->tnode.expires != t)
-        utcp_tw_arm(&s->wheel, &c->tnode, t);
+        utcp__wheel_cancel(&s->wheel, &c->tnode);
+    else if (!utcp__wheel_armed(&c->tnode) || c->tnode.expires != t)
+        utcp__wheel_arm(&s->wheel, &c->tnode, t);
 }
 
 void utcp__rtx_arm(struct utcp_stack *s, struct utcp_conn *c)

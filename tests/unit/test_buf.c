@@ -87,7 +87,7 @@ static void expect_bytes(const struct utcp_ring *r, uint32_t off,
 {
     uint8_t got[512];
     assert_true(n <= sizeof got);
-    utcp_ring_peek(r, off, got, n);
+    utcp__ring_peek(r, off, got, n);
     assert_memory_equal(got, want, n);
 }
 
@@ -101,14 +101,14 @@ static void ring_init_holds_no_storage(void **state)
     struct count_alloc c;
     struct utcp_allocator a = make_alloc(&c);
     struct utcp_ring r;
-    utcp_ring_init(&r, 100);
+    utcp__ring_init(&r, 100);
     assert_null(r.data);
     assert_int_equal(r.cap, 100);
     assert_int_equal(r.len, 0);
     assert_int_equal(r.head, 0);
-    assert_int_equal(utcp_ring_free(&r), 100);
+    assert_int_equal(utcp__ring_free(&r), 100);
     /* Releasing a ring that never held storage frees nothing. */
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.allocs, 0);
     assert_int_equal(c.frees, 0);
     assert_null(r.data);
@@ -122,37 +122,37 @@ static void ring_allocates_cap_bytes_on_first_write_only(void **state)
     struct utcp_ring r;
     uint8_t src[64];
     fill_pattern(src, sizeof src, 1);
-    utcp_ring_init(&r, 1000);
+    utcp__ring_init(&r, 1000);
 
     /* A zero-length write takes no storage. */
-    assert_int_equal(utcp_ring_write(&r, &a, src, 0), 0);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 0), 0);
     assert_int_equal(c.allocs, 0);
     assert_null(r.data);
 
-    assert_int_equal(utcp_ring_write(&r, &a, src, 10), 10);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 10), 10);
     assert_int_equal(c.allocs, 1);
     assert_int_equal(c.last_alloc_size, 1000);
     assert_non_null(r.data);
-    assert_int_equal(utcp_ring_write(&r, &a, src + 10, 20), 20);
-    utcp_ring_consume(&r, 30);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 5), 5);
+    assert_int_equal(utcp__ring_write(&r, &a, src + 10, 20), 20);
+    utcp__ring_consume(&r, 30);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 5), 5);
     assert_int_equal(c.allocs, 1);
     /* Consuming everything keeps the storage until release. */
-    utcp_ring_consume(&r, 5);
+    utcp__ring_consume(&r, 5);
     assert_non_null(r.data);
     assert_int_equal(c.frees, 0);
 
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.frees, 1);
     assert_int_equal(c.last_free_size, 1000);
     assert_int_equal(c.live_bytes, 0);
     assert_null(r.data);
 
     /* Usable again: a new write allocates again. */
-    assert_int_equal(utcp_ring_write(&r, &a, src, 3), 3);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 3), 3);
     assert_int_equal(c.allocs, 2);
     expect_bytes(&r, 0, src, 3);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.frees, 2);
     assert_int_equal(c.live_bytes, 0);
 }
@@ -164,15 +164,15 @@ static void ring_release_drops_stored_bytes(void **state)
     struct utcp_allocator a = make_alloc(&c);
     struct utcp_ring r;
     uint8_t src[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    utcp_ring_init(&r, 16);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 8), 8);
-    utcp_ring_consume(&r, 3);
-    assert_true(utcp_ring_write_at(&r, &a, 2, src, 4));
-    utcp_ring_release(&r, &a);
+    utcp__ring_init(&r, 16);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 8), 8);
+    utcp__ring_consume(&r, 3);
+    assert_true(utcp__ring_write_at(&r, &a, 2, src, 4));
+    utcp__ring_release(&r, &a);
     assert_int_equal(r.len, 0);
     assert_int_equal(r.head, 0);
     assert_int_equal(r.ahead, 0);
-    assert_int_equal(utcp_ring_free(&r), 16);
+    assert_int_equal(utcp__ring_free(&r), 16);
     assert_int_equal(c.live_bytes, 0);
 }
 
@@ -183,15 +183,15 @@ static void ring_write_at_allocates_lazily(void **state)
     struct utcp_allocator a = make_alloc(&c);
     struct utcp_ring r;
     uint8_t src[4] = {9, 8, 7, 6};
-    utcp_ring_init(&r, 32);
-    assert_true(utcp_ring_write_at(&r, &a, 5, src, 0));
+    utcp__ring_init(&r, 32);
+    assert_true(utcp__ring_write_at(&r, &a, 5, src, 0));
     assert_int_equal(c.allocs, 0);
     assert_null(r.data);
-    assert_true(utcp_ring_write_at(&r, &a, 5, src, 4));
+    assert_true(utcp__ring_write_at(&r, &a, 5, src, 4));
     assert_int_equal(c.allocs, 1);
     assert_int_equal(c.last_alloc_size, 32);
     assert_int_equal(r.len, 0);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.live_bytes, 0);
 }
 
@@ -203,20 +203,20 @@ static void ring_write_stops_when_full(void **state)
     struct utcp_ring r;
     uint8_t src[16];
     fill_pattern(src, sizeof src, 0x40);
-    utcp_ring_init(&r, 10);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 16), 10);
+    utcp__ring_init(&r, 10);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 16), 10);
     assert_int_equal(r.len, 10);
-    assert_int_equal(utcp_ring_free(&r), 0);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 1), 0);
+    assert_int_equal(utcp__ring_free(&r), 0);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 1), 0);
     expect_bytes(&r, 0, src, 10);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
 
     /* A zero-capacity ring never allocates. */
-    utcp_ring_init(&r, 0);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 5), 0);
+    utcp__ring_init(&r, 0);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 5), 0);
     assert_null(r.data);
     assert_int_equal(c.allocs, 1);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.live_bytes, 0);
 }
 
@@ -227,18 +227,18 @@ static void ring_write_peek_consume_across_wrap(void **state)
     struct utcp_allocator a = make_alloc(&c);
     struct utcp_ring r;
     uint8_t src[16], want[16];
-    utcp_ring_init(&r, 16);
+    utcp__ring_init(&r, 16);
     fill_pattern(src, 12, 0);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 12), 12);
-    utcp_ring_consume(&r, 10);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 12), 12);
+    utcp__ring_consume(&r, 10);
     assert_int_equal(r.head, 10);
     assert_int_equal(r.len, 2);
 
     /* 14 more bytes: 4 at the end of data, 10 at its start. */
     fill_pattern(src, 14, 100);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 14), 14);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 14), 14);
     assert_int_equal(r.len, 16);
-    assert_int_equal(utcp_ring_free(&r), 0);
+    assert_int_equal(utcp__ring_free(&r), 0);
     want[0] = 10;
     want[1] = 11;
     fill_pattern(want + 2, 14, 100);
@@ -250,11 +250,11 @@ static void ring_write_peek_consume_across_wrap(void **state)
     assert_int_equal(r.data[0], want[6]);
 
     /* Consume across the wrap point. */
-    utcp_ring_consume(&r, 9);
+    utcp__ring_consume(&r, 9);
     assert_int_equal(r.head, 3);
     assert_int_equal(r.len, 7);
     expect_bytes(&r, 0, want + 9, 7);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
 }
 
 static void ring_consume_everything_resets_head(void **state)
@@ -265,28 +265,28 @@ static void ring_consume_everything_resets_head(void **state)
     struct utcp_ring r;
     uint8_t src[10];
     fill_pattern(src, sizeof src, 1);
-    utcp_ring_init(&r, 10);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 7), 7);
-    utcp_ring_consume(&r, 4);
+    utcp__ring_init(&r, 10);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 7), 7);
+    utcp__ring_consume(&r, 4);
     assert_int_equal(r.head, 4);
-    utcp_ring_consume(&r, 3);
+    utcp__ring_consume(&r, 3);
     assert_int_equal(r.len, 0);
     assert_int_equal(r.head, 0);
     /* The next write is contiguous again. */
-    assert_int_equal(utcp_ring_write(&r, &a, src, 10), 10);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 10), 10);
     const uint8_t *p1, *p2;
     uint32_t n1, n2;
-    assert_int_equal(utcp_ring_spans(&r, 0, 10, &p1, &n1, &p2, &n2), 1);
+    assert_int_equal(utcp__ring_spans(&r, 0, 10, &p1, &n1, &p2, &n2), 1);
     assert_ptr_equal(p1, r.data);
     assert_int_equal(n1, 10);
     /* A full ring consumed whole (head lands on cap - head): reset too. */
-    utcp_ring_consume(&r, 3);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 3), 3);
-    utcp_ring_consume(&r, 10);
+    utcp__ring_consume(&r, 3);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 3), 3);
+    utcp__ring_consume(&r, 10);
     assert_int_equal(r.head, 0);
-    utcp_ring_consume(&r, 0);
+    utcp__ring_consume(&r, 0);
     assert_int_equal(r.head, 0);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
 }
 
 static void ring_consume_everything_keeps_data_held_ahead(void **state)
@@ -297,25 +297,25 @@ static void ring_consume_everything_keeps_data_held_ahead(void **state)
     struct utcp_ring r;
     uint8_t in[8] = {1, 2, 3, 4, 5, 6, 7, 8}, ooo[3] = {0xa, 0xb, 0xc};
     uint8_t want[6] = {0xd, 0xe, 0xf, 0xa, 0xb, 0xc};
-    utcp_ring_init(&r, 12);
-    assert_int_equal(utcp_ring_write(&r, &a, in, 8), 8);
-    utcp_ring_consume(&r, 6); /* head = 6, len = 2 */
+    utcp__ring_init(&r, 12);
+    assert_int_equal(utcp__ring_write(&r, &a, in, 8), 8);
+    utcp__ring_consume(&r, 6); /* head = 6, len = 2 */
     /* Out-of-order bytes 3 ahead of the stored ones: data[11], [0], [1]. */
-    assert_true(utcp_ring_write_at(&r, &a, 3, ooo, 3));
+    assert_true(utcp__ring_write_at(&r, &a, 3, ooo, 3));
     assert_int_equal(r.ahead, 6);
-    utcp_ring_consume(&r, 2);
+    utcp__ring_consume(&r, 2);
     assert_int_equal(r.len, 0);
     assert_int_equal(r.head, 8); /* kept for the bytes held ahead */
     /* The hole is filled in order, then the held bytes are committed. */
-    assert_int_equal(utcp_ring_write(&r, &a, want, 3), 3);
+    assert_int_equal(utcp__ring_write(&r, &a, want, 3), 3);
     assert_int_equal(r.ahead, 3);
-    utcp_ring_commit(&r, 3);
+    utcp__ring_commit(&r, 3);
     assert_int_equal(r.ahead, 0);
     assert_int_equal(r.len, 6);
     expect_bytes(&r, 0, want, 6);
-    utcp_ring_consume(&r, 6);
+    utcp__ring_consume(&r, 6);
     assert_int_equal(r.head, 0); /* nothing ahead any more */
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
 }
 
 static void ring_spans_one_or_two(void **state)
@@ -328,27 +328,27 @@ static void ring_spans_one_or_two(void **state)
     const uint8_t *p1, *p2;
     uint32_t n1, n2;
     fill_pattern(src, sizeof src, 0);
-    utcp_ring_init(&r, 20);
+    utcp__ring_init(&r, 20);
 
     /* Empty ring, empty request: no spans. */
-    assert_int_equal(utcp_ring_spans(&r, 0, 0, &p1, &n1, &p2, &n2), 0);
+    assert_int_equal(utcp__ring_spans(&r, 0, 0, &p1, &n1, &p2, &n2), 0);
     assert_null(p1);
     assert_int_equal(n1, 0);
     assert_null(p2);
     assert_int_equal(n2, 0);
 
-    assert_int_equal(utcp_ring_write(&r, &a, src, 15), 15);
-    utcp_ring_consume(&r, 12); /* head = 12, len = 3 */
-    assert_int_equal(utcp_ring_write(&r, &a, src + 15, 12), 12);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 15), 15);
+    utcp__ring_consume(&r, 12); /* head = 12, len = 3 */
+    assert_int_equal(utcp__ring_write(&r, &a, src + 15, 12), 12);
     /* Stored: src[12..27), offsets 0..7 at data[12..20), 8..14 at
      * data[0..7). */
-    assert_int_equal(utcp_ring_spans(&r, 0, 8, &p1, &n1, &p2, &n2), 1);
+    assert_int_equal(utcp__ring_spans(&r, 0, 8, &p1, &n1, &p2, &n2), 1);
     assert_ptr_equal(p1, r.data + 12);
     assert_int_equal(n1, 8);
     assert_null(p2);
     assert_int_equal(n2, 0);
 
-    assert_int_equal(utcp_ring_spans(&r, 2, 10, &p1, &n1, &p2, &n2), 2);
+    assert_int_equal(utcp__ring_spans(&r, 2, 10, &p1, &n1, &p2, &n2), 2);
     assert_ptr_equal(p1, r.data + 14);
     assert_int_equal(n1, 6);
     assert_ptr_equal(p2, r.data);
@@ -356,16 +356,16 @@ static void ring_spans_one_or_two(void **state)
     assert_memory_equal(p1, src + 14, 6);
     assert_memory_equal(p2, src + 20, 4);
 
-    assert_int_equal(utcp_ring_spans(&r, 9, 6, &p1, &n1, &p2, &n2), 1);
+    assert_int_equal(utcp__ring_spans(&r, 9, 6, &p1, &n1, &p2, &n2), 1);
     assert_ptr_equal(p1, r.data + 1);
     assert_int_equal(n1, 6);
     assert_memory_equal(p1, src + 21, 6);
 
-    assert_int_equal(utcp_ring_spans(&r, 0, 15, &p1, &n1, &p2, &n2), 2);
+    assert_int_equal(utcp__ring_spans(&r, 0, 15, &p1, &n1, &p2, &n2), 2);
     assert_int_equal(n1 + n2, 15);
 
-    assert_int_equal(utcp_ring_spans(&r, 8, 0, &p1, &n1, &p2, &n2), 0);
-    utcp_ring_release(&r, &a);
+    assert_int_equal(utcp__ring_spans(&r, 8, 0, &p1, &n1, &p2, &n2), 0);
+    utcp__ring_release(&r, &a);
 }
 
 static void ring_write_at_then_commit(void **state)
@@ -376,29 +376,29 @@ static void ring_write_at_then_commit(void **state)
     struct utcp_ring r;
     uint8_t src[16], want[16];
     fill_pattern(want, sizeof want, 0x30);
-    utcp_ring_init(&r, 16);
+    utcp__ring_init(&r, 16);
     /* Move head near the end so what follows wraps. */
     fill_pattern(src, 13, 0);
-    assert_int_equal(utcp_ring_write(&r, &a, src, 13), 13);
-    utcp_ring_consume(&r, 11);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 13), 13);
+    utcp__ring_consume(&r, 11);
     assert_int_equal(r.head, 11);
     /* Stored: 2 bytes at data[11..13). Out of order: 5..9 after them,
      * i.e. offsets 7..12 from head, data[2..7) after the wrap; then 0..5
      * straddling the wrap. */
-    assert_true(utcp_ring_write_at(&r, &a, 5, want + 5, 5));
+    assert_true(utcp__ring_write_at(&r, &a, 5, want + 5, 5));
     assert_int_equal(r.len, 2);
-    assert_true(utcp_ring_write_at(&r, &a, 0, want, 5));
+    assert_true(utcp__ring_write_at(&r, &a, 0, want, 5));
     assert_int_equal(r.len, 2);
-    utcp_ring_commit(&r, 10);
+    utcp__ring_commit(&r, 10);
     assert_int_equal(r.len, 12);
     expect_bytes(&r, 2, want, 10);
     /* Fill up to cap exactly, then consume to check order. */
-    assert_true(utcp_ring_write_at(&r, &a, 0, want + 10, 4));
-    utcp_ring_commit(&r, 4);
-    assert_int_equal(utcp_ring_free(&r), 0);
-    utcp_ring_consume(&r, 2);
+    assert_true(utcp__ring_write_at(&r, &a, 0, want + 10, 4));
+    utcp__ring_commit(&r, 4);
+    assert_int_equal(utcp__ring_free(&r), 0);
+    utcp__ring_consume(&r, 2);
     expect_bytes(&r, 0, want, 14);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.live_bytes, 0);
 }
 
@@ -409,28 +409,28 @@ static void ring_set_cap_rules(void **state)
     struct utcp_allocator a = make_alloc(&c);
     struct utcp_ring r;
     uint8_t b = 1;
-    utcp_ring_init(&r, 8);
+    utcp__ring_init(&r, 8);
     /* Empty, no storage: allowed. */
-    assert_true(utcp_ring_set_cap(&r, 32));
+    assert_true(utcp__ring_set_cap(&r, 32));
     assert_int_equal(r.cap, 32);
-    assert_int_equal(utcp_ring_free(&r), 32);
+    assert_int_equal(utcp__ring_free(&r), 32);
     /* Not empty: refused, even for the same capacity. */
-    assert_int_equal(utcp_ring_write(&r, &a, &b, 1), 1);
-    assert_false(utcp_ring_set_cap(&r, 64));
-    assert_false(utcp_ring_set_cap(&r, 32));
+    assert_int_equal(utcp__ring_write(&r, &a, &b, 1), 1);
+    assert_false(utcp__ring_set_cap(&r, 64));
+    assert_false(utcp__ring_set_cap(&r, 32));
     assert_int_equal(r.cap, 32);
     /* Empty but storage held: a new capacity is refused (the storage must
      * be freed with its own size), the same one is fine. */
-    utcp_ring_consume(&r, 1);
-    assert_false(utcp_ring_set_cap(&r, 64));
-    assert_true(utcp_ring_set_cap(&r, 32));
+    utcp__ring_consume(&r, 1);
+    assert_false(utcp__ring_set_cap(&r, 64));
+    assert_true(utcp__ring_set_cap(&r, 32));
     assert_int_equal(r.cap, 32);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.last_free_size, 32);
-    assert_true(utcp_ring_set_cap(&r, 64));
-    assert_int_equal(utcp_ring_write(&r, &a, &b, 1), 1);
+    assert_true(utcp__ring_set_cap(&r, 64));
+    assert_int_equal(utcp__ring_write(&r, &a, &b, 1), 1);
     assert_int_equal(c.last_alloc_size, 64);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.last_free_size, 64);
     assert_int_equal(c.live_bytes, 0);
 }
@@ -442,12 +442,12 @@ static void ring_allocation_failure_is_reported(void **state)
     struct utcp_allocator a = make_alloc(&c);
     struct utcp_ring r;
     uint8_t src[4] = {1, 2, 3, 4};
-    utcp_ring_init(&r, 64);
+    utcp__ring_init(&r, 64);
     c.fail = true;
-    assert_int_equal(utcp_ring_write(&r, &a, src, 4), 0);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 4), 0);
     /* Told apart from "full" by the free space. */
-    assert_int_equal(utcp_ring_free(&r), 64);
-    assert_false(utcp_ring_write_at(&r, &a, 3, src, 4));
+    assert_int_equal(utcp__ring_free(&r), 64);
+    assert_false(utcp__ring_write_at(&r, &a, 3, src, 4));
     assert_int_equal(c.fails, 2);
     assert_null(r.data);
     assert_int_equal(r.len, 0);
@@ -455,14 +455,14 @@ static void ring_allocation_failure_is_reported(void **state)
     assert_int_equal(r.ahead, 0);
     /* The ring works once memory is back. */
     c.fail = false;
-    assert_int_equal(utcp_ring_write(&r, &a, src, 4), 4);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 4), 4);
     expect_bytes(&r, 0, src, 4);
     /* With storage in hand, a failing allocator is never asked again. */
     c.fail = true;
-    assert_int_equal(utcp_ring_write(&r, &a, src, 4), 4);
-    assert_true(utcp_ring_write_at(&r, &a, 1, src, 2));
+    assert_int_equal(utcp__ring_write(&r, &a, src, 4), 4);
+    assert_true(utcp__ring_write_at(&r, &a, 1, src, 2));
     assert_int_equal(c.fails, 2);
-    utcp_ring_release(&r, &a);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.live_bytes, 0);
 }
 
@@ -495,7 +495,7 @@ static void ring_random_against_linear_model(void **state)
 
     for (int round = 0; round < 200; round++) {
         uint32_t cap = 1 + rng_below(&seed, 200);
-        utcp_ring_init(&r, cap);
+        utcp__ring_init(&r, cap);
         memset(&m, 0, sizeof m);
         for (int op = 0; op < 500; op++) {
             uint32_t k = rng_below(&seed, 100), n, off;
@@ -504,7 +504,7 @@ static void ring_random_against_linear_model(void **state)
                 n = rng_below(&seed, cap + 5);
                 for (uint32_t i = 0; i < n; i++)
                     buf[i] = next++;
-                uint32_t w = utcp_ring_write(&r, &a, buf, n);
+                uint32_t w = utcp__ring_write(&r, &a, buf, n);
                 uint32_t want = n < room ? n : room;
                 assert_int_equal(w, want);
                 memcpy(m.stored + m.len, buf, w);
@@ -515,7 +515,7 @@ static void ring_random_against_linear_model(void **state)
                 n = rng_below(&seed, room - off + 1);
                 for (uint32_t i = 0; i < n; i++)
                     buf[i] = next++;
-                assert_true(utcp_ring_write_at(&r, &a, off, buf, n));
+                assert_true(utcp__ring_write_at(&r, &a, off, buf, n));
                 memcpy(m.ahead + off, buf, n);
                 for (uint32_t i = 0; i < n; i++)
                     m.valid[off + i] = true;
@@ -524,14 +524,14 @@ static void ring_random_against_linear_model(void **state)
                 while (have < room && m.valid[have])
                     have++;
                 n = have ? rng_below(&seed, have + 1) : 0;
-                utcp_ring_commit(&r, n);
+                utcp__ring_commit(&r, n);
                 memcpy(m.stored + m.len, m.ahead, n);
                 m.len += n;
                 model_shift_ahead(&m, n, cap);
             } else if (k < 80) { /* consume */
                 n = m.len ? rng_below(&seed, m.len + 1) : 0;
                 uint32_t before = r.head;
-                utcp_ring_consume(&r, n);
+                utcp__ring_consume(&r, n);
                 if (n && r.len && r.head < before)
                     wraps++;
                 memmove(m.stored, m.stored + n, m.len - n);
@@ -541,7 +541,7 @@ static void ring_random_against_linear_model(void **state)
                 uint32_t n1, n2;
                 off = m.len ? rng_below(&seed, m.len + 1) : 0;
                 n = rng_below(&seed, m.len - off + 1);
-                int s = utcp_ring_spans(&r, off, n, &p1, &n1, &p2, &n2);
+                int s = utcp__ring_spans(&r, off, n, &p1, &n1, &p2, &n2);
                 assert_int_equal(s, n == 0 ? 0 : (n2 ? 2 : 1));
                 assert_int_equal(n1 + n2, n);
                 if (s >= 1) {
@@ -560,7 +560,7 @@ static void ring_random_against_linear_model(void **state)
                 for (uint32_t i = 0; i < room; i++)
                     held = held || m.valid[i];
                 if (m.len == 0 && !held) {
-                    utcp_ring_release(&r, &a);
+                    utcp__ring_release(&r, &a);
                     assert_null(r.data);
                     releases++;
                 }
@@ -572,7 +572,7 @@ static void ring_random_against_linear_model(void **state)
             assert_true(r.ahead <= cap - r.len);
             if (m.len) {
                 assert_non_null(r.data);
-                utcp_ring_peek(&r, 0, buf, m.len);
+                utcp__ring_peek(&r, 0, buf, m.len);
                 assert_memory_equal(buf, m.stored, m.len);
             }
             uint32_t held_end = 0;
@@ -587,7 +587,7 @@ static void ring_random_against_linear_model(void **state)
             else
                 assert_int_equal(c.live_bytes, 0);
         }
-        utcp_ring_release(&r, &a);
+        utcp__ring_release(&r, &a);
         assert_int_equal(c.live_bytes, 0);
     }
     assert_int_equal(c.allocs, c.frees);
@@ -629,14 +629,14 @@ static void ranges_add_disjoint_sorted(void **state)
     for (size_t t = 0; t < UTCP_ARRAY_LEN(test_bases); t++) {
         utcp_seq B = test_bases[t];
         struct utcp_ranges s;
-        utcp_ranges_init(&s);
-        assert_true(utcp_ranges_add(&s, B, B + 10, B + 20));
-        assert_true(utcp_ranges_add(&s, B, B + 30, B + 40));
-        assert_true(utcp_ranges_add(&s, B, B + 50, B + 300));
+        utcp__ranges_init(&s);
+        assert_true(utcp__ranges_add(&s, B, B + 10, B + 20));
+        assert_true(utcp__ranges_add(&s, B, B + 30, B + 40));
+        assert_true(utcp__ranges_add(&s, B, B + 50, B + 300));
         EXPECT_RANGES(&s, B + 10, B + 20, B + 30, B + 40, B + 50, B + 300);
         /* Empty ranges add nothing. */
-        assert_true(utcp_ranges_add(&s, B, B + 25, B + 25));
-        assert_true(utcp_ranges_add(&s, B, B + 26, B + 24));
+        assert_true(utcp__ranges_add(&s, B, B + 25, B + 25));
+        assert_true(utcp__ranges_add(&s, B, B + 26, B + 24));
         EXPECT_RANGES(&s, B + 10, B + 20, B + 30, B + 40, B + 50, B + 300);
     }
 }
@@ -647,12 +647,12 @@ static void ranges_add_out_of_order_insertion(void **state)
     for (size_t t = 0; t < UTCP_ARRAY_LEN(test_bases); t++) {
         utcp_seq B = test_bases[t];
         struct utcp_ranges s;
-        utcp_ranges_init(&s);
-        assert_true(utcp_ranges_add(&s, B, B + 500, B + 600));
-        assert_true(utcp_ranges_add(&s, B, B + 100, B + 200));
-        assert_true(utcp_ranges_add(&s, B, B + 300, B + 400));
-        assert_true(utcp_ranges_add(&s, B, B + 1, B + 2));
-        assert_true(utcp_ranges_add(&s, B, B + 700, B + 800));
+        utcp__ranges_init(&s);
+        assert_true(utcp__ranges_add(&s, B, B + 500, B + 600));
+        assert_true(utcp__ranges_add(&s, B, B + 100, B + 200));
+        assert_true(utcp__ranges_add(&s, B, B + 300, B + 400));
+        assert_true(utcp__ranges_add(&s, B, B + 1, B + 2));
+        assert_true(utcp__ranges_add(&s, B, B + 700, B + 800));
         EXPECT_RANGES(&s, B + 1, B + 2, B + 100, B + 200, B + 300, B + 400,
                       B + 500, B + 600, B + 700, B + 800);
     }
@@ -664,13 +664,13 @@ static void ranges_add_overlapping_merges(void **state)
     for (size_t t = 0; t < UTCP_ARRAY_LEN(test_bases); t++) {
         utcp_seq B = test_bases[t];
         struct utcp_ranges s;
-        utcp_ranges_init(&s);
-        assert_true(utcp_ranges_add(&s, B, B + 100, B + 200));
-        assert_true(utcp_ranges_add(&s, B, B + 150, B + 250)); /* right */
+        utcp__ranges_init(&s);
+        assert_true(utcp__ranges_add(&s, B, B + 100, B + 200));
+        assert_true(utcp__ranges_add(&s, B, B + 150, B + 250)); /* right */
         EXPECT_RANGES(&s, B + 100, B + 250);
-        assert_true(utcp_ranges_add(&s, B, B + 50, B + 101)); /* left */
+        assert_true(utcp__ranges_add(&s, B, B + 50, B + 101)); /* left */
         EXPECT_RANGES(&s, B + 50, B + 250);
-        assert_true(utcp_ranges_add(&s, B, B + 10, B + 300)); /* around */
+        assert_true(utcp__ranges_add(&s, B, B + 10, B + 300)); /* around */
         EXPECT_RANGES(&s, B + 10, B + 300);
     }
 }
@@ -681,19 +681,19 @@ static void ranges_add_adjacent_merges(void **state)
     for (size_t t = 0; t < UTCP_ARRAY_LEN(test_bases); t++) {
         utcp_seq B = test_bases[t];
         struct utcp_ranges s;
-        utcp_ranges_init(&s);
-        assert_true(utcp_ranges_add(&s, B, B + 100, B + 200));
-        assert_true(utcp_ranges_add(&s, B, B + 200, B + 210)); /* after */
+        utcp__ranges_init(&s);
+        assert_true(utcp__ranges_add(&s, B, B + 100, B + 200));
+        assert_true(utcp__ranges_add(&s, B, B + 200, B + 210)); /* after */
         EXPECT_RANGES(&s, B + 100, B + 210);
-        assert_true(utcp_ranges_add(&s, B, B + 90, B + 100)); /* before */
+        assert_true(utcp__ranges_add(&s, B, B + 90, B + 100)); /* before */
         EXPECT_RANGES(&s, B + 90, B + 210);
         /* One byte between two ranges joins them. */
-        assert_true(utcp_ranges_add(&s, B, B + 212, B + 220));
+        assert_true(utcp__ranges_add(&s, B, B + 212, B + 220));
         EXPECT_RANGES(&s, B + 90, B + 210, B + 212, B + 220);
-        assert_true(utcp_ranges_add(&s, B, B + 210, B + 212));
+        assert_true(utcp__ranges_add(&s, B, B + 210, B + 212));
         EXPECT_RANGES(&s, B + 90, B + 220);
         /* One byte apart is not adjacent. */
-        assert_true(utcp_ranges_add(&s, B, B + 221, B + 230));
+        assert_true(utcp__ranges_add(&s, B, B + 221, B + 230));
         EXPECT_RANGES(&s, B + 90, B + 220, B + 221, B + 230);
     }
 }
@@ -704,13 +704,13 @@ static void ranges_add_contained_changes_nothing(void **state)
     for (size_t t = 0; t < UTCP_ARRAY_LEN(test_bases); t++) {
         utcp_seq B = test_bases[t];
         struct utcp_ranges s;
-        utcp_ranges_init(&s);
-        assert_true(utcp_ranges_add(&s, B, B + 100, B + 200));
-        assert_true(utcp_ranges_add(&s, B, B + 300, B + 400));
-        assert_true(utcp_ranges_add(&s, B, B + 120, B + 180));
-        assert_true(utcp_ranges_add(&s, B, B + 100, B + 200));
-        assert_true(utcp_ranges_add(&s, B, B + 300, B + 301));
-        assert_true(utcp_ranges_add(&s, B, B + 399, B + 400));
+        utcp__ranges_init(&s);
+        assert_true(utcp__ranges_add(&s, B, B + 100, B + 200));
+        assert_true(utcp__ranges_add(&s, B, B + 300, B + 400));
+        assert_true(utcp__ranges_add(&s, B, B + 120, B + 180));
+        assert_true(utcp__ranges_add(&s, B, B + 100, B + 200));
+        assert_true(utcp__ranges_add(&s, B, B + 300, B + 301));
+        assert_true(utcp__ranges_add(&s, B, B + 399, B + 400));
         EXPECT_RANGES(&s, B + 100, B + 200, B + 300, B + 400);
     }
 }
@@ -721,16 +721,16 @@ static void ranges_add_spanning_several_merges_all(void **state)
     for (size_t t = 0; t < UTCP_ARRAY_LEN(test_bases); t++) {
         utcp_seq B = test_bases[t];
         struct utcp_ranges s;
-        utcp_ranges_init(&s);
+        utcp__ranges_init(&s);
         for (utcp_seq i = 0; i < 6; i++)
             assert_true(
-                utcp_ranges_add(&s, B, B + 100 * i + 10, B + 100 * i + 20));
+                utcp__ranges_add(&s, B, B + 100 * i + 10, B + 100 * i + 20));
         assert_int_equal(s.n, 6);
         /* From inside the second range to inside the fifth. */
-        assert_true(utcp_ranges_add(&s, B, B + 115, B + 415));
+        assert_true(utcp__ranges_add(&s, B, B + 115, B + 415));
         EXPECT_RANGES(&s, B + 10, B + 20, B + 110, B + 420, B + 510, B + 520);
         /* From a gap to adjacent to the last. */
-        assert_true(utcp_ranges_add(&s, B, B + 5, B + 510));
+        assert_true(utcp__ranges_add(&s, B, B + 5, B + 510));
         EXPECT_RANGES(&s, B + 5, B + 520);
     }
 }
@@ -741,32 +741,32 @@ static void ranges_overflow_is_refused_unchanged(void **state)
     for (size_t t = 0; t < UTCP_ARRAY_LEN(test_bases); t++) {
         utcp_seq B = test_bases[t];
         struct utcp_ranges s, before;
-        utcp_ranges_init(&s);
+        utcp__ranges_init(&s);
         for (utcp_seq i = 0; i < UTCP_REASS_MAX; i++)
             assert_true(
-                utcp_ranges_add(&s, B, B + 100 * i + 50, B + 100 * i + 60));
+                utcp__ranges_add(&s, B, B + 100 * i + 50, B + 100 * i + 60));
         assert_int_equal(s.n, UTCP_REASS_MAX);
         memcpy(&before, &s, sizeof s);
 
         /* Disjoint ranges before, between and after: refused. */
-        assert_false(utcp_ranges_add(&s, B, B + 0, B + 10));
-        assert_false(utcp_ranges_add(&s, B, B + 70, B + 80));
-        assert_false(utcp_ranges_add(&s, B, B + 100000, B + 100001));
+        assert_false(utcp__ranges_add(&s, B, B + 0, B + 10));
+        assert_false(utcp__ranges_add(&s, B, B + 70, B + 80));
+        assert_false(utcp__ranges_add(&s, B, B + 100000, B + 100001));
         assert_memory_equal(&s, &before, sizeof s);
 
         /* Overlapping, adjacent, contained: no new slot, accepted. */
-        assert_true(utcp_ranges_add(&s, B, B + 55, B + 58));
-        assert_true(utcp_ranges_add(&s, B, B + 40, B + 50));
-        assert_true(utcp_ranges_add(&s, B, B + 1560, B + 1570));
+        assert_true(utcp__ranges_add(&s, B, B + 55, B + 58));
+        assert_true(utcp__ranges_add(&s, B, B + 40, B + 50));
+        assert_true(utcp__ranges_add(&s, B, B + 1560, B + 1570));
         assert_int_equal(s.n, UTCP_REASS_MAX);
         assert_int_equal(s.r[0].left, B + 40);
         assert_int_equal(s.r[UTCP_REASS_MAX - 1].right, B + 1570);
         /* Bridging two frees a slot; then one disjoint fits again. */
-        assert_true(utcp_ranges_add(&s, B, B + 160, B + 250));
+        assert_true(utcp__ranges_add(&s, B, B + 160, B + 250));
         assert_int_equal(s.n, UTCP_REASS_MAX - 1);
-        assert_true(utcp_ranges_add(&s, B, B + 100000, B + 100001));
+        assert_true(utcp__ranges_add(&s, B, B + 100000, B + 100001));
         assert_int_equal(s.n, UTCP_REASS_MAX);
-        assert_false(utcp_ranges_add(&s, B, B + 0, B + 10));
+        assert_false(utcp__ranges_add(&s, B, B + 0, B + 10));
         assert_int_equal(s.n, UTCP_REASS_MAX);
     }
 }
@@ -777,43 +777,43 @@ static void ranges_advance_semantics(void **state)
     for (size_t t = 0; t < UTCP_ARRAY_LEN(test_bases); t++) {
         utcp_seq B = test_bases[t];
         struct utcp_ranges s;
-        utcp_ranges_init(&s);
+        utcp__ranges_init(&s);
         /* Nothing there: at comes back. */
-        assert_int_equal(utcp_ranges_advance(&s, B + 7), B + 7);
+        assert_int_equal(utcp__ranges_advance(&s, B + 7), B + 7);
 
-        assert_true(utcp_ranges_add(&s, B, B + 10, B + 20));
-        assert_true(utcp_ranges_add(&s, B, B + 30, B + 40));
-        assert_true(utcp_ranges_add(&s, B, B + 50, B + 60));
-        assert_true(utcp_ranges_add(&s, B, B + 70, B + 80));
+        assert_true(utcp__ranges_add(&s, B, B + 10, B + 20));
+        assert_true(utcp__ranges_add(&s, B, B + 30, B + 40));
+        assert_true(utcp__ranges_add(&s, B, B + 50, B + 60));
+        assert_true(utcp__ranges_add(&s, B, B + 70, B + 80));
         /* Before every range: nothing changes. */
-        assert_int_equal(utcp_ranges_advance(&s, B + 5), B + 5);
+        assert_int_equal(utcp__ranges_advance(&s, B + 5), B + 5);
         assert_int_equal(s.n, 4);
         /* A range starting exactly at `at` is popped. */
-        assert_int_equal(utcp_ranges_advance(&s, B + 10), B + 20);
+        assert_int_equal(utcp__ranges_advance(&s, B + 10), B + 20);
         EXPECT_RANGES(&s, B + 30, B + 40, B + 50, B + 60, B + 70, B + 80);
         /* In a gap: nothing popped, nothing discarded. */
-        assert_int_equal(utcp_ranges_advance(&s, B + 25), B + 25);
+        assert_int_equal(utcp__ranges_advance(&s, B + 25), B + 25);
         assert_int_equal(s.n, 3);
         /* Inside a range: popped, its right edge returned. */
-        assert_int_equal(utcp_ranges_advance(&s, B + 35), B + 40);
+        assert_int_equal(utcp__ranges_advance(&s, B + 35), B + 40);
         EXPECT_RANGES(&s, B + 50, B + 60, B + 70, B + 80);
         /* A range ending exactly at `at` is discarded, not popped. */
-        assert_int_equal(utcp_ranges_advance(&s, B + 60), B + 60);
+        assert_int_equal(utcp__ranges_advance(&s, B + 60), B + 60);
         EXPECT_RANGES(&s, B + 70, B + 80);
         /* Past everything: all discarded. */
-        assert_true(utcp_ranges_add(&s, B, B + 90, B + 95));
-        assert_int_equal(utcp_ranges_advance(&s, B + 200), B + 200);
+        assert_true(utcp__ranges_add(&s, B, B + 90, B + 95));
+        assert_int_equal(utcp__ranges_advance(&s, B + 200), B + 200);
         assert_int_equal(s.n, 0);
 
         /* Discard several and pop the one covering `at`. */
-        assert_true(utcp_ranges_add(&s, B, B + 10, B + 20));
-        assert_true(utcp_ranges_add(&s, B, B + 30, B + 40));
-        assert_true(utcp_ranges_add(&s, B, B + 50, B + 60));
-        assert_true(utcp_ranges_add(&s, B, B + 70, B + 80));
-        assert_int_equal(utcp_ranges_advance(&s, B + 55), B + 60);
+        assert_true(utcp__ranges_add(&s, B, B + 10, B + 20));
+        assert_true(utcp__ranges_add(&s, B, B + 30, B + 40));
+        assert_true(utcp__ranges_add(&s, B, B + 50, B + 60));
+        assert_true(utcp__ranges_add(&s, B, B + 70, B + 80));
+        assert_int_equal(utcp__ranges_advance(&s, B + 55), B + 60);
         EXPECT_RANGES(&s, B + 70, B + 80);
         /* The last one. */
-        assert_int_equal(utcp_ranges_advance(&s, B + 79), B + 80);
+        assert_int_equal(utcp__ranges_advance(&s, B + 79), B + 80);
         assert_int_equal(s.n, 0);
     }
 }
@@ -824,22 +824,22 @@ static void ranges_covers(void **state)
     for (size_t t = 0; t < UTCP_ARRAY_LEN(test_bases); t++) {
         utcp_seq B = test_bases[t];
         struct utcp_ranges s;
-        utcp_ranges_init(&s);
-        assert_false(utcp_ranges_covers(&s, B + 1, B + 2));
-        assert_true(utcp_ranges_covers(&s, B + 1, B + 1));
-        assert_true(utcp_ranges_add(&s, B, B + 100, B + 200));
-        assert_true(utcp_ranges_add(&s, B, B + 300, B + 400));
-        assert_true(utcp_ranges_covers(&s, B + 100, B + 200));
-        assert_true(utcp_ranges_covers(&s, B + 150, B + 160));
-        assert_true(utcp_ranges_covers(&s, B + 300, B + 301));
-        assert_true(utcp_ranges_covers(&s, B + 399, B + 400));
-        assert_true(utcp_ranges_covers(&s, B + 250, B + 250));
-        assert_false(utcp_ranges_covers(&s, B + 99, B + 101));
-        assert_false(utcp_ranges_covers(&s, B + 199, B + 201));
-        assert_false(utcp_ranges_covers(&s, B + 150, B + 350)); /* a gap */
-        assert_false(utcp_ranges_covers(&s, B + 200, B + 300));
-        assert_false(utcp_ranges_covers(&s, B + 400, B + 401));
-        assert_false(utcp_ranges_covers(&s, B + 0, B + 1));
+        utcp__ranges_init(&s);
+        assert_false(utcp__ranges_covers(&s, B + 1, B + 2));
+        assert_true(utcp__ranges_covers(&s, B + 1, B + 1));
+        assert_true(utcp__ranges_add(&s, B, B + 100, B + 200));
+        assert_true(utcp__ranges_add(&s, B, B + 300, B + 400));
+        assert_true(utcp__ranges_covers(&s, B + 100, B + 200));
+        assert_true(utcp__ranges_covers(&s, B + 150, B + 160));
+        assert_true(utcp__ranges_covers(&s, B + 300, B + 301));
+        assert_true(utcp__ranges_covers(&s, B + 399, B + 400));
+        assert_true(utcp__ranges_covers(&s, B + 250, B + 250));
+        assert_false(utcp__ranges_covers(&s, B + 99, B + 101));
+        assert_false(utcp__ranges_covers(&s, B + 199, B + 201));
+        assert_false(utcp__ranges_covers(&s, B + 150, B + 350)); /* a gap */
+        assert_false(utcp__ranges_covers(&s, B + 200, B + 300));
+        assert_false(utcp__ranges_covers(&s, B + 400, B + 401));
+        assert_false(utcp__ranges_covers(&s, B + 0, B + 1));
     }
 }
 
@@ -848,28 +848,28 @@ static void ranges_sorted_relative_to_base_across_wrap(void **state)
     (void)state;
     struct utcp_ranges s;
     const utcp_seq B = 0xFFFFFF00u;
-    utcp_ranges_init(&s);
+    utcp__ranges_init(&s);
     /* Raw 0x10 is after raw 0xFFFFFF10 in sequence space. */
-    assert_true(utcp_ranges_add(&s, B, 0x10, 0x20));
-    assert_true(utcp_ranges_add(&s, B, 0xFFFFFF10u, 0xFFFFFF20u));
+    assert_true(utcp__ranges_add(&s, B, 0x10, 0x20));
+    assert_true(utcp__ranges_add(&s, B, 0xFFFFFF10u, 0xFFFFFF20u));
     EXPECT_RANGES(&s, 0xFFFFFF10u, 0xFFFFFF20u, 0x10, 0x20);
     /* A range straddling 0 merges with both. */
-    assert_true(utcp_ranges_add(&s, B, 0xFFFFFFF0u, 0x10));
+    assert_true(utcp__ranges_add(&s, B, 0xFFFFFFF0u, 0x10));
     EXPECT_RANGES(&s, 0xFFFFFF10u, 0xFFFFFF20u, 0xFFFFFFF0u, 0x20);
-    assert_true(utcp_ranges_covers(&s, 0xFFFFFFFFu, 0x1));
-    assert_false(utcp_ranges_covers(&s, 0xFFFFFF1Fu, 0x1));
-    assert_true(utcp_ranges_add(&s, B, 0xFFFFFF20u, 0xFFFFFFF0u));
+    assert_true(utcp__ranges_covers(&s, 0xFFFFFFFFu, 0x1));
+    assert_false(utcp__ranges_covers(&s, 0xFFFFFF1Fu, 0x1));
+    assert_true(utcp__ranges_add(&s, B, 0xFFFFFF20u, 0xFFFFFFF0u));
     EXPECT_RANGES(&s, 0xFFFFFF10u, 0x20);
-    assert_int_equal(utcp_ranges_advance(&s, 0xFFFFFF15u), 0x20);
+    assert_int_equal(utcp__ranges_advance(&s, 0xFFFFFF15u), 0x20);
     assert_int_equal(s.n, 0);
 
     /* Ranges up to base + 2^31 sort correctly. */
-    assert_true(utcp_ranges_add(&s, B, B + 0x7FFFFF00u, B + 0x80000000u));
-    assert_true(utcp_ranges_add(&s, B, B, B + 1));
-    assert_true(utcp_ranges_add(&s, B, B + 0x40000000u, B + 0x40000001u));
+    assert_true(utcp__ranges_add(&s, B, B + 0x7FFFFF00u, B + 0x80000000u));
+    assert_true(utcp__ranges_add(&s, B, B, B + 1));
+    assert_true(utcp__ranges_add(&s, B, B + 0x40000000u, B + 0x40000001u));
     EXPECT_RANGES(&s, B, B + 1, B + 0x40000000u, B + 0x40000001u,
                   B + 0x7FFFFF00u, B + 0x80000000u);
-    assert_true(utcp_ranges_add(&s, B, B + 1, B + 0x7FFFFF00u));
+    assert_true(utcp__ranges_add(&s, B, B + 1, B + 0x7FFFFF00u));
     EXPECT_RANGES(&s, B, B + 0x80000000u);
 }
 
@@ -927,7 +927,7 @@ static void ranges_random_against_bitmap(void **state)
     unsigned uncovered = 0, crossed = 0, resets = 0;
 
     memset(&m, 0, sizeof m);
-    utcp_ranges_init(&s);
+    utcp__ranges_init(&s);
     for (int op = 0; op < 100000; op++) {
         uint32_t k = rng_below(&seed, 100);
         uint32_t span = WIN - m.base_off;
@@ -935,7 +935,7 @@ static void ranges_random_against_bitmap(void **state)
 
         if (span < 64 || k == 0) { /* start over */
             memset(&m, 0, sizeof m);
-            utcp_ranges_init(&s);
+            utcp__ranges_init(&s);
             m.base_off = rng_below(&seed, WIN / 2);
             resets++;
             continue;
@@ -951,7 +951,7 @@ static void ranges_random_against_bitmap(void **state)
             for (uint32_t i = l; i < r; i++)
                 trial.bit[i] = 1;
             bool fits = count_runs(trial.bit, m.base_off) <= UTCP_REASS_MAX;
-            bool got = utcp_ranges_add(&s, base, WIN_START + l, WIN_START + r);
+            bool got = utcp__ranges_add(&s, base, WIN_START + l, WIN_START + r);
             assert_int_equal(got, fits);
             if (fits) {
                 memcpy(&m, &trial, sizeof m);
@@ -967,7 +967,7 @@ static void ranges_random_against_bitmap(void **state)
             bool all = true;
             for (uint32_t i = l; i < r && all; i++)
                 all = m.bit[i] != 0;
-            bool got = utcp_ranges_covers(&s, WIN_START + l, WIN_START + r);
+            bool got = utcp__ranges_covers(&s, WIN_START + l, WIN_START + r);
             assert_int_equal(got, all);
             if (r > l && all)
                 covered++;
@@ -985,7 +985,7 @@ static void ranges_random_against_bitmap(void **state)
                 m.bit[i] = 0;
             while (want < WIN && m.bit[want])
                 m.bit[want++] = 0;
-            utcp_seq got = utcp_ranges_advance(&s, WIN_START + at);
+            utcp_seq got = utcp__ranges_advance(&s, WIN_START + at);
             assert_int_equal(got, WIN_START + want);
             if (want != at)
                 popped++;

@@ -98,26 +98,26 @@ static void siphash_reference_vectors(void **state)
         msg[i] = (uint8_t)i;
     /* Called out: empty, one byte, one short of a block, one block, the
      * paper's Appendix A example (15 bytes), the longest. */
-    assert_int_equal(utcp_siphash24(sip_key, msg, 0),
+    assert_int_equal(utcp__siphash24(sip_key, msg, 0),
                      UINT64_C(0x726fdb47dd0e0e31));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 1),
+    assert_int_equal(utcp__siphash24(sip_key, msg, 1),
                      UINT64_C(0x74f839c593dc67fd));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 7),
+    assert_int_equal(utcp__siphash24(sip_key, msg, 7),
                      UINT64_C(0xab0200f58b01d137));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 8),
+    assert_int_equal(utcp__siphash24(sip_key, msg, 8),
                      UINT64_C(0x93f5f5799a932462));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 15),
+    assert_int_equal(utcp__siphash24(sip_key, msg, 15),
                      UINT64_C(0xa129ca6149be45e5));
-    assert_int_equal(utcp_siphash24(sip_key, msg, 63),
+    assert_int_equal(utcp__siphash24(sip_key, msg, 63),
                      UINT64_C(0x958a324ceb064572));
     for (size_t len = 0; len < 64; len++)
-        assert_int_equal(utcp_siphash24(sip_key, msg, len), sip_vectors[len]);
+        assert_int_equal(utcp__siphash24(sip_key, msg, len), sip_vectors[len]);
     /* Unaligned input gives the same result. */
     uint8_t buf[80];
     for (unsigned off = 1; off < 8; off++) {
         memcpy(buf + off, msg, 64);
         for (size_t len = 0; len < 64; len++)
-            assert_int_equal(utcp_siphash24(sip_key, buf + off, len),
+            assert_int_equal(utcp__siphash24(sip_key, buf + off, len),
                              sip_vectors[len]);
     }
 }
@@ -126,12 +126,12 @@ static void siphash_depends_on_every_key_bit(void **state)
 {
     (void)state;
     const char *msg = "utcp";
-    uint64_t h = utcp_siphash24(sip_key, msg, 4);
+    uint64_t h = utcp__siphash24(sip_key, msg, 4);
     for (unsigned bit = 0; bit < 128; bit++) {
         uint8_t k[16];
         memcpy(k, sip_key, 16);
         k[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        assert_int_not_equal(utcp_siphash24(k, msg, 4), h);
+        assert_int_not_equal(utcp__siphash24(k, msg, 4), h);
     }
 }
 
@@ -197,15 +197,15 @@ static void table_grows_to_100k_and_finds_all(void **state)
     struct counting_alloc ca = {0};
     struct utcp_allocator a = {ca_alloc, ca_free, &ca};
     struct utcp_htable t;
-    assert_int_equal(utcp_ht_init(&t, &a, table_key, 0), 0);
+    assert_int_equal(utcp__ht_init(&t, &a, table_key, 0), 0);
     assert_int_equal(t.mask + 1, 16); /* minimum */
     struct conn *c = calloc(N, sizeof(*c));
     assert_non_null(c);
     for (int i = 0; i < N; i++) {
         c[i].id = i;
         c[i].h.key = tuple_for(i);
-        assert_null(utcp_ht_find(&t, &c[i].h.key));
-        utcp_ht_insert(&t, &c[i].h);
+        assert_null(utcp__ht_find(&t, &c[i].h.key));
+        utcp__ht_insert(&t, &c[i].h);
         assert_true(t.count <= t.mask + 1); /* load factor at most 1 */
     }
     assert_int_equal(t.count, N);
@@ -213,26 +213,26 @@ static void table_grows_to_100k_and_finds_all(void **state)
     assert_int_equal(t.mask + 1, 131072);
     for (int i = 0; i < N; i++) {
         struct utcp_4tuple k = tuple_for(i);
-        assert_ptr_equal(utcp_ht_find(&t, &k), &c[i].h);
+        assert_ptr_equal(utcp__ht_find(&t, &k), &c[i].h);
     }
     /* Absent keys. */
     struct utcp_4tuple k = tuple_for(7);
     k.rport = 81;
-    assert_null(utcp_ht_find(&t, &k));
+    assert_null(utcp__ht_find(&t, &k));
     /* Remove every third node, in O(1) each. */
     for (int i = 0; i < N; i += 3)
-        utcp_ht_remove(&t, &c[i].h);
+        utcp__ht_remove(&t, &c[i].h);
     for (int i = 0; i < N; i++) {
         k = tuple_for(i);
         if (i % 3 == 0)
-            assert_null(utcp_ht_find(&t, &k));
+            assert_null(utcp__ht_find(&t, &k));
         else
-            assert_ptr_equal(utcp_ht_find(&t, &k), &c[i].h);
+            assert_ptr_equal(utcp__ht_find(&t, &k), &c[i].h);
     }
     /* Iteration visits each remaining node once. */
     size_t b = 0, visited = 0;
-    for (struct utcp_hnode *n = utcp_ht_iter(&t, &b, NULL); n;
-         n = utcp_ht_iter(&t, &b, n)) {
+    for (struct utcp_hnode *n = utcp__ht_iter(&t, &b, NULL); n;
+         n = utcp__ht_iter(&t, &b, n)) {
         struct conn *o = conn_of(n);
         assert_false(o->seen);
         assert_int_not_equal(o->id % 3, 0);
@@ -250,7 +250,7 @@ static void table_grows_to_100k_and_finds_all(void **state)
             longest = len;
     }
     assert_true(longest <= 12);
-    utcp_ht_destroy(&t);
+    utcp__ht_destroy(&t);
     assert_int_equal(ca.live_bytes, 0);
     assert_int_equal(ca.allocs, ca.frees);
     free(c);
@@ -263,41 +263,41 @@ static void table_remove_during_iteration(void **state)
     struct counting_alloc ca = {0};
     struct utcp_allocator a = {ca_alloc, ca_free, &ca};
     struct utcp_htable t;
-    assert_int_equal(utcp_ht_init(&t, &a, table_key, 4), 0);
+    assert_int_equal(utcp__ht_init(&t, &a, table_key, 4), 0);
     struct conn *c = calloc(N, sizeof(*c));
     assert_non_null(c);
     for (int i = 0; i < N; i++) {
         c[i].id = i;
         c[i].h.key = tuple_for(i * 7);
-        utcp_ht_insert(&t, &c[i].h);
+        utcp__ht_insert(&t, &c[i].h);
     }
     /* Remove the odd ids as they come: every node is still visited once. */
     size_t b = 0, visited = 0;
-    for (struct utcp_hnode *n = utcp_ht_iter(&t, &b, NULL); n;
-         n = utcp_ht_iter(&t, &b, n)) {
+    for (struct utcp_hnode *n = utcp__ht_iter(&t, &b, NULL); n;
+         n = utcp__ht_iter(&t, &b, n)) {
         struct conn *o = conn_of(n);
         assert_false(o->seen);
         o->seen = true;
         visited++;
         if (o->id % 2)
-            utcp_ht_remove(&t, n);
+            utcp__ht_remove(&t, n);
     }
     assert_int_equal(visited, N);
     assert_int_equal(t.count, N / 2);
     /* Then remove all of the rest the same way. */
     b = 0;
     visited = 0;
-    for (struct utcp_hnode *n = utcp_ht_iter(&t, &b, NULL); n;
-         n = utcp_ht_iter(&t, &b, n)) {
+    for (struct utcp_hnode *n = utcp__ht_iter(&t, &b, NULL); n;
+         n = utcp__ht_iter(&t, &b, n)) {
         assert_int_equal(conn_of(n)->id % 2, 0);
-        utcp_ht_remove(&t, n);
+        utcp__ht_remove(&t, n);
         visited++;
     }
     assert_int_equal(visited, N / 2);
     assert_int_equal(t.count, 0);
     b = 0;
-    assert_null(utcp_ht_iter(&t, &b, NULL));
-    utcp_ht_destroy(&t);
+    assert_null(utcp__ht_iter(&t, &b, NULL));
+    utcp__ht_destroy(&t);
     assert_int_equal(ca.live_bytes, 0);
     free(c);
 }
@@ -308,7 +308,7 @@ static void table_keys_differing_in_one_field(void **state)
     struct counting_alloc ca = {0};
     struct utcp_allocator a = {ca_alloc, ca_free, &ca};
     struct utcp_htable t;
-    assert_int_equal(utcp_ht_init(&t, &a, table_key, 4), 0);
+    assert_int_equal(utcp__ht_init(&t, &a, table_key, 4), 0);
     struct conn c[5] = {{0}};
     struct utcp_4tuple base = {0x0a000001u, 0x0a000002u, 40000, 443};
     for (int i = 0; i < 5; i++) {
@@ -324,17 +324,17 @@ static void table_keys_differing_in_one_field(void **state)
     sw.h.key =
         (struct utcp_4tuple){base.raddr, base.laddr, base.rport, base.lport};
     for (int i = 0; i < 5; i++)
-        utcp_ht_insert(&t, &c[i].h);
-    assert_null(utcp_ht_find(&t, &sw.h.key));
-    utcp_ht_insert(&t, &sw.h);
+        utcp__ht_insert(&t, &c[i].h);
+    assert_null(utcp__ht_find(&t, &sw.h.key));
+    utcp__ht_insert(&t, &sw.h);
     for (int i = 0; i < 5; i++)
-        assert_ptr_equal(utcp_ht_find(&t, &c[i].h.key), &c[i].h);
-    assert_ptr_equal(utcp_ht_find(&t, &sw.h.key), &sw.h);
-    utcp_ht_remove(&t, &c[0].h);
-    assert_null(utcp_ht_find(&t, &base));
+        assert_ptr_equal(utcp__ht_find(&t, &c[i].h.key), &c[i].h);
+    assert_ptr_equal(utcp__ht_find(&t, &sw.h.key), &sw.h);
+    utcp__ht_remove(&t, &c[0].h);
+    assert_null(utcp__ht_find(&t, &base));
     for (int i = 1; i < 5; i++)
-        assert_ptr_equal(utcp_ht_find(&t, &c[i].h.key), &c[i].h);
-    utcp_ht_destroy(&t);
+        assert_ptr_equal(utcp__ht_find(&t, &c[i].h.key), &c[i].h);
+    utcp__ht_destroy(&t);
     assert_int_equal(ca.live_bytes, 0);
 }
 
@@ -349,27 +349,27 @@ static void table_survives_allocation_failure(void **state)
     none.allocs = 1;
     none.fail_after = 1;
     struct utcp_allocator a0 = {ca_alloc, ca_free, &none};
-    assert_int_equal(utcp_ht_init(&t, &a0, table_key, 4), UTCP_ENOMEM);
+    assert_int_equal(utcp__ht_init(&t, &a0, table_key, 4), UTCP_ENOMEM);
     /* The first array works; growth fails: chains get longer, no loss. */
-    assert_int_equal(utcp_ht_init(&t, &a, table_key, 4), 0);
+    assert_int_equal(utcp__ht_init(&t, &a, table_key, 4), 0);
     enum { N = 200 };
     struct conn c[N];
     memset(c, 0, sizeof(c));
     for (int i = 0; i < N; i++) {
         c[i].h.key = tuple_for(i);
-        utcp_ht_insert(&t, &c[i].h);
+        utcp__ht_insert(&t, &c[i].h);
     }
     assert_int_equal(t.mask + 1, 16);
     for (int i = 0; i < N; i++)
-        assert_ptr_equal(utcp_ht_find(&t, &c[i].h.key), &c[i].h);
+        assert_ptr_equal(utcp__ht_find(&t, &c[i].h.key), &c[i].h);
     /* Memory back: the next insert grows. */
     ca.fail_after = 0;
     struct conn extra = {.h.key = tuple_for(N)};
-    utcp_ht_insert(&t, &extra.h);
+    utcp__ht_insert(&t, &extra.h);
     assert_true(t.mask + 1 > 16);
     for (int i = 0; i < N; i++)
-        assert_ptr_equal(utcp_ht_find(&t, &c[i].h.key), &c[i].h);
-    utcp_ht_destroy(&t);
+        assert_ptr_equal(utcp__ht_find(&t, &c[i].h.key), &c[i].h);
+    utcp__ht_destroy(&t);
     assert_int_equal(ca.live_bytes, 0);
 }
 
@@ -382,18 +382,18 @@ static void isn_advances_every_4_us(void **state)
 {
     (void)state;
     struct utcp_4tuple t = {0xc0000201u, 0xc0000202u, 49152, 80};
-    uint32_t i0 = utcp_isn(isn_key, &t, 4000);
-    assert_int_equal(utcp_isn(isn_key, &t, 4001), i0);
-    assert_int_equal(utcp_isn(isn_key, &t, 4003), i0);
-    assert_int_equal(utcp_isn(isn_key, &t, 4004), (uint32_t)(i0 + 1));
-    assert_int_equal(utcp_isn(isn_key, &t, 4000 + 4 * 1000000),
+    uint32_t i0 = utcp__isn(isn_key, &t, 4000);
+    assert_int_equal(utcp__isn(isn_key, &t, 4001), i0);
+    assert_int_equal(utcp__isn(isn_key, &t, 4003), i0);
+    assert_int_equal(utcp__isn(isn_key, &t, 4004), (uint32_t)(i0 + 1));
+    assert_int_equal(utcp__isn(isn_key, &t, 4000 + 4 * 1000000),
                      (uint32_t)(i0 + 1000000));
     /* M wraps modulo 2^32 after 4 * 2^32 us (about 4.8 hours). */
-    assert_int_equal(utcp_isn(isn_key, &t, 4000 + (UINT64_C(4) << 32)), i0);
+    assert_int_equal(utcp__isn(isn_key, &t, 4000 + (UINT64_C(4) << 32)), i0);
     /* F is the same for one tuple at any time: ISN - M is constant. */
     uint64_t big = UINT64_C(123456789012);
     assert_int_equal(
-        (uint32_t)(utcp_isn(isn_key, &t, big) - (uint32_t)(big / 4)),
+        (uint32_t)(utcp__isn(isn_key, &t, big) - (uint32_t)(big / 4)),
         (uint32_t)(i0 - 1000));
 }
 
@@ -402,28 +402,28 @@ static void isn_depends_on_tuple_and_key(void **state)
     (void)state;
     struct utcp_4tuple t = {0xc0000201u, 0xc0000202u, 49152, 80};
     uint64_t now = 777777;
-    uint32_t i0 = utcp_isn(isn_key, &t, now);
+    uint32_t i0 = utcp__isn(isn_key, &t, now);
     struct utcp_4tuple v = t;
     v.laddr++;
-    assert_int_not_equal(utcp_isn(isn_key, &v, now), i0);
+    assert_int_not_equal(utcp__isn(isn_key, &v, now), i0);
     v = t;
     v.raddr++;
-    assert_int_not_equal(utcp_isn(isn_key, &v, now), i0);
+    assert_int_not_equal(utcp__isn(isn_key, &v, now), i0);
     v = t;
     v.lport++;
-    assert_int_not_equal(utcp_isn(isn_key, &v, now), i0);
+    assert_int_not_equal(utcp__isn(isn_key, &v, now), i0);
     v = t;
     v.rport++;
-    assert_int_not_equal(utcp_isn(isn_key, &v, now), i0);
+    assert_int_not_equal(utcp__isn(isn_key, &v, now), i0);
     /* Local and remote swapped: the other side's connection-id. */
     v = (struct utcp_4tuple){t.raddr, t.laddr, t.rport, t.lport};
-    assert_int_not_equal(utcp_isn(isn_key, &v, now), i0);
+    assert_int_not_equal(utcp__isn(isn_key, &v, now), i0);
     uint8_t k2[16];
     memcpy(k2, isn_key, 16);
     k2[15] ^= 0x80;
-    assert_int_not_equal(utcp_isn(k2, &t, now), i0);
+    assert_int_not_equal(utcp__isn(k2, &t, now), i0);
     /* Deterministic. */
-    assert_int_equal(utcp_isn(isn_key, &t, now), i0);
+    assert_int_equal(utcp__isn(isn_key, &t, now), i0);
 }
 
 /* ---- The PRNG */
@@ -440,20 +440,20 @@ static void rng_is_deterministic_from_seed(void **state)
         UINT64_C(0x15780b2e0c2ec716), UINT64_C(0x6104d9866d113a7e),
         UINT64_C(0xae17533239e499a1), UINT64_C(0xecb8ad4703b360a1)};
     struct utcp_rng r, q;
-    utcp_rng_seed(&r, 0);
+    utcp__rng_seed(&r, 0);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(utcp_rng_next(&r), seed0[i]);
-    utcp_rng_seed(&r, 42);
+        assert_int_equal(utcp__rng_next(&r), seed0[i]);
+    utcp__rng_seed(&r, 42);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(utcp_rng_next(&r), seed42[i]);
-    utcp_rng_seed(&r, 99);
-    utcp_rng_seed(&q, 99);
+        assert_int_equal(utcp__rng_next(&r), seed42[i]);
+    utcp__rng_seed(&r, 99);
+    utcp__rng_seed(&q, 99);
     for (int i = 0; i < 1000; i++)
-        assert_int_equal(utcp_rng_next(&r), utcp_rng_next(&q));
-    utcp_rng_seed(&q, 100);
+        assert_int_equal(utcp__rng_next(&r), utcp__rng_next(&q));
+    utcp__rng_seed(&q, 100);
     int same = 0;
     for (int i = 0; i < 1000; i++)
-        same += utcp_rng_next(&r) == utcp_rng_next(&q);
+        same += utcp__rng_next(&r) == utcp__rng_next(&q);
     assert_int_equal(same, 0);
 }
 
@@ -461,27 +461,27 @@ static void rng_below_stays_in_bounds(void **state)
 {
     (void)state;
     struct utcp_rng r;
-    utcp_rng_seed(&r, 7);
+    utcp__rng_seed(&r, 7);
     static const uint32_t ns[] = {
         1, 2, 3, 7, 1000, 65536, 0x80000001u, 0xfffffffeu, 0xffffffffu};
     for (size_t j = 0; j < sizeof(ns) / sizeof(ns[0]); j++)
         for (int i = 0; i < 20000; i++)
-            assert_true(utcp_rng_below(&r, ns[j]) < ns[j]);
+            assert_true(utcp__rng_below(&r, ns[j]) < ns[j]);
     for (int i = 0; i < 100; i++)
-        assert_int_equal(utcp_rng_below(&r, 1), 0);
+        assert_int_equal(utcp__rng_below(&r, 1), 0);
 }
 
 static void rng_below_is_uniform(void **state)
 {
     (void)state;
     struct utcp_rng r;
-    utcp_rng_seed(&r, 12345);
+    utcp__rng_seed(&r, 12345);
     /* Chi-square over 10 cells, 9 degrees of freedom: 40 is far beyond
      * the 0.001% tail (about 33.7), so this fails only when biased. */
     enum { CELLS = 10, DRAWS = 200000 };
     unsigned hist[CELLS] = {0};
     for (int i = 0; i < DRAWS; i++)
-        hist[utcp_rng_below(&r, CELLS)]++;
+        hist[utcp__rng_below(&r, CELLS)]++;
     double expect = (double)DRAWS / CELLS, chi2 = 0;
     for (int i = 0; i < CELLS; i++)
         chi2 +=
@@ -491,7 +491,7 @@ static void rng_below_is_uniform(void **state)
      * draws instead of a third. */
     unsigned low = 0;
     for (int i = 0; i < 30000; i++)
-        low += utcp_rng_below(&r, 3u << 30) < (1u << 30);
+        low += utcp__rng_below(&r, 3u << 30) < (1u << 30);
     assert_true(low > 9000 && low < 11000);
 }
 
@@ -520,12 +520,12 @@ static void port_pick_stays_in_range_and_skips_used(void **state)
     uint32_t next = 0;
     /* Ports for one destination come out consecutively from its offset
      * (RFC 6056 3.3.3), wrapping inside the range. */
-    int first = utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 49152,
+    int first = utcp__port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 49152,
                                49161, &next, port_in_use, p);
     assert_true(first >= 49152 && first <= 49161);
     assert_int_equal(next, 1);
     for (int i = 1; i < 25; i++) {
-        int port = utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 49152,
+        int port = utcp__port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 49152,
                                   49161, &next, port_in_use, p);
         assert_int_equal(port, 49152 + (first - 49152 + i) % 10);
     }
@@ -535,7 +535,7 @@ static void port_pick_stays_in_range_and_skips_used(void **state)
     p->used[first] = 1;
     int second = 49152 + (first - 49152 + 1) % 10;
     p->used[second] = 1;
-    int got = utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 49152,
+    int got = utcp__port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 49152,
                              49161, &next, port_in_use, p);
     assert_int_equal(got, 49152 + (first - 49152 + 2) % 10);
     assert_int_equal(next, 3);
@@ -544,28 +544,28 @@ static void port_pick_stays_in_range_and_skips_used(void **state)
         p->used[i] = 1;
     p->calls = 0;
     next = 5;
-    assert_int_equal(utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 80,
+    assert_int_equal(utcp__port_pick(port_key, 0x0a000001u, 0x0a000002u, 80,
                                     49152, 49161, &next, port_in_use, p),
                      UTCP_EADDRNOTAVAIL);
     assert_int_equal(p->calls, 10);
     assert_int_equal(next, 15);
     /* One free port left is found wherever it is. */
     p->used[49157] = 0;
-    assert_int_equal(utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 80,
+    assert_int_equal(utcp__port_pick(port_key, 0x0a000001u, 0x0a000002u, 80,
                                     49152, 49161, &next, port_in_use, p),
                      49157);
     /* A one-port range, the full range, and a bad range. */
     memset(p->used, 0, sizeof(p->used));
     assert_int_equal(
-        utcp_port_pick(port_key, 1, 2, 3, 5000, 5000, &next, port_in_use, p),
+        utcp__port_pick(port_key, 1, 2, 3, 5000, 5000, &next, port_in_use, p),
         5000);
     for (int i = 0; i < 10000; i++) {
-        int port = utcp_port_pick(port_key, 1, (uint32_t)i, 3, 1024, 65535,
+        int port = utcp__port_pick(port_key, 1, (uint32_t)i, 3, 1024, 65535,
                                   &next, NULL, NULL);
         assert_true(port >= 1024 && port <= 65535);
     }
     assert_int_equal(
-        utcp_port_pick(port_key, 1, 2, 3, 6000, 5000, &next, port_in_use, p),
+        utcp__port_pick(port_key, 1, 2, 3, 6000, 5000, &next, port_in_use, p),
         UTCP_EINVAL);
     free(p);
 }
@@ -582,17 +582,17 @@ static void port_pick_separates_destinations(void **state)
     memcpy(other_key, port_key, 16);
     other_key[0] ^= 1;
     for (int i = 0; i < K; i++) {
-        a[i] = utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 32768,
+        a[i] = utcp__port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 32768,
                               60999, &na, port_in_use, p);
-        b[i] = utcp_port_pick(port_key, 0x0a000001u, 0x0a000003u, 80, 32768,
+        b[i] = utcp__port_pick(port_key, 0x0a000001u, 0x0a000003u, 80, 32768,
                               60999, &nb, port_in_use, p);
-        c[i] = utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 443, 32768,
+        c[i] = utcp__port_pick(port_key, 0x0a000001u, 0x0a000002u, 443, 32768,
                               60999, &nc, port_in_use, p);
-        d[i] = utcp_port_pick(port_key, 0x0a000009u, 0x0a000002u, 80, 32768,
+        d[i] = utcp__port_pick(port_key, 0x0a000009u, 0x0a000002u, 80, 32768,
                               60999, &nd, port_in_use, p);
-        e[i] = utcp_port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 32768,
+        e[i] = utcp__port_pick(port_key, 0x0a000001u, 0x0a000002u, 80, 32768,
                               60999, &ne, port_in_use, p);
-        f[i] = utcp_port_pick(other_key, 0x0a000001u, 0x0a000002u, 80, 32768,
+        f[i] = utcp__port_pick(other_key, 0x0a000001u, 0x0a000002u, 80, 32768,
                               60999, &nf, port_in_use, p);
     }
     /* Same key and inputs: the same sequence. */

@@ -16,7 +16,7 @@
 #include "stack/timerwheel.h"
 
 /* Internal invariant checker exported by timerwheel.c for tests. */
-int utcp__tw_check(const struct utcp_twheel *w);
+int utcp__wheel_check(const struct utcp_twheel *w);
 
 #define SEC UINT64_C(1000000)
 #define MIN (60u * SEC)
@@ -27,29 +27,29 @@ static struct utcp_twheel *new_wheel(uint64_t now)
 {
     struct utcp_twheel *w = malloc(sizeof(*w));
     assert_non_null(w);
-    utcp_tw_init(w, now);
+    utcp__wheel_init(w, now);
     return w;
 }
 
 static void init_nodes(struct utcp_tnode *n, size_t count)
 {
     for (size_t i = 0; i < count; i++)
-        utcp_tw_node_init(&n[i]);
+        utcp__wheel_node_init(&n[i]);
 }
 
 static void check(const struct utcp_twheel *w)
 {
-    assert_int_equal(utcp__tw_check(w), 0);
+    assert_int_equal(utcp__wheel_check(w), 0);
 }
 
 static void empty_wheel_has_no_deadline(void **state)
 {
     (void)state;
     struct utcp_twheel *w = new_wheel(1000);
-    assert_int_equal(utcp_tw_next(w), UINT64_MAX);
-    assert_null(utcp_tw_pop(w, 0));
-    assert_null(utcp_tw_pop(w, UINT64_MAX));
-    assert_int_equal(utcp_tw_next(w), UINT64_MAX);
+    assert_int_equal(utcp__wheel_next(w), UINT64_MAX);
+    assert_null(utcp__wheel_pop(w, 0));
+    assert_null(utcp__wheel_pop(w, UINT64_MAX));
+    assert_int_equal(utcp__wheel_next(w), UINT64_MAX);
     check(w);
     free(w);
 }
@@ -60,28 +60,28 @@ static void arm_then_pop_in_order(void **state)
     struct utcp_twheel *w = new_wheel(0);
     struct utcp_tnode n[4];
     init_nodes(n, 4);
-    assert_false(utcp_tw_armed(&n[0]));
-    utcp_tw_arm(w, &n[2], 5000);
-    utcp_tw_arm(w, &n[0], 17);
-    utcp_tw_arm(w, &n[1], 1025);
-    utcp_tw_arm(w, &n[3], 3 * SEC);
-    assert_true(utcp_tw_armed(&n[0]));
+    assert_false(utcp__wheel_armed(&n[0]));
+    utcp__wheel_arm(w, &n[2], 5000);
+    utcp__wheel_arm(w, &n[0], 17);
+    utcp__wheel_arm(w, &n[1], 1025);
+    utcp__wheel_arm(w, &n[3], 3 * SEC);
+    assert_true(utcp__wheel_armed(&n[0]));
     assert_int_equal(w->count, 4);
     check(w);
-    assert_int_equal(utcp_tw_next(w), 17);
-    assert_null(utcp_tw_pop(w, 16));
-    assert_ptr_equal(utcp_tw_pop(w, 17), &n[0]);
-    assert_false(utcp_tw_armed(&n[0]));
-    assert_null(utcp_tw_pop(w, 17));
-    assert_int_equal(utcp_tw_next(w), 1025);
-    assert_ptr_equal(utcp_tw_pop(w, 10000), &n[1]);
-    assert_ptr_equal(utcp_tw_pop(w, 10000), &n[2]);
-    assert_null(utcp_tw_pop(w, 10000));
-    assert_int_equal(utcp_tw_next(w), 3 * SEC);
-    assert_null(utcp_tw_pop(w, 3 * SEC - 1));
-    assert_ptr_equal(utcp_tw_pop(w, 3 * SEC), &n[3]);
+    assert_int_equal(utcp__wheel_next(w), 17);
+    assert_null(utcp__wheel_pop(w, 16));
+    assert_ptr_equal(utcp__wheel_pop(w, 17), &n[0]);
+    assert_false(utcp__wheel_armed(&n[0]));
+    assert_null(utcp__wheel_pop(w, 17));
+    assert_int_equal(utcp__wheel_next(w), 1025);
+    assert_ptr_equal(utcp__wheel_pop(w, 10000), &n[1]);
+    assert_ptr_equal(utcp__wheel_pop(w, 10000), &n[2]);
+    assert_null(utcp__wheel_pop(w, 10000));
+    assert_int_equal(utcp__wheel_next(w), 3 * SEC);
+    assert_null(utcp__wheel_pop(w, 3 * SEC - 1));
+    assert_ptr_equal(utcp__wheel_pop(w, 3 * SEC), &n[3]);
     assert_int_equal(w->count, 0);
-    assert_int_equal(utcp_tw_next(w), UINT64_MAX);
+    assert_int_equal(utcp__wheel_next(w), UINT64_MAX);
     check(w);
     free(w);
 }
@@ -92,20 +92,20 @@ static void cancel_disarms(void **state)
     struct utcp_twheel *w = new_wheel(100);
     struct utcp_tnode n[3];
     init_nodes(n, 3);
-    utcp_tw_cancel(w, &n[0]); /* not armed: harmless */
-    utcp_tw_arm(w, &n[0], 200);
-    utcp_tw_arm(w, &n[1], 300);
-    utcp_tw_arm(w, &n[2], 2 * HOUR);
-    utcp_tw_cancel(w, &n[0]);
-    utcp_tw_cancel(w, &n[0]);
-    assert_false(utcp_tw_armed(&n[0]));
+    utcp__wheel_cancel(w, &n[0]); /* not armed: harmless */
+    utcp__wheel_arm(w, &n[0], 200);
+    utcp__wheel_arm(w, &n[1], 300);
+    utcp__wheel_arm(w, &n[2], 2 * HOUR);
+    utcp__wheel_cancel(w, &n[0]);
+    utcp__wheel_cancel(w, &n[0]);
+    assert_false(utcp__wheel_armed(&n[0]));
     assert_int_equal(w->count, 2);
-    assert_int_equal(utcp_tw_next(w), 300);
-    utcp_tw_cancel(w, &n[1]);
-    assert_int_equal(utcp_tw_next(w), 2 * HOUR);
-    utcp_tw_cancel(w, &n[2]);
-    assert_int_equal(utcp_tw_next(w), UINT64_MAX);
-    assert_null(utcp_tw_pop(w, UINT64_MAX));
+    assert_int_equal(utcp__wheel_next(w), 300);
+    utcp__wheel_cancel(w, &n[1]);
+    assert_int_equal(utcp__wheel_next(w), 2 * HOUR);
+    utcp__wheel_cancel(w, &n[2]);
+    assert_int_equal(utcp__wheel_next(w), UINT64_MAX);
+    assert_null(utcp__wheel_pop(w, UINT64_MAX));
     assert_int_equal(w->count, 0);
     check(w);
     free(w);
@@ -116,26 +116,26 @@ static void rearm_moves_the_deadline(void **state)
     (void)state;
     struct utcp_twheel *w = new_wheel(0);
     struct utcp_tnode n;
-    utcp_tw_node_init(&n);
-    utcp_tw_arm(w, &n, 1000);
-    utcp_tw_arm(w, &n, 200 * 1000); /* later */
+    utcp__wheel_node_init(&n);
+    utcp__wheel_arm(w, &n, 1000);
+    utcp__wheel_arm(w, &n, 200 * 1000); /* later */
     assert_int_equal(w->count, 1);
-    assert_int_equal(utcp_tw_next(w), 200 * 1000);
-    assert_null(utcp_tw_pop(w, 1000));
-    utcp_tw_arm(w, &n, 5000); /* earlier than the previous deadline */
-    assert_int_equal(utcp_tw_next(w), 5000);
-    assert_null(utcp_tw_pop(w, 4999));
-    assert_ptr_equal(utcp_tw_pop(w, 5000), &n);
+    assert_int_equal(utcp__wheel_next(w), 200 * 1000);
+    assert_null(utcp__wheel_pop(w, 1000));
+    utcp__wheel_arm(w, &n, 5000); /* earlier than the previous deadline */
+    assert_int_equal(utcp__wheel_next(w), 5000);
+    assert_null(utcp__wheel_pop(w, 4999));
+    assert_ptr_equal(utcp__wheel_pop(w, 5000), &n);
     /* The hot pattern: one node re-armed many times, always later. */
     uint64_t t = 5000;
     for (int i = 0; i < 10000; i++) {
-        utcp_tw_arm(w, &n, t + 200 * 1000);
+        utcp__wheel_arm(w, &n, t + 200 * 1000);
         t += 1000;
-        assert_null(utcp_tw_pop(w, t));
-        assert_int_equal(utcp_tw_next(w), t - 1000 + 200 * 1000);
+        assert_null(utcp__wheel_pop(w, t));
+        assert_int_equal(utcp__wheel_next(w), t - 1000 + 200 * 1000);
     }
     check(w);
-    assert_ptr_equal(utcp_tw_pop(w, UINT64_MAX), &n);
+    assert_ptr_equal(utcp__wheel_pop(w, UINT64_MAX), &n);
     free(w);
 }
 
@@ -148,25 +148,25 @@ static void ties_fire_in_arm_order(void **state)
     uint64_t e = 10 * SEC + 123;
     /* Armed from different distances, so they sit at different levels
      * and meet only after cascading. */
-    utcp_tw_arm(w, &n[0], e);
-    assert_null(utcp_tw_pop(w, 9 * SEC));
-    utcp_tw_arm(w, &n[1], e);
-    assert_null(utcp_tw_pop(w, e - 70));
-    utcp_tw_arm(w, &n[2], e);
-    assert_null(utcp_tw_pop(w, e - 1));
-    utcp_tw_arm(w, &n[3], e);
-    utcp_tw_arm(w, &n[4], e);
-    utcp_tw_arm(w, &n[5], e + 1);
-    utcp_tw_arm(w, &n[3], e); /* re-arming makes it the latest armed */
+    utcp__wheel_arm(w, &n[0], e);
+    assert_null(utcp__wheel_pop(w, 9 * SEC));
+    utcp__wheel_arm(w, &n[1], e);
+    assert_null(utcp__wheel_pop(w, e - 70));
+    utcp__wheel_arm(w, &n[2], e);
+    assert_null(utcp__wheel_pop(w, e - 1));
+    utcp__wheel_arm(w, &n[3], e);
+    utcp__wheel_arm(w, &n[4], e);
+    utcp__wheel_arm(w, &n[5], e + 1);
+    utcp__wheel_arm(w, &n[3], e); /* re-arming makes it the latest armed */
     check(w);
-    assert_int_equal(utcp_tw_next(w), e);
-    assert_ptr_equal(utcp_tw_pop(w, e + 1), &n[0]);
-    assert_ptr_equal(utcp_tw_pop(w, e + 1), &n[1]);
-    assert_ptr_equal(utcp_tw_pop(w, e + 1), &n[2]);
-    assert_ptr_equal(utcp_tw_pop(w, e + 1), &n[4]);
-    assert_ptr_equal(utcp_tw_pop(w, e + 1), &n[3]);
-    assert_ptr_equal(utcp_tw_pop(w, e + 1), &n[5]);
-    assert_null(utcp_tw_pop(w, e + 1));
+    assert_int_equal(utcp__wheel_next(w), e);
+    assert_ptr_equal(utcp__wheel_pop(w, e + 1), &n[0]);
+    assert_ptr_equal(utcp__wheel_pop(w, e + 1), &n[1]);
+    assert_ptr_equal(utcp__wheel_pop(w, e + 1), &n[2]);
+    assert_ptr_equal(utcp__wheel_pop(w, e + 1), &n[4]);
+    assert_ptr_equal(utcp__wheel_pop(w, e + 1), &n[3]);
+    assert_ptr_equal(utcp__wheel_pop(w, e + 1), &n[5]);
+    assert_null(utcp__wheel_pop(w, e + 1));
     free(w);
 }
 
@@ -176,25 +176,25 @@ static void past_instants_fire_at_next_pop(void **state)
     struct utcp_twheel *w = new_wheel(0);
     struct utcp_tnode n[5];
     init_nodes(n, 5);
-    assert_null(utcp_tw_pop(w, 50 * DAY));
-    utcp_tw_arm(w, &n[0], 50 * DAY + 10);
-    utcp_tw_arm(w, &n[1], 50 * DAY); /* exactly now */
-    utcp_tw_arm(w, &n[2], 5);        /* days ago */
-    utcp_tw_arm(w, &n[3], 50 * DAY - 1000);
-    utcp_tw_arm(w, &n[4], 0);
+    assert_null(utcp__wheel_pop(w, 50 * DAY));
+    utcp__wheel_arm(w, &n[0], 50 * DAY + 10);
+    utcp__wheel_arm(w, &n[1], 50 * DAY); /* exactly now */
+    utcp__wheel_arm(w, &n[2], 5);        /* days ago */
+    utcp__wheel_arm(w, &n[3], 50 * DAY - 1000);
+    utcp__wheel_arm(w, &n[4], 0);
     check(w);
-    assert_int_equal(utcp_tw_next(w), 0);
+    assert_int_equal(utcp__wheel_next(w), 0);
     /* An earlier now is treated as the current now. */
-    assert_ptr_equal(utcp_tw_pop(w, 3), &n[4]);
-    assert_ptr_equal(utcp_tw_pop(w, 3), &n[2]);
+    assert_ptr_equal(utcp__wheel_pop(w, 3), &n[4]);
+    assert_ptr_equal(utcp__wheel_pop(w, 3), &n[2]);
     /* Arming in the past between pops still comes out in expiry order. */
-    utcp_tw_arm(w, &n[2], 7);
-    assert_ptr_equal(utcp_tw_pop(w, 0), &n[2]);
-    assert_ptr_equal(utcp_tw_pop(w, 0), &n[3]);
-    assert_ptr_equal(utcp_tw_pop(w, 0), &n[1]);
-    assert_null(utcp_tw_pop(w, 0));
-    assert_int_equal(utcp_tw_next(w), 50 * DAY + 10);
-    assert_ptr_equal(utcp_tw_pop(w, 50 * DAY + 10), &n[0]);
+    utcp__wheel_arm(w, &n[2], 7);
+    assert_ptr_equal(utcp__wheel_pop(w, 0), &n[2]);
+    assert_ptr_equal(utcp__wheel_pop(w, 0), &n[3]);
+    assert_ptr_equal(utcp__wheel_pop(w, 0), &n[1]);
+    assert_null(utcp__wheel_pop(w, 0));
+    assert_int_equal(utcp__wheel_next(w), 50 * DAY + 10);
+    assert_ptr_equal(utcp__wheel_pop(w, 50 * DAY + 10), &n[0]);
     check(w);
     free(w);
 }
@@ -206,21 +206,21 @@ static void next_is_exact(void **state)
     struct utcp_tnode n[4];
     init_nodes(n, 4);
     /* Same coarse slot, different exact instants. */
-    utcp_tw_arm(w, &n[0], 2 * HOUR + 999);
-    utcp_tw_arm(w, &n[1], 2 * HOUR + 7);
-    utcp_tw_arm(w, &n[2], 2 * HOUR + 500);
-    assert_int_equal(utcp_tw_next(w), 2 * HOUR + 7);
-    utcp_tw_cancel(w, &n[1]);
-    assert_int_equal(utcp_tw_next(w), 2 * HOUR + 500);
-    utcp_tw_arm(w, &n[2], 3 * HOUR);
-    assert_int_equal(utcp_tw_next(w), 2 * HOUR + 999);
-    utcp_tw_arm(w, &n[3], 2 * HOUR + 999); /* a tie */
-    utcp_tw_cancel(w, &n[0]);
-    assert_int_equal(utcp_tw_next(w), 2 * HOUR + 999);
-    assert_null(utcp_tw_pop(w, 2 * HOUR + 998));
-    assert_int_equal(utcp_tw_next(w), 2 * HOUR + 999);
-    assert_ptr_equal(utcp_tw_pop(w, 2 * HOUR + 999), &n[3]);
-    assert_int_equal(utcp_tw_next(w), 3 * HOUR);
+    utcp__wheel_arm(w, &n[0], 2 * HOUR + 999);
+    utcp__wheel_arm(w, &n[1], 2 * HOUR + 7);
+    utcp__wheel_arm(w, &n[2], 2 * HOUR + 500);
+    assert_int_equal(utcp__wheel_next(w), 2 * HOUR + 7);
+    utcp__wheel_cancel(w, &n[1]);
+    assert_int_equal(utcp__wheel_next(w), 2 * HOUR + 500);
+    utcp__wheel_arm(w, &n[2], 3 * HOUR);
+    assert_int_equal(utcp__wheel_next(w), 2 * HOUR + 999);
+    utcp__wheel_arm(w, &n[3], 2 * HOUR + 999); /* a tie */
+    utcp__wheel_cancel(w, &n[0]);
+    assert_int_equal(utcp__wheel_next(w), 2 * HOUR + 999);
+    assert_null(utcp__wheel_pop(w, 2 * HOUR + 998));
+    assert_int_equal(utcp__wheel_next(w), 2 * HOUR + 999);
+    assert_ptr_equal(utcp__wheel_pop(w, 2 * HOUR + 999), &n[3]);
+    assert_int_equal(utcp__wheel_next(w), 3 * HOUR);
     check(w);
     free(w);
 }
@@ -231,37 +231,37 @@ static void huge_deadlines(void **state)
     struct utcp_twheel *w = new_wheel(12345);
     struct utcp_tnode n[6];
     init_nodes(n, 6);
-    utcp_tw_arm(w, &n[0], UINT64_MAX - 1);
-    utcp_tw_arm(w, &n[1], UINT64_C(1) << 63);
-    utcp_tw_arm(w, &n[2], (UINT64_C(1) << 63) - 1);
-    utcp_tw_arm(w, &n[3], 400 * DAY);
-    utcp_tw_arm(w, &n[4], UINT64_MAX - 2);
-    utcp_tw_arm(w, &n[5], 2 * MIN); /* 2 * MSL */
+    utcp__wheel_arm(w, &n[0], UINT64_MAX - 1);
+    utcp__wheel_arm(w, &n[1], UINT64_C(1) << 63);
+    utcp__wheel_arm(w, &n[2], (UINT64_C(1) << 63) - 1);
+    utcp__wheel_arm(w, &n[3], 400 * DAY);
+    utcp__wheel_arm(w, &n[4], UINT64_MAX - 2);
+    utcp__wheel_arm(w, &n[5], 2 * MIN); /* 2 * MSL */
     check(w);
-    assert_int_equal(utcp_tw_next(w), 2 * MIN);
-    assert_ptr_equal(utcp_tw_pop(w, 2 * MIN), &n[5]);
-    assert_int_equal(utcp_tw_next(w), 400 * DAY);
-    assert_null(utcp_tw_pop(w, 399 * DAY));
-    assert_ptr_equal(utcp_tw_pop(w, UINT64_MAX - 3), &n[3]);
-    assert_ptr_equal(utcp_tw_pop(w, UINT64_MAX - 3), &n[2]);
-    assert_ptr_equal(utcp_tw_pop(w, UINT64_MAX - 3), &n[1]);
-    assert_null(utcp_tw_pop(w, UINT64_MAX - 3));
-    assert_int_equal(utcp_tw_next(w), UINT64_MAX - 2);
-    assert_ptr_equal(utcp_tw_pop(w, UINT64_MAX - 1), &n[4]);
-    assert_ptr_equal(utcp_tw_pop(w, UINT64_MAX - 1), &n[0]);
-    assert_null(utcp_tw_pop(w, UINT64_MAX));
+    assert_int_equal(utcp__wheel_next(w), 2 * MIN);
+    assert_ptr_equal(utcp__wheel_pop(w, 2 * MIN), &n[5]);
+    assert_int_equal(utcp__wheel_next(w), 400 * DAY);
+    assert_null(utcp__wheel_pop(w, 399 * DAY));
+    assert_ptr_equal(utcp__wheel_pop(w, UINT64_MAX - 3), &n[3]);
+    assert_ptr_equal(utcp__wheel_pop(w, UINT64_MAX - 3), &n[2]);
+    assert_ptr_equal(utcp__wheel_pop(w, UINT64_MAX - 3), &n[1]);
+    assert_null(utcp__wheel_pop(w, UINT64_MAX - 3));
+    assert_int_equal(utcp__wheel_next(w), UINT64_MAX - 2);
+    assert_ptr_equal(utcp__wheel_pop(w, UINT64_MAX - 1), &n[4]);
+    assert_ptr_equal(utcp__wheel_pop(w, UINT64_MAX - 1), &n[0]);
+    assert_null(utcp__wheel_pop(w, UINT64_MAX));
     check(w);
     free(w);
 
     /* A wheel that starts near the end of time. */
     w = new_wheel(UINT64_MAX - 100);
-    utcp_tw_arm(w, &n[0], UINT64_MAX - 1);
-    utcp_tw_arm(w, &n[1], UINT64_MAX - 50);
-    utcp_tw_arm(w, &n[2], 3);
-    assert_ptr_equal(utcp_tw_pop(w, 0), &n[2]);
-    assert_null(utcp_tw_pop(w, 0));
-    assert_ptr_equal(utcp_tw_pop(w, UINT64_MAX), &n[1]);
-    assert_ptr_equal(utcp_tw_pop(w, UINT64_MAX), &n[0]);
+    utcp__wheel_arm(w, &n[0], UINT64_MAX - 1);
+    utcp__wheel_arm(w, &n[1], UINT64_MAX - 50);
+    utcp__wheel_arm(w, &n[2], 3);
+    assert_ptr_equal(utcp__wheel_pop(w, 0), &n[2]);
+    assert_null(utcp__wheel_pop(w, 0));
+    assert_ptr_equal(utcp__wheel_pop(w, UINT64_MAX), &n[1]);
+    assert_ptr_equal(utcp__wheel_pop(w, UINT64_MAX), &n[0]);
     check(w);
     free(w);
 }
@@ -353,13 +353,13 @@ static void pop_and_compare(struct utcp_twheel *w, struct ref *r,
 {
     do {
         int want = ref_pop(r, now);
-        struct utcp_tnode *got = utcp_tw_pop(w, now);
+        struct utcp_tnode *got = utcp__wheel_pop(w, now);
         if (want < 0) {
             assert_null(got);
             return;
         }
         assert_ptr_equal(got, &n[want]);
-        assert_false(utcp_tw_armed(got));
+        assert_false(utcp__wheel_armed(got));
     } while (all);
 }
 
@@ -386,12 +386,12 @@ static void run_random(uint64_t seed, uint64_t start, int ops)
                 e = UINT64_MAX - 1 - prng_below(&p, 3);
             else
                 e = sat_add(r->now, random_span(&p));
-            utcp_tw_arm(w, &n[i], e);
+            utcp__wheel_arm(w, &n[i], e);
             r->armed[i] = true;
             r->expires[i] = e;
             r->order[i] = ++r->seq;
         } else if (dice < 60) {
-            utcp_tw_cancel(w, &n[i]);
+            utcp__wheel_cancel(w, &n[i]);
             r->armed[i] = false;
         } else if (dice < 70) {
             /* Expire up to exactly the next deadline, or just before. */
@@ -408,7 +408,7 @@ static void run_random(uint64_t seed, uint64_t start, int ops)
                 dice < 82 ? r->now - back : sat_add(r->now, random_span(&p));
             pop_and_compare(w, r, n, t, true);
         }
-        assert_int_equal(utcp_tw_next(w), ref_next(r));
+        assert_int_equal(utcp__wheel_next(w), ref_next(r));
         if (op % 4096 == 0) {
             check(w);
             live = 4 + (int)prng_below(&p, REF_NODES - 4);
@@ -447,42 +447,42 @@ static void idle_timers_are_not_visited(void **state)
     for (int i = 0; i < IDLE; i++) {
         uint64_t e =
             i % 16 == 0 ? UINT64_MAX - 1 : 2 * HOUR + prng_below(&p, MIN);
-        utcp_tw_arm(w, &idle[i], e);
+        utcp__wheel_arm(w, &idle[i], e);
     }
     struct utcp_tnode active;
-    utcp_tw_node_init(&active);
+    utcp__wheel_node_init(&active);
     uint64_t now = 0;
     int fired = 0;
     for (int i = 0; i < POPS; i++) {
         /* One busy connection: re-armed often, sometimes firing. */
         if (i % 3 == 0)
-            utcp_tw_arm(w, &active, now + 200 + prng_below(&p, 400));
+            utcp__wheel_arm(w, &active, now + 200 + prng_below(&p, 400));
         now += 1 + prng_below(&p, 300);
         struct utcp_tnode *t;
-        while ((t = utcp_tw_pop(w, now)) != NULL) {
+        while ((t = utcp__wheel_pop(w, now)) != NULL) {
             assert_ptr_equal(t, &active);
             fired++;
         }
-        uint64_t next = utcp_tw_next(w);
+        uint64_t next = utcp__wheel_next(w);
         assert_true(next > now);
-        assert_true(utcp_tw_armed(&active) || next >= 2 * HOUR);
+        assert_true(utcp__wheel_armed(&active) || next >= 2 * HOUR);
     }
     assert_true(fired > 0);
     assert_true(now < 2 * HOUR);
-    assert_int_equal(w->count, IDLE + (utcp_tw_armed(&active) ? 1 : 0));
+    assert_int_equal(w->count, IDLE + (utcp__wheel_armed(&active) ? 1 : 0));
     /* Now let the keep-alives come due: in expiry order. */
-    utcp_tw_cancel(w, &active);
+    utcp__wheel_cancel(w, &active);
     uint64_t last = 0;
     int n = 0;
     struct utcp_tnode *t;
-    while ((t = utcp_tw_pop(w, 3 * HOUR)) != NULL) {
+    while ((t = utcp__wheel_pop(w, 3 * HOUR)) != NULL) {
         assert_true(t->expires >= last);
         assert_true(t->expires <= 3 * HOUR);
         last = t->expires;
         n++;
     }
     assert_int_equal(n, IDLE - IDLE / 16);
-    assert_int_equal(utcp_tw_next(w), UINT64_MAX - 1);
+    assert_int_equal(utcp__wheel_next(w), UINT64_MAX - 1);
     free(idle);
     free(w);
 }
