@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The README demo: runs the `classic` scenario (handshake, data both ways,
-# active close, TIME_WAIT expiry) on the simulator, writes classic.pcap in
-# the current directory and, when tshark is installed, shows how Wireshark
-# decodes it. Usage: scripts/demo.sh BUILD_DIR. Exits non-zero if the
-# simulation fails.
+# active close, TIME_WAIT expiry) on the simulator, prints its ladder, writes
+# classic.svg (the ladder as a picture) and classic.pcap in the current
+# directory and, when tshark is installed, shows how Wireshark decodes it.
+# Usage: scripts/demo.sh BUILD_DIR. Exits non-zero if the simulation fails.
 set -euo pipefail
 
 build=${1:?usage: scripts/demo.sh BUILD_DIR}
@@ -13,7 +13,9 @@ if [ ! -x "$utcp" ]; then
     exit 1
 fi
 
-"$utcp" sim classic --pcap classic.pcap
+"$utcp" sim classic --pcap classic.pcap --svg classic.svg
+echo
+echo "wrote classic.svg (open it in a browser) and classic.pcap"
 
 if command -v tshark >/dev/null; then
     echo

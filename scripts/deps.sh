@@ -4,12 +4,12 @@
 # Usage: scripts/deps.sh [--fuzz] [--interop]
 set -euo pipefail
 
-pkgs=(cmake make gcc pkg-config libcmocka-dev tshark libxml2-utils graphviz)
+pkgs=(cmake make gcc pkg-config libcmocka-dev tshark libxml2-utils graphviz python3)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     --coverage) pkgs+=(gcovr) ;;
-    --interop) pkgs+=(iproute2 socat curl procps) ;;
+    --interop) pkgs+=(iproute2 socat curl tshark procps python3 iputils-ping) ;;
     *) echo "deps.sh: unknown option '$arg' (known: --fuzz --coverage --interop)" >&2; exit 2 ;;
   esac
 done

@@ -18,9 +18,9 @@ int utcp_tool_fsm(int argc, char **argv);
     X("pcapdemo", utcp_tool_pcapdemo,                                          \
       "write a handshake, data, FIN and RST built by the wire layer to a pcap") \
     X("sim", utcp_tool_sim,                                                    \
-      "run a classic TCP scenario between two stacks on virtual time; "        \
-      "ladder, pcap")                                                          \
+      "run a TCP scenario (built-in or a .utcp script) on virtual time: "     \
+      "ladder, SVG, pcap, JSON; --random")                                     \
     X("fsm", utcp_tool_fsm,                                                    \
-      "print the engine's state transition table, or --dot for Graphviz")
+      "print the engine's state transition table, or --dot for Graphviz") \
 
 #endif

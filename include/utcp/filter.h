@@ -1,13 +1,15 @@
 /*
  * utcp impairment filter: decides the fate of each IPv4 packet crossing a
- * link, per direction: fixed delay, jitter, random loss, Gilbert-Elliott
- * bursty loss, duplication, reordering, corruption, an MTU, and targeted
+ * link, per direction: fixed delay, jitter, a rate limit with a queue,
+ * random loss, Gilbert-Elliott bursty loss, duplication, reordering,
+ * corruption, an MTU, and targeted
  * rules ("drop the 2nd ACK-only segment from A to B"). Used by the in-memory
  * simulator (sim.h) and meant for real links too.
  *
  * No I/O, no clock, no globals: time, the packet and a seeded PRNG are
  * arguments, so a seed replays a run exactly. The filter keeps only its own
- * small state (the Gilbert-Elliott channel state and the rule match counts).
+ * small state (the Gilbert-Elliott channel state, when each direction's
+ * rate-limited link is next free, and the rule match counts).
  */
 #ifndef UTCP_FILTER_H
 #define UTCP_FILTER_H
@@ -63,6 +65,12 @@ struct utcp_filter_dir {
     uint32_t corrupt_ppm;    /* one bit of the packet is flipped */
     uint32_t mtu;            /* packets longer than this are dropped (0:
                                 no limit) */
+    /* A bottleneck: packets leave one after the other at rate_bps bits per
+     * second (0: no limit), waiting in a FIFO queue of at most queue_bytes
+     * bytes (0: unbounded); a packet that does not fit is dropped
+     * (tail drop). Queueing and serialisation add to the delay. */
+    uint64_t rate_bps;
+    uint32_t queue_bytes;
 };
 
 /* ------------------------------------------------------------------------
@@ -111,6 +119,8 @@ struct utcp_filter {
     struct utcp_filter_rule rules[UTCP_FILTER_MAX_RULES];
     size_t nrules;
     bool ge_bad[2];       /* state: the Gilbert-Elliott channel is BAD */
+    uint64_t busy_until[2]; /* state: the rate-limited link is sending
+                               until then */
 };
 
 /* All zero: no impairment, no rules. */
@@ -129,7 +139,8 @@ int utcp_filter_add_rule(struct utcp_filter *f,
     X(RULE, "dropped by a targeted rule")                                      \
     X(MTU, "larger than the link MTU")                                         \
     X(LOSS, "random loss")                                                     \
-    X(BURST, "bursty loss (Gilbert-Elliott)")
+    X(BURST, "bursty loss (Gilbert-Elliott)")                                  \
+    X(QUEUE, "the rate-limited link's queue is full")
 
 enum utcp_filter_reason {
 #define UTCP_X_(name, text) UTCP_FILTER_##name,
@@ -146,8 +157,9 @@ struct utcp_filter_verdict {
     int rule;              /* index of the rule that acted, or -1 */
     unsigned copies;       /* 0 (dropped), 1, or 2 (duplicated) */
     uint64_t at[2];        /* delivery instant of each copy */
-    uint64_t held_us;      /* delay beyond delay_us (jitter, reordering,
-                              a DELAY rule) of the first copy */
+    uint64_t held_us;      /* delay beyond delay_us (queueing and
+                              serialisation at the rate limit, jitter,
+                              reordering, a DELAY rule) of the first copy */
     bool reordered;        /* held by the reordering impairment */
     bool corrupted;        /* the first copy must have bit corrupt_bit
                               flipped (utcp_filter_corrupt); the duplicate,

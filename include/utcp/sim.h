@@ -37,6 +37,11 @@ struct utcp_sim_config {
     struct utcp_config stack; /* template for every node; addr, output,
                                  trace and seed are set per node */
     struct utcp_filter filter;/* copied; see utcp_sim_filter to change it */
+    /* Per-node stack configurations: node i uses node_stack[i] instead of
+     * `stack` when node_stack_set[i] (addr, output, trace and seed are
+     * still set per node). */
+    bool node_stack_set[UTCP_SIM_MAX_NODES];
+    struct utcp_config node_stack[UTCP_SIM_MAX_NODES];
 };
 
 /* Zeroes *c: two nodes, seed 0, default stacks, no impairment. */
@@ -65,6 +70,13 @@ uint64_t utcp_sim_now(const struct utcp_sim *n);
  * then moves the clock (and every stack) to t. */
 void utcp_sim_run_until(struct utcp_sim *n, uint64_t t);
 void utcp_sim_run_for(struct utcp_sim *n, uint64_t d);
+
+/* Performs the one next event (a delivery, or the timers of one stack) due
+ * at or before t, moving the clock to its instant, so a driver can act
+ * between events as an event-loop application would. Returns false, the
+ * clock unchanged, when nothing is due by t (or the loop guard tripped:
+ * see utcp_sim_error). */
+bool utcp_sim_step(struct utcp_sim *n, uint64_t t);
 
 /* Runs until no packet is in flight and no timer is due at or before limit.
  * Returns true when the network went quiet (nothing pending at all). The

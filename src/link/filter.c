@@ -1,8 +1,8 @@
 /*
- * The impairment filter: per-direction delay, jitter, random and Gilbert-
- * Elliott loss, duplication, reordering, corruption, MTU, n-th-match rules
- * (DESIGN.md "The simulator"); reads RFC 791 / RFC 9293 3.1 headers only to
- * match rules. Must never read a clock, call rand() or the OS, keep globals.
+ * The impairment filter (DESIGN.md "The simulator"): per-direction delay,
+ * jitter, rate limit and queue, random and Gilbert-Elliott loss, duplication,
+ * reordering, corruption, MTU, n-th-match rules; reads RFC 791 / RFC 9293 3.1
+ * headers only to match rules. Must never read a clock, call rand() or the OS.
  */
 #include "link/filter.h"
 
@@ -207,6 +207,29 @@ static bool ge_lost(struct utcp_filter *f, struct utcp_prng *rng, int dir)
                                                 : d->ge_loss_good_ppm);
 }
 
+/* The bottleneck: when the packet has been sent, queueing included, or
+ * false when the queue has no room for it. */
+static bool rate_limit(struct utcp_filter *f, int dir, uint64_t now,
+                       size_t len, uint64_t *done)
+{
+    const struct utcp_filter_dir *d = &f->dir[dir];
+    uint64_t start = f->busy_until[dir] > now ? f->busy_until[dir] : now;
+    /* Bytes still waiting ahead of this packet (the one being sent
+     * included), from the time the link needs to send them. */
+    uint64_t wait = start - now;
+    uint64_t ahead = wait > UINT64_MAX / d->rate_bps
+                         ? UINT64_MAX
+                         : wait * d->rate_bps / 8000000u;
+    if (d->queue_bytes && (ahead >= d->queue_bytes ||
+                           len > d->queue_bytes - ahead))
+        return false;
+    uint64_t bits = (uint64_t)len * 8u;
+    uint64_t tx = (bits * 1000000u + d->rate_bps - 1) / d->rate_bps;
+    f->busy_until[dir] = start + tx;
+    *done = start + tx;
+    return true;
+}
+
 static void drop(struct utcp_filter_verdict *v, int reason)
 {
     v->drop = true;
@@ -257,7 +280,12 @@ void utcp_filter_decide(struct utcp_filter *f, struct utcp_prng *rng, int dir,
         return;
     }
 
-    uint64_t held = rule_delay;
+    uint64_t held = rule_delay, sent = now;
+    if (d->rate_bps && !rate_limit(f, dir, now, len, &sent)) {
+        drop(v, UTCP_FILTER_QUEUE);
+        return;
+    }
+    held += sent - now;
     if (d->jitter_us)
         held += utcp_prng_below(rng, d->jitter_us + 1);
     if (utcp_prng_chance(rng, d->reorder_ppm)) {

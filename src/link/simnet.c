@@ -269,7 +269,8 @@ int utcp_sim_create(const struct utcp_sim_config *c, struct utcp_sim **out)
         struct sim_node *nd = &n->node[i];
         nd->net = n;
         nd->idx = i;
-        struct utcp_config sc = c->stack;
+        struct utcp_config sc = c->node_stack_set[i] ? c->node_stack[i]
+                                                      : c->stack;
         sc.addr = n->base_addr + i;
         sc.output = node_output;
         sc.output_ctx = nd;
@@ -392,6 +393,11 @@ static bool step(struct utcp_sim *n, uint64_t t)
     else
         deliver(n, (size_t)p);
     return true;
+}
+
+bool utcp_sim_step(struct utcp_sim *n, uint64_t t)
+{
+    return step(n, t);
 }
 
 void utcp_sim_run_until(struct utcp_sim *n, uint64_t t)

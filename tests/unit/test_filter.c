@@ -273,6 +273,46 @@ static void mtu_drops_larger_packets(void **state)
 }
 
 /* The sequence of verdicts for a seed. */
+/* 8 Mbit/s is one byte a microsecond: three 1000-byte packets sent at
+ * once leave 1, 2 and 3 ms later; a queue of 3000 bytes holds those three
+ * and drops the fourth; once the link has drained, a packet fits again. */
+static void rate_limit_spaces_packets_and_tail_drops(void **state)
+{
+    (void)state;
+    struct utcp_filter f;
+    utcp_filter_init(&f);
+    f.dir[0].delay_us = 10000;
+    f.dir[0].rate_bps = 8000000;
+    f.dir[0].queue_bytes = 3000;
+    struct utcp_prng r;
+    utcp_prng_seed(&r, 1);
+    uint8_t pkt[1100];
+    size_t len = make_pkt(pkt, sizeof pkt, UTCP_TH_ACK, 1000 - 40);
+    assert_int_equal(len, 1000);
+    struct utcp_filter_verdict v;
+    for (uint64_t k = 1; k <= 3; k++) {
+        utcp_filter_decide(&f, &r, 0, 0, pkt, len, &v);
+        assert_false(v.drop);
+        assert_int_equal(v.held_us, 1000 * k);
+        assert_int_equal(v.at[0], 10000 + 1000 * k);
+    }
+    utcp_filter_decide(&f, &r, 0, 0, pkt, len, &v);
+    assert_true(v.drop);
+    assert_int_equal(v.reason, UTCP_FILTER_QUEUE);
+    assert_string_equal(utcp_filter_reason_name(v.reason), "QUEUE");
+    /* Half a packet later there is room for one more behind the rest. */
+    utcp_filter_decide(&f, &r, 0, 1500, pkt, len, &v);
+    assert_false(v.drop);
+    assert_int_equal(v.at[0], 10000 + 4000);
+    /* The other direction is not limited. */
+    utcp_filter_decide(&f, &r, 1, 0, pkt, len, &v);
+    assert_false(v.drop);
+    assert_int_equal(v.held_us, 0);
+    /* Long after, the link is idle again: only serialisation. */
+    utcp_filter_decide(&f, &r, 0, 1000000, pkt, len, &v);
+    assert_int_equal(v.held_us, 1000);
+}
+
 static void run_mix(uint64_t seed, struct utcp_filter_verdict *out, size_t n)
 {
     struct utcp_filter f;
@@ -402,6 +442,7 @@ int main(void)
         cmocka_unit_test(rule_every_match_and_delay),
         cmocka_unit_test(add_rule_rejects_bad_rules),
         cmocka_unit_test(mtu_drops_larger_packets),
+        cmocka_unit_test(rate_limit_spaces_packets_and_tail_drops),
         cmocka_unit_test(same_seed_same_verdicts),
         cmocka_unit_test(corruption_is_caught_by_checksums),
         cmocka_unit_test(non_tcp_packets_match_only_any),
