@@ -71,6 +71,8 @@ struct utcp_config {
     uint8_t data_retries;       /* 15 (like Linux tcp_retries2) */
     uint16_t ephemeral_lo;      /* 49152 (RFC 6056 suggests 1024..65535) */
     uint16_t ephemeral_hi;      /* 65535 */
+    bool no_timestamps;         /* do not offer RFC 7323 timestamps */
+    bool no_sack;               /* do not offer SACK (RFC 2018) */
 };
 
 /* Fills *cfg with zeros (every default) apart from nothing: a convenience so
@@ -211,7 +213,11 @@ int utcp_next_event(struct utcp_stack *s, utcp_sock *sk, uint32_t *events);
     X(FIN_WAIT2_TIMEOUT, "FIN_WAIT_2 timeout once closed, ms (0: never)")      \
     X(SYN_RETRIES, "SYN retransmissions before connect times out")            \
     X(USER_TIMEOUT, "abort when data stays unacknowledged this long, ms (0: "  \
-                    "by retries)")
+                    "by retries)")                                             \
+    X(TIMESTAMPS, "offer RFC 7323 timestamps in the SYN (0/1; before "        \
+                  "connect or listen)")                                        \
+    X(SELECTIVE_ACKS, "offer SACK, RFC 2018, in the SYN (0/1; before "       \
+                      "connect or listen)")
 
 enum utcp_option {
 #define UTCP_X_(name, help) UTCP_OPT_##name,
@@ -282,12 +288,17 @@ int utcp_getinfo(struct utcp_stack *s, utcp_sock sk, struct utcp_info *info);
     X(IllegalTransitions, "state changes not in the transition table (bugs)") \
     X(OooSegs, "segments queued out of order")                                 \
     X(DelayedAcks, "ACKs sent by the delayed-ACK timer")                       \
-    X(FastRetrans, "fast retransmissions (3 duplicate ACKs)")                  \
+    X(FastRetrans, "fast retransmits: entries into loss recovery by dup ACKs")\
     X(Timeouts, "retransmission timer expiries")                               \
     X(KeepaliveProbes, "keep-alive probes sent")                               \
     X(ZeroWindowProbes, "zero-window probes sent")                             \
     X(ConnsAlloc, "connection records allocated")                              \
-    X(ConnsFree, "connection records freed")
+    X(ConnsFree, "connection records freed")                                   \
+    X(SackRecoveries, "loss recoveries driven by SACK (RFC 6675)")            \
+    X(SackRetrans, "segments retransmitted from the SACK scoreboard")         \
+    X(SackRtoFlushes, "RTOs that discarded a non-empty SACK scoreboard")      \
+    X(PawsDrops, "segments dropped by PAWS (RFC 7323 5)")                     \
+    X(TsRttSamples, "RTT samples taken from timestamp echoes (RFC 7323 4)")
 
 struct utcp_counters {
 #define UTCP_X_(name, help) uint64_t name;

@@ -80,7 +80,12 @@ uint64_t utcp__siphash24(const uint8_t key[16], const void *msg, size_t len)
 
 /* Each use of the key hashes a different first byte, so sharing one key
  * between the table, ISNs and ports reveals nothing across them. */
-enum { DOMAIN_TABLE = 'T', DOMAIN_ISN = 'I', DOMAIN_PORT = 'P' };
+enum {
+    DOMAIN_TABLE = 'T',
+    DOMAIN_ISN = 'I',
+    DOMAIN_PORT = 'P',
+    DOMAIN_TS = 'S'
+};
 
 static size_t put_u32(uint8_t *p, uint32_t v)
 {
@@ -253,6 +258,13 @@ uint32_t utcp__isn(const uint8_t key[16], const struct utcp_4tuple *t,
     uint32_t m = (uint32_t)(now_us / 4u);
     uint32_t f = (uint32_t)tuple_hash(key, DOMAIN_ISN, t);
     return m + f;
+}
+
+uint32_t utcp__ts_offset(const uint8_t key[16], const struct utcp_4tuple *t)
+{
+    /* RFC 7323 5.4 and 7.1: a random offset per connection hides the
+     * host's uptime and keeps TSval monotonic per 4-tuple. */
+    return (uint32_t)tuple_hash(key, DOMAIN_TS, t);
 }
 
 /* ---- xoshiro256** (Blackman and Vigna), seeded through splitmix64. */

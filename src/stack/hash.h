@@ -66,6 +66,9 @@ struct utcp_hnode *utcp__ht_iter(const struct utcp_htable *t, size_t *bucket,
 /* RFC 6528 section 3: ISN = M + F(localip, localport, remoteip, remoteport,
  * secretkey), M a 4-microsecond timer (now_us / 4), F SipHash-2-4 truncated
  * to 32 bits. */
+/* RFC 7323 5.4 / 7.1: the per-connection offset of the timestamp clock,
+ * the same keyed function as the ISN (RFC 6528 3) in another domain. */
+uint32_t utcp__ts_offset(const uint8_t key[16], const struct utcp_4tuple *t);
 uint32_t utcp__isn(const uint8_t key[16], const struct utcp_4tuple *t,
                   uint64_t now_us);
 

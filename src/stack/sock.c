@@ -541,6 +541,21 @@ int utcp_next_event(struct utcp_stack *s, utcp_sock *sk, uint32_t *events)
     return 0;
 }
 
+/* What the SYN offers (RFC 7323 3.2, RFC 2018 2): fixed once the
+ * connection has started. */
+static int set_offer(struct utcp_conn *c, enum utcp_option opt, long v)
+{
+    if (v != 0 && v != 1)
+        return UTCP_EINVAL;
+    if (c->state != UTCP_CLOSED && c->state != UTCP_LISTEN)
+        return UTCP_EISCONN;
+    if (opt == UTCP_OPT_TIMESTAMPS)
+        c->opt.no_ts = v == 0;
+    else
+        c->opt.no_sack = v == 0;
+    return 0;
+}
+
 int utcp_setopt(struct utcp_stack *s, utcp_sock sk, enum utcp_option opt,
                 long v)
 {
@@ -628,6 +643,9 @@ int utcp_setopt(struct utcp_stack *s, utcp_sock sk, enum utcp_option opt,
             return UTCP_EINVAL;
         o->user_timeout_ms = (uint32_t)v;
         return 0;
+    case UTCP_OPT_TIMESTAMPS:
+    case UTCP_OPT_SELECTIVE_ACKS:
+        return set_offer(c, opt, v);
     default:
         return UTCP_ENOPROTOOPT;
     }
@@ -657,6 +675,8 @@ int utcp_getopt(struct utcp_stack *s, utcp_sock sk, enum utcp_option opt,
     case UTCP_OPT_FIN_WAIT2_TIMEOUT: *v = (long)o->fin_wait2_ms; return 0;
     case UTCP_OPT_SYN_RETRIES: *v = o->syn_retries; return 0;
     case UTCP_OPT_USER_TIMEOUT: *v = (long)o->user_timeout_ms; return 0;
+    case UTCP_OPT_TIMESTAMPS: *v = !o->no_ts; return 0;
+    case UTCP_OPT_SELECTIVE_ACKS: *v = !o->no_sack; return 0;
     default: return UTCP_ENOPROTOOPT;
     }
 }

@@ -3,7 +3,10 @@
  * re-ACK the peer's retransmitted FIN and restart 2*MSL, ignore RST, let a
  * new SYN above the old sequence space reopen the 4-tuple, answer anything
  * else with an ACK. One list in expiry order, one stack timer for all.
- * Never keeps more than the 64-byte record; never answers a RST.
+ * With timestamps (RFC 7323 3.2) the ACKs carry TSopt: the clock offset is
+ * recomputed from the 4-tuple, and TSecr is the TSval of the segment
+ * answered (the record keeps no TS.Recent). Never keeps more than the
+ * 64-byte record; never answers a RST.
  */
 #include <string.h>
 
@@ -145,6 +148,8 @@ void utcp__tw_from_conn(struct utcp_stack *s, struct utcp_conn *c)
                      ? (uint32_t)seq_diff(c->rcv_adv, c->rcv_nxt) >> c->rcv_wscale
                      : 0;
     r->win = (uint16_t)(w > 65535 ? 65535 : w);
+    if (c->ts_ok)
+        r->flags |= UTCP_TWF_TS;
     if (c->bound && c->port_tw) {
         r->flags |= UTCP_TWF_PORT;
         c->bound = false; /* the record holds the port now */
@@ -215,7 +220,8 @@ void utcp__tw_destroy(struct utcp_stack *s)
     s->tw.buckets = NULL;
 }
 
-static void send_ack(struct utcp_stack *s, const struct utcp_twrec *r)
+static void send_ack(struct utcp_stack *s, const struct utcp_twrec *r,
+                     const struct utcp_tcp *in)
 {
     struct utcp_ipv4 ip = {0};
     ip.src = r->key.laddr;
@@ -230,6 +236,16 @@ static void send_ack(struct utcp_stack *s, const struct utcp_twrec *r)
     th.ack = r->rcv_nxt;
     th.flags = UTCP_TH_ACK;
     th.win = r->win;
+    if (r->flags & UTCP_TWF_TS) {
+        /* RFC 7323 3.2: TSopt in every segment once negotiated. TSecr:
+         * for the retransmitted FIN, its TSval is what R3 (5.3) would
+         * have put in TS.Recent. */
+        th.opts.present = UTCP_OPT_TS;
+        th.opts.ts_val =
+            utcp__ts_now(s->now, utcp__ts_offset(s->isn_key, &r->key));
+        th.opts.ts_ecr =
+            (in->opts.present & UTCP_OPT_TS) ? in->opts.ts_val : 0;
+    }
     size_t n = utcp_ipv4_tcp_build(s->pkt, s->pkt_cap, &ip, &th, NULL, 0);
     if (!n)
         return;
@@ -269,14 +285,14 @@ bool utcp__tw_input(struct utcp_stack *s, struct utcp_twrec *r,
         queue_insert(&s->tw, r);
         rearm(s);
         trace_timer(s, r, UTCP_TIMER_TIME_WAIT, UTCP_TRACE_TIMER_SET);
-        send_ack(s, r);
+        send_ack(s, r, th);
         return false;
     }
     if (len || (f & (UTCP_TH_SYN | UTCP_TH_FIN)) || seq != r->rcv_nxt) {
         /* An unacceptable segment gets an ACK (RFC 9293 3.10.7.4 first);
          * a SYN a challenge ACK (RFC 5961 4), which is the same segment. */
         drop(s, ip, UTCP_DROP_OUT_OF_WINDOW);
-        send_ack(s, r);
+        send_ack(s, r, th);
         return false;
     }
     drop(s, ip, UTCP_DROP_NONE); /* a duplicate ACK: nothing to do */

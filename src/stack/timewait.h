@@ -27,7 +27,10 @@ struct utcp_twrec {
 _Static_assert(sizeof(struct utcp_twrec) <= 64,
                "a TIME_WAIT record must stay within 64 bytes");
 
-enum { UTCP_TWF_PORT = 1 }; /* holds a TIME_WAIT count on its local port */
+enum {
+    UTCP_TWF_PORT = 1, /* holds a TIME_WAIT count on its local port */
+    UTCP_TWF_TS = 2,   /* timestamps were negotiated (RFC 7323 3.2) */
+};
 
 struct utcp_twtable {
     struct utcp_twrec **buckets;

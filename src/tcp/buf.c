@@ -218,6 +218,19 @@ utcp_seq utcp__ranges_advance(struct utcp_ranges *s, utcp_seq at)
     return next;
 }
 
+void utcp__ranges_trim(struct utcp_ranges *s, utcp_seq at)
+{
+    size_t n = s->n, k = 0;
+    while (k < n && seq_leq(s->r[k].right, at))
+        k++;
+    if (k > 0) {
+        memmove(&s->r[0], &s->r[k], (n - k) * sizeof s->r[0]);
+        s->n = (uint8_t)(n - k);
+    }
+    if (s->n > 0 && seq_lt(s->r[0].left, at))
+        s->r[0].left = at;
+}
+
 bool utcp__ranges_covers(const struct utcp_ranges *s, utcp_seq left,
                         utcp_seq right)
 {

@@ -93,6 +93,9 @@ bool utcp__ranges_add(struct utcp_ranges *s, utcp_seq base, utcp_seq left,
  * returns its right edge, else returns `at`. Ranges entirely before `at`
  * (right edge at or before it) are discarded. */
 utcp_seq utcp__ranges_advance(struct utcp_ranges *s, utcp_seq at);
+/* Discards everything before `at`: ranges ending at or before it go, and
+ * a range that contains it is cut to start at it. */
+void utcp__ranges_trim(struct utcp_ranges *s, utcp_seq at);
 /* Whether [left, right) is entirely covered (an empty range always is). */
 bool utcp__ranges_covers(const struct utcp_ranges *s, utcp_seq left,
                         utcp_seq right);

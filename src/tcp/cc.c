@@ -36,8 +36,10 @@ static void newreno_on_ack(struct utcp_conn *c, uint32_t acked)
 
 static uint32_t newreno_ssthresh(struct utcp_conn *c)
 {
-    /* RFC 5681 3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS). */
+    /* RFC 5681 3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS); 3.2 (2):
+     * without what limited transmit sent. */
     uint32_t flight = (uint32_t)seq_diff(c->snd_max, c->snd_una);
+    flight -= utcp_min_u32(flight, c->lt_bytes);
     return utcp_max_u32(flight / 2, 2u * c->mss);
 }
 

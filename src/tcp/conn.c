@@ -34,11 +34,14 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
     c->opt.keepcnt = 9;
     c->opt.syn_retries = g->syn_retries;
     c->opt.linger = -1;
+    c->opt.no_ts = g->no_timestamps;
+    c->opt.no_sack = g->no_sack;
     c->rto = g->rto_initial_ms * 1000u;
     c->cc = &utcp__cc_newreno;
     utcp__ring_init(&c->sndq, c->opt.sndbuf);
     utcp__ring_init(&c->rcvq, c->opt.rcvbuf);
     utcp__ranges_init(&c->ooo);
+    utcp__ranges_init(&c->sacked);
     s->ctr.ConnsAlloc++;
     s->live_conns++;
     return c;
@@ -248,6 +251,9 @@ void utcp__conn_init_seq(struct utcp_stack *s, struct utcp_conn *c)
     c->iss = utcp__isn(s->isn_key, &c->tuple, s->now);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->sndq_seq = c->iss + 1;
+    c->recover = c->iss; /* RFC 6582 3.2 (1): recover starts at the ISN */
+    c->ts_offset = utcp__ts_offset(s->isn_key, &c->tuple);
+    c->ts_rexmit = utcp__ts_now(s->now, c->ts_offset);
     c->rcv_mss = (uint16_t)(s->cfg.mtu - 40);
     if (c->opt.maxseg && c->opt.maxseg < c->rcv_mss)
         c->rcv_mss = c->opt.maxseg;

@@ -1,7 +1,8 @@
 /*
  * The transmission control block (RFC 9293 3.3.1) and the internal interface
  * between the parts of the engine: input (input.c), output (output.c),
- * timers (timer.c), connection life (conn.c) and the stack (stack/).
+ * timers (timer.c), connection life (conn.c), SACK (sack.c) and the stack
+ * (stack/).
  */
 #ifndef UTCP_CONN_H
 #define UTCP_CONN_H
@@ -23,6 +24,7 @@ struct utcp_sockopts {
     uint8_t keepcnt, syn_retries;
     int8_t linger; /* -1 graceful, 0 abortive */
     bool nodelay, keepalive, reuseaddr;
+    bool no_ts, no_sack;    /* do not offer RFC 7323 TS / RFC 2018 SACK */
 };
 
 /* Congestion control: an algorithm sets the window growth and the loss
@@ -57,7 +59,8 @@ struct utcp_conn {
     bool fin_rcvd : 1;          /* the peer's FIN was processed */
     bool ooo_fin : 1;           /* a FIN arrived ahead of missing data */
     bool rd_shut : 1;           /* SHUT_RD: discard incoming data */
-    bool in_recovery : 1;       /* fast recovery (RFC 6582) */
+    bool in_recovery : 1;       /* fast recovery (RFC 6582, or RFC 6675
+                                   when sack_ok) */
     bool rtt_active : 1;        /* a segment is being timed (Karn) */
     bool ev_queued : 1;         /* on the stack's event list */
     bool ts_ok : 1, sack_ok : 1, ws_ok : 1;
@@ -85,7 +88,12 @@ struct utcp_conn {
     /* receive sequence variables */
     utcp_seq irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
     utcp_seq ooo_fin_seq;
-    uint32_t ts_recent;         /* RFC 7323 4.3 */
+    /* RFC 7323 3-5 (when ts_ok) */
+    uint32_t ts_recent;         /* TS.Recent (4.3) */
+    uint32_t ts_offset;         /* added to our ms clock (5.4) */
+    utcp_seq last_ack_sent;     /* Last.ACK.sent (4.3) */
+    utcp_time ts_recent_age;    /* when TS.Recent was set (5.5) */
+    uint32_t ts_rexmit;         /* our TSval at the last retransmission */
 
     uint16_t mss;               /* effective send MSS (peer's, clamped) */
     uint16_t rcv_mss;           /* the MSS we advertised */
@@ -111,6 +119,17 @@ struct utcp_conn {
 
     struct utcp_ring sndq, rcvq;
     struct utcp_ranges ooo;     /* received ahead of rcv_nxt, in rcvq */
+    /* RFC 2018 4: left edges of the latest out-of-order segments, newest
+     * first, to order the SACK blocks we send */
+    utcp_seq sack_recent[UTCP_MAX_SACK_BLOCKS];
+    uint8_t sack_nrecent;
+    /* RFC 6675 sender: the scoreboard (SACKed ranges above snd_una),
+     * HighRxt and RescueRxt (exclusive ends) */
+    struct utcp_ranges sacked;
+    utcp_seq high_rxt, rescue_rxt;
+    uint32_t lt_bytes;          /* sent by limited transmit since the last
+                                   cumulative ACK: not in FlightSize for
+                                   ssthresh (RFC 5681 3.2 (2)) */
 
     struct utcp_sockopts opt;
 
@@ -197,6 +216,13 @@ void utcp__send_rst_reply(struct utcp_stack *s, const struct utcp_ipv4 *ip,
                           const struct utcp_tcp *th);
 /* Retransmits the segment at snd_una (fast retransmit, partial ACK). */
 void utcp__retransmit_una(struct utcp_stack *s, struct utcp_conn *c);
+/* Retransmits [seq, seq + len) (len <= MSS, within the send queue; the
+ * FIN too when the range reaches it and it was sent): RFC 6675 NextSeg. */
+void utcp__send_rexmit(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
+                       uint32_t len);
+/* Sends one segment of new data within the peer's window, ignoring cwnd
+ * (the caller limits by pipe); false when none may go. */
+bool utcp__send_new(struct utcp_stack *s, struct utcp_conn *c);
 /* Sends one zero-window probe. */
 void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c);
 /* Sends a keep-alive probe (SEQ = snd_una - 1, no data). */
@@ -220,7 +246,51 @@ void utcp__rtx_arm(struct utcp_stack *s, struct utcp_conn *c);
 /* RFC 6298 (2.2)/(2.3): one RTT sample in microseconds. */
 void utcp__rtt_sample(struct utcp_stack *s, struct utcp_conn *c,
                       uint32_t rtt_us);
+/* RFC 7323 appendix G: a sample when `expected` samples arrive per RTT
+ * (alpha and beta divided by it; 1 is utcp__rtt_sample). */
+void utcp__rtt_sample_n(struct utcp_stack *s, struct utcp_conn *c,
+                        uint32_t rtt_us, uint32_t expected);
 /* Arms keep-alive after activity, when enabled. */
 void utcp__keepalive_reset(struct utcp_stack *s, struct utcp_conn *c);
+
+/* RFC 7323 5.4: our timestamp clock for c: milliseconds plus the
+ * connection's random offset. */
+static inline uint32_t utcp__ts_now(utcp_time now, uint32_t offset)
+{
+    return (uint32_t)(now / 1000u) + offset;
+}
+/* RFC 7323 5.2: timestamps compare in modular 32-bit space. */
+static inline bool utcp__ts_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+
+/* sack.c: RFC 2018 and RFC 6675 */
+/* Receiver: records an out-of-order segment at seq as the newest. */
+void utcp__sack_note_recent(struct utcp_conn *c, utcp_seq seq);
+/* Receiver: fills up to max blocks of o (RFC 2018 4), newest first. */
+void utcp__sack_fill(struct utcp_conn *c, struct utcp_tcp_opts *o,
+                     unsigned max);
+/* Sender: empties the scoreboard. */
+void utcp__sack_clear(struct utcp_conn *c);
+/* Sender: drops scoreboard ranges below una. */
+void utcp__sack_trim(struct utcp_conn *c, utcp_seq una);
+/* Sender: records the SACK blocks of an ACK (RFC 6675 Update()); returns
+ * the count of octets newly SACKed. */
+uint32_t utcp__sack_update(struct utcp_conn *c, const struct utcp_tcp_opts *o);
+/* Sender: RFC 6675 IsLost(seq). */
+bool utcp__sack_is_lost(const struct utcp_conn *c, utcp_seq seq);
+/* Sender: RFC 6675 SetPipe(). */
+uint32_t utcp__sack_pipe(const struct utcp_conn *c);
+/* Sender: a duplicate ACK in the sense of RFC 6675 2 arrived; may enter
+ * loss recovery (RFC 6675 5 (1)-(4)). */
+void utcp__sack_dupack(struct utcp_stack *s, struct utcp_conn *c);
+/* Sender: RFC 6675 5 (C): sends what cwnd - pipe allows, by NextSeg();
+ * whether anything went out. */
+bool utcp__sack_output(struct utcp_stack *s, struct utcp_conn *c);
+/* Sender: for a go-back-N retransmission at *seq (after an RTO), moves
+ * *seq past a SACKed range and returns the most that may be sent from
+ * there without resending SACKed data (UINT32_MAX: no limit). */
+uint32_t utcp__sack_skip(const struct utcp_conn *c, utcp_seq *seq);
 
 #endif

@@ -2,8 +2,10 @@
  * SEGMENT ARRIVES, in the order of RFC 9293 3.10.7: LISTEN (3.10.7.2),
  * SYN-SENT (3.10.7.3), then the synchronized states (3.10.7.4): sequence
  * check, RST (with RFC 5961 3), SYN (RFC 5961 4), ACK (RFC 5961 5), text,
- * FIN. TIME-WAIT follows RFC 9293 and RFC 1337. Never trusts a field of the
- * segment beyond what the wire layer validated; never answers a RST.
+ * FIN. TIME-WAIT follows RFC 9293 and RFC 1337. Timestamps: PAWS, TS.Recent
+ * and RTTM (RFC 7323 3-5); SACK: the scoreboard update and the duplicate
+ * ACKs of RFC 6675. Never trusts a field of the segment beyond what the
+ * wire layer validated; never answers a RST.
  */
 #include <string.h>
 
@@ -23,6 +25,7 @@ struct seg {
     uint8_t flags;      /* SYN/FIN may be cleared by trimming */
     uint32_t wnd;       /* raw window field */
     bool ack_now;       /* part of it lay beyond the window: ACK at once */
+    bool ts_stale;      /* TS.Recent was invalid (RFC 7323 5.5) */
 };
 
 enum step { STEP_CONTINUE, STEP_DONE, STEP_GONE };
@@ -32,6 +35,107 @@ static void drop(struct utcp_stack *s, struct utcp_conn *c,
 {
     s->ctr.DroppedSegs++;
     utcp__trace_drop(s, c, g->ip, reason);
+}
+
+/* ---------------------------------------------------------------------
+ * RFC 7323 timestamps: PAWS (5.3), TS.Recent (4.3), RTTM (4.1)
+ * --------------------------------------------------------------------- */
+static bool seg_has_ts(const struct utcp_conn *c, const struct utcp_tcp *th)
+{
+    /* 3.2: a TSopt on a connection that did not negotiate it is ignored;
+     * information in a RST's TSopt never updates the connection (5.2). */
+    return c->ts_ok && (th->opts.present & UTCP_OPT_TS) &&
+           !(th->flags & UTCP_TH_RST);
+}
+
+/* A duplicate ACK overtaken by a later segment, as Linux's
+ * tcp_disordered_ack: a pure ACK at RCV.NXT that acknowledges nothing new
+ * and would not update the window, with a TSval less than an RTO behind
+ * TS.Recent. PAWS would drop it, and with it the SACK blocks it may carry
+ * and a duplicate ACK that RFC 6675 counts; it can do no harm: accepted
+ * (TS.Recent stays, its TSval being older). */
+static bool disordered_ack(const struct utcp_conn *c, const struct seg *g)
+{
+    const struct utcp_tcp *th = g->th;
+    uint32_t wnd = (uint32_t)g->wnd << c->snd_wscale;
+    uint32_t behind = c->ts_recent - th->opts.ts_val;
+    return (th->flags & UTCP_TH_ACK) && g->len == 0 &&
+           !(th->flags & (UTCP_TH_SYN | UTCP_TH_FIN)) &&
+           g->seq == c->rcv_nxt && th->ack == c->snd_una &&
+           !seq_gt(g->seq, c->snd_wl1) &&
+           !(g->seq == c->snd_wl1 && wnd > c->snd_wnd) &&
+           behind <= c->rto / 1000u;
+}
+
+/* RFC 7323 5.3 R1: a segment whose TSval is older than TS.Recent is not
+ * acceptable: ACK it and drop it. Returns true when dropped. A segment
+ * without TSopt is accepted (RFC 7323 3.2 says SHOULD drop; Linux and BSD
+ * accept it, as 3.2 notes some implementations do). */
+static bool paws_reject(struct utcp_stack *s, struct utcp_conn *c,
+                        struct seg *g)
+{
+    if (!seg_has_ts(c, g->th) ||
+        !utcp__ts_lt(g->th->opts.ts_val, c->ts_recent))
+        return false;
+    /* RFC 7323 5.5: TS.Recent idle for more than 24 days is invalid: the
+     * segment is accepted and R3 takes its TSval. */
+    if (s->now - c->ts_recent_age > UTCP_SEC(24ull * 24 * 3600)) {
+        g->ts_stale = true;
+        return false;
+    }
+    if (disordered_ack(c, g))
+        return false;
+    s->ctr.PawsDrops++;
+    drop(s, c, g, UTCP_DROP_PAWS);
+    utcp__send_ack(s, c);
+    return true;
+}
+
+/* RFC 7323 5.3 R3 (4.3 (2)): TS.Recent = SEG.TSval when SEG.TSval >=
+ * TS.Recent and SEG.SEQ <= Last.ACK.sent: the echo then names the
+ * earliest segment not yet acknowledged (delayed ACKs) or the last one
+ * that advanced RCV.NXT (holes). */
+static void ts_update_recent(struct utcp_stack *s, struct utcp_conn *c,
+                             const struct seg *g)
+{
+    if (!seg_has_ts(c, g->th))
+        return;
+    if ((g->ts_stale || !utcp__ts_lt(g->th->opts.ts_val, c->ts_recent)) &&
+        seq_leq(g->seq0, c->last_ack_sent)) {
+        c->ts_recent = g->th->opts.ts_val;
+        c->ts_recent_age = s->now;
+    }
+}
+
+/* RFC 7323 4.1 RTTM: the TSecr of an ACK that advances SND.UNA gives an
+ * RTT sample, retransmissions or not: the echo names the transmission, so
+ * Karn's rule does not apply. One exception: an echo older than our last
+ * retransmission may come in an ACK that the retransmission triggered (the
+ * ACK of the original was lost: the receiver echoes TS.Recent, the
+ * original's TSval, 4.3); such a sample would count the RTO in, and RTOs
+ * would feed on themselves. It is skipped (the reasoning of Eifel, RFC
+ * 3522). `flight`: bytes outstanding before the ACK, for the weights of
+ * appendix G. Returns true when a sample was taken. */
+static bool ts_rtt_sample(struct utcp_stack *s, struct utcp_conn *c,
+                          const struct utcp_tcp *th, uint32_t flight)
+{
+    if (!seg_has_ts(c, th) || !(th->flags & UTCP_TH_ACK) ||
+        th->opts.ts_ecr == 0)
+        return false; /* 0: the peer echoed nothing (as Linux skips it) */
+    uint32_t now = utcp__ts_now(s->now, c->ts_offset);
+    if (now - c->ts_rexmit > 0x40000000u)
+        c->ts_rexmit = now - 0x40000000u; /* stays comparable (5.2) */
+    if (utcp__ts_lt(th->opts.ts_ecr, c->ts_rexmit))
+        return false;
+    uint32_t ms = now - th->opts.ts_ecr;
+    if (ms > 4000000u)
+        return false; /* an echo from the future, or garbage */
+    /* appendix G: ExpectedSamples = ceiling(FlightSize / (SMSS * 2)) */
+    uint32_t two = 2u * c->mss;
+    uint32_t expected = flight / two + (flight % two ? 1u : 0u);
+    s->ctr.TsRttSamples++;
+    utcp__rtt_sample_n(s, c, ms * 1000u, expected ? expected : 1u);
+    return true;
 }
 
 /* RFC 5961 3.2, 4.2, 5.2: a challenge ACK, rate-limited per stack
@@ -63,16 +167,29 @@ static uint8_t choose_rcv_wscale(uint32_t rcvbuf)
     return sh;
 }
 
-/* Options of a SYN: RFC 9293 3.7.1 (MSS), RFC 7323 2.2 (window scale). */
+/* Options of a SYN: RFC 9293 3.7.1 (MSS), RFC 7323 2.2 (window scale),
+ * RFC 7323 3.2 (timestamps), RFC 2018 2 (SACK-permitted). */
 static void apply_syn_options(struct utcp_stack *s, struct utcp_conn *c,
                               const struct utcp_tcp *th)
 {
-    (void)s;
+    /* RFC 7323 3.2: timestamps when both SYNs carry TSopt (ours is sent
+     * unless disabled, and a SYN+ACK only answers one that had it). */
+    c->ts_ok = !c->opt.no_ts && (th->opts.present & UTCP_OPT_TS);
+    if (c->ts_ok) {
+        c->ts_recent = th->opts.ts_val; /* PAWS starts here (5.2) */
+        c->ts_recent_age = s->now;
+    }
+    /* RFC 2018 2: SACK when both SYNs carry SACK-permitted. */
+    c->sack_ok = !c->opt.no_sack && (th->opts.present & UTCP_OPT_SACK_PERM);
     uint32_t mss = (th->opts.present & UTCP_OPT_MSS) ? th->opts.mss : 536u;
     uint32_t ours = c->rcv_mss; /* the same link both ways */
     if (c->opt.maxseg && c->opt.maxseg < ours)
         ours = c->opt.maxseg;
     mss = utcp_min_u32(mss, ours);
+    /* RFC 9293 3.7.1 / RFC 7323: the MSS counts no options; the 12 bytes
+     * of TSopt in every segment come out of the payload. */
+    if (c->ts_ok)
+        mss = mss > 12 ? mss - 12 : 0;
     if (mss < 64)
         mss = 64; /* a hostile tiny MSS must not make us send 1-byte
                      segments forever */
@@ -110,7 +227,8 @@ static void listen_input(struct utcp_stack *s, struct utcp_conn *l,
                          const utcp_seq *iss_floor)
 {
     struct seg g = {ip, th, th->seq, th->seq, th->payload,
-                    (uint32_t)th->payload_len, th->flags, th->win, false};
+                    (uint32_t)th->payload_len, th->flags, th->win, false,
+                    false};
     /* first: an incoming RST is ignored */
     if (th->flags & UTCP_TH_RST) {
         drop(s, l, &g, UTCP_DROP_LISTEN_RST);
@@ -160,6 +278,7 @@ static void listen_input(struct utcp_stack *s, struct utcp_conn *l,
         c->iss = *iss_floor;
         c->snd_una = c->snd_nxt = c->snd_max = c->iss;
         c->sndq_seq = c->iss + 1;
+        c->recover = c->iss;
     }
     c->rcv_wscale = choose_rcv_wscale(c->opt.rcvbuf);
     apply_syn_options(s, c, th);
@@ -202,7 +321,8 @@ static void ack_now_or_later(struct utcp_stack *s, struct utcp_conn *c,
 {
     /* RFC 1122 4.2.3.2: ACK at least every second full-sized segment,
      * otherwise within the delayed-ACK time (at most 500 ms). */
-    if (len >= c->rcv_mss)
+    /* full-sized: the MSS we advertised less TSopt (RFC 7323) */
+    if (len >= (uint32_t)c->rcv_mss - (c->ts_ok ? 12u : 0u))
         c->delack_segs++;
     if (c->delack_segs >= 2 || s->cfg.delack_ms == 0) {
         utcp__send_ack(s, c);
@@ -267,12 +387,15 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
     }
     /* Out of order (seq > rcv_nxt): keep it in the ring at its offset. */
     uint32_t off = (uint32_t)seq_diff(g->seq, c->rcv_nxt);
-    if (!utcp__ranges_add(&c->ooo, c->rcv_nxt, g->seq, g->seq + g->len) ||
-        !utcp__ring_write_at(&c->rcvq, &s->alloc, off, g->data, g->len)) {
+    /* The data first: a range (and a SACK block, RFC 2018) must never
+     * name bytes that are not held. */
+    if (!utcp__ring_write_at(&c->rcvq, &s->alloc, off, g->data, g->len) ||
+        !utcp__ranges_add(&c->ooo, c->rcv_nxt, g->seq, g->seq + g->len)) {
         drop(s, c, g, UTCP_DROP_REASS_FULL);
         g->flags &= (uint8_t)~UTCP_TH_FIN;
     } else {
         s->ctr.OooSegs++;
+        utcp__sack_note_recent(c, g->seq); /* RFC 2018 4: first block */
     }
     /* g->len stays: a FIN after this data (step_fin) lies at seq + len. */
     /* RFC 5681 4.2 / RFC 1122 4.2.2.21: immediate (duplicate) ACK. */
@@ -387,6 +510,8 @@ static void syn_sent_input(struct utcp_stack *s, struct utcp_conn *c,
         c->snd_una = th->ack;
         if (c->rtt_active && c->rtx_count == 0)
             utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
+        else
+            ts_rtt_sample(s, c, th, 1); /* RFC 7323 4.1, no Karn */
         c->rtt_active = false;
         c->rtx_count = 0;
         c->t_rtx = UTCP_TIME_NEVER;
@@ -439,7 +564,9 @@ static bool time_wait_input(struct utcp_stack *s, struct utcp_conn *c,
         return true;
     }
     if ((f & UTCP_TH_FIN) && g->seq + g->len + 1 == c->rcv_nxt) {
-        /* The remote FIN again: acknowledge it and restart 2*MSL. */
+        /* The remote FIN again: acknowledge it and restart 2*MSL (its
+         * TSval is echoed, RFC 7323 5.3 R3). */
+        ts_update_recent(s, c, g);
         c->t_keep = s->now + 2u * UTCP_MS(c->opt.msl_ms);
         struct utcp_trace_event ev = {0};
         ev.kind = UTCP_TRACE_TIMER_SET;
@@ -602,9 +729,10 @@ static bool is_dupack(const struct utcp_conn *c, const struct seg *g)
 }
 
 static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
-                       utcp_seq ack)
+                       const struct seg *g, utcp_seq ack)
 {
     uint32_t acked = (uint32_t)seq_diff(ack, c->snd_una);
+    uint32_t flight = (uint32_t)seq_diff(c->snd_max, c->snd_una);
     /* Remove acknowledged data (the FIN occupies one number past it). */
     utcp_seq data_end = c->sndq_seq + c->sndq.len;
     utcp_seq upto = seq_min(ack, data_end);
@@ -616,21 +744,25 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
             utcp__ring_release(&c->sndq, &s->alloc);
         utcp__notify(s, c, 0);
     }
-    /* RFC 6298 (2.2)-(2.3) with Karn: the timed segment is covered. */
+    /* RFC 6298 (2.2)-(2.3) with Karn: the timed segment is covered (its
+     * clock has microseconds, the timestamps milliseconds: preferred, as
+     * Linux does); else RFC 7323 4.1 RTTM from the echoed timestamp. */
     if (c->rtt_active && seq_gt(ack, c->rtt_seq)) {
         c->rtt_active = false;
         utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
+    } else {
+        ts_rtt_sample(s, c, g->th, flight);
     }
     c->rtx_count = 0;
     if (c->in_recovery) {
         if (seq_geq(ack, c->recover)) {
             /* RFC 6582 3.2 (3): full ACK, deflate and leave recovery. */
-            uint32_t flight = (uint32_t)seq_diff(c->snd_max, ack);
+            uint32_t left = (uint32_t)seq_diff(c->snd_max, ack);
             c->cwnd = utcp_min_u32(c->ssthresh,
-                                   utcp_max_u32(flight, c->mss) + c->mss);
+                                   utcp_max_u32(left, c->mss) + c->mss);
             c->in_recovery = false;
             c->dupacks = 0;
-        } else {
+        } else if (!c->sack_ok) {
             /* RFC 6582 3.2 (4): partial ACK: retransmit the first
              * unacknowledged segment, deflate by the amount acknowledged,
              * add back one SMSS. */
@@ -638,11 +770,15 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
             utcp__retransmit_una(s, c);
             c->cwnd = (c->cwnd > acked ? c->cwnd - acked : 0) + c->mss;
         }
+        /* RFC 6675 5 (B): with SACK a partial ACK updates the scoreboard;
+         * step (C) (utcp__output) sends by pipe. */
     } else {
         c->dupacks = 0;
         c->cc->on_ack(c, acked);
     }
     c->snd_una = ack;
+    c->lt_bytes = 0;
+    utcp__sack_trim(c, ack); /* cumulatively ACKed: off the scoreboard */
     if (seq_lt(c->snd_nxt, c->snd_una))
         c->snd_nxt = c->snd_una;
     c->una_since = s->now;
@@ -676,6 +812,47 @@ static void on_dupack(struct utcp_stack *s, struct utcp_conn *c)
     }
 }
 
+/* fifth, in SYN-RECEIVED: the ACK of our SYN (RFC 9293 3.10.7.4). */
+static enum step syn_received_ack(struct utcp_stack *s, struct utcp_conn *c,
+                                  struct seg *g)
+{
+    const struct utcp_tcp *th = g->th;
+    utcp_seq ack = th->ack;
+    if (!(seq_lt(c->snd_una, ack) && seq_leq(ack, c->snd_max))) {
+        drop(s, c, g, UTCP_DROP_SYN_RECEIVED_BAD_ACK);
+        utcp__send_rst_reply(s, g->ip, th); /* <SEQ=SEG.ACK><CTL=RST> */
+        return STEP_DONE;
+    }
+    if (c->listener && c->listener->accq_len >= c->listener->backlog) {
+        /* Accept queue full: ignore the ACK, keep SYN-RECEIVED; the
+         * SYN+ACK retransmission retries (as Linux does). */
+        s->ctr.ListenOverflows++;
+        drop(s, c, g, UTCP_DROP_ACCEPT_QUEUE_FULL);
+        return STEP_DONE;
+    }
+    c->snd_wnd = seg_window(c, g);
+    c->max_snd_wnd = utcp_max_u32(c->max_snd_wnd, c->snd_wnd);
+    c->snd_wl1 = g->seq0;
+    c->snd_wl2 = ack;
+    utcp__set_state(s, c, UTCP_ESTABLISHED, UTCP_CAUSE_RCV_ACK_OF_SYN);
+    if (c->rtt_active && c->rtx_count == 0)
+        utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
+    else
+        ts_rtt_sample(s, c, th, 1); /* RFC 7323 4.1, no Karn */
+    c->rtt_active = false;
+    c->snd_una = ack;
+    c->sndq_seq = c->iss + 1;
+    c->rtx_count = 0;
+    c->t_rtx = UTCP_TIME_NEVER;
+    utcp__timer_update(s, c);
+    utcp__keepalive_reset(s, c);
+    if (c->listener)
+        utcp__child_established(s, c);
+    else
+        utcp__notify(s, c, UTCP_EV_CONNECTED);
+    return STEP_CONTINUE;
+}
+
 /* fifth: the ACK field. */
 static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
                           struct seg *g)
@@ -686,38 +863,9 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
         return STEP_DONE;
     }
     utcp_seq ack = th->ack;
-    if (c->state == UTCP_SYN_RECEIVED) {
-        if (!(seq_lt(c->snd_una, ack) && seq_leq(ack, c->snd_max))) {
-            drop(s, c, g, UTCP_DROP_SYN_RECEIVED_BAD_ACK);
-            utcp__send_rst_reply(s, g->ip, th); /* <SEQ=SEG.ACK><CTL=RST> */
-            return STEP_DONE;
-        }
-        if (c->listener && c->listener->accq_len >= c->listener->backlog) {
-            /* Accept queue full: ignore the ACK, keep SYN-RECEIVED; the
-             * SYN+ACK retransmission retries (as Linux does). */
-            s->ctr.ListenOverflows++;
-            drop(s, c, g, UTCP_DROP_ACCEPT_QUEUE_FULL);
-            return STEP_DONE;
-        }
-        c->snd_wnd = seg_window(c, g);
-        c->max_snd_wnd = utcp_max_u32(c->max_snd_wnd, c->snd_wnd);
-        c->snd_wl1 = g->seq0;
-        c->snd_wl2 = ack;
-        utcp__set_state(s, c, UTCP_ESTABLISHED, UTCP_CAUSE_RCV_ACK_OF_SYN);
-        if (c->rtt_active && c->rtx_count == 0)
-            utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
-        c->rtt_active = false;
-        c->snd_una = ack;
-        c->sndq_seq = c->iss + 1;
-        c->rtx_count = 0;
-        c->t_rtx = UTCP_TIME_NEVER;
-        utcp__timer_update(s, c);
-        utcp__keepalive_reset(s, c);
-        if (c->listener)
-            utcp__child_established(s, c);
-        else
-            utcp__notify(s, c, UTCP_EV_CONNECTED);
-    }
+    if (c->state == UTCP_SYN_RECEIVED &&
+        syn_received_ack(s, c, g) != STEP_CONTINUE)
+        return STEP_DONE;
     /* RFC 5961 5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <=
      * SND.NXT (our highest sent); otherwise ACK and drop. */
     if (seq_gt(ack, c->snd_max)) {
@@ -733,9 +881,17 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
     c->probes_out = 0; /* the peer is alive (persist, timer.c) */
     bool dup = is_dupack(c, g);
     if (seq_gt(ack, c->snd_una))
-        on_new_ack(s, c, ack);
-    else if (dup)
+        on_new_ack(s, c, g, ack);
+    if (c->sack_ok) {
+        /* RFC 6675 4 Update(), then its definition of a duplicate ACK (2):
+         * one that SACKs new octets, even if it also moves SND.UNA. An ACK
+         * without blocks falls back to RFC 5681's definition. */
+        uint32_t newly = utcp__sack_update(c, &th->opts);
+        if (newly || (dup && !(th->opts.present & UTCP_OPT_SACK)))
+            utcp__sack_dupack(s, c);
+    } else if (dup) {
         on_dupack(s, c);
+    }
     /* Send window update: the WL1/WL2 rule. */
     if (seq_lt(c->snd_wl1, g->seq0) ||
         (c->snd_wl1 == g->seq0 && seq_leq(c->snd_wl2, ack))) {
@@ -792,7 +948,8 @@ void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
                      const struct utcp_ipv4 *ip, const struct utcp_tcp *th)
 {
     struct seg g = {ip, th, th->seq, th->seq, th->payload,
-                    (uint32_t)th->payload_len, th->flags, th->win, false};
+                    (uint32_t)th->payload_len, th->flags, th->win, false,
+                    false};
     c->ack_sent = false;
     switch (c->state) {
     case UTCP_CLOSED:
@@ -834,8 +991,13 @@ void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
         g.seq++;
         g.seq0++;
     }
+    /* RFC 7323 5.3: PAWS (R1) before the acceptability test (R2), then
+     * TS.Recent (R3). */
+    if (paws_reject(s, c, &g))
+        return;
     if (step_seq(s, c, &g) != STEP_CONTINUE)
         return;
+    ts_update_recent(s, c, &g);
     utcp__keepalive_reset(s, c);
     enum step r = step_rst(s, c, &g);
     if (r != STEP_CONTINUE)

@@ -2,8 +2,10 @@
  * Segment output: what to send and when. RFC 9293 3.8.6 (windows), RFC 896
  * and RFC 1122 4.2.3.4 (Nagle, sender SWS avoidance), RFC 5681 (congestion
  * window), RFC 9293 3.10.7.1 (RST replies), RFC 9293 3.8.6.1 (zero-window
- * probes), RFC 1122 4.2.3.6 (keep-alive). Never sends beyond the peer's
- * window except a one-byte window probe, never answers a RST with a RST.
+ * probes), RFC 1122 4.2.3.6 (keep-alive), the options of every segment
+ * (RFC 7323 3.2 timestamps, RFC 2018 SACK) and RFC 6675 retransmissions.
+ * Never sends beyond the peer's window except a one-byte window probe,
+ * never answers a RST with a RST, never resends a SACKed octet.
  */
 #include <string.h>
 
@@ -30,6 +32,49 @@ static uint16_t window_field(struct utcp_conn *c, bool syn)
     return (uint16_t)f;
 }
 
+/* The options of a segment of c with these flags and len payload bytes. */
+static void set_options(const struct utcp_stack *s, struct utcp_conn *c,
+                        struct utcp_tcp_opts *o, uint8_t flags, uint32_t len)
+{
+    bool syn = (flags & UTCP_TH_SYN) != 0;
+    bool offer = syn && c->state == UTCP_SYN_SENT; /* our own SYN */
+    if (syn) {
+        /* RFC 9293 3.7.1: MSS in the SYN; RFC 7323 2.2: window scale. */
+        o->present = UTCP_OPT_MSS;
+        o->mss = c->rcv_mss;
+        if (c->ws_ok || offer) {
+            o->present |= UTCP_OPT_WSCALE;
+            o->wscale = c->rcv_wscale;
+        }
+        /* RFC 2018 2: SACK-permitted in a SYN; in a SYN+ACK only when the
+         * peer's SYN had it. */
+        if (c->sack_ok || (offer && !c->opt.no_sack))
+            o->present |= UTCP_OPT_SACK_PERM;
+    }
+    /* RFC 7323 3.2: TSopt in our SYN, in a SYN+ACK only when the SYN had
+     * it, then in every segment once negotiated (in a RST too: 5.2 says
+     * SHOULD for an abort). TSecr = TS.Recent (4.3 (3)), 0 without ACK. */
+    if (c->ts_ok || (offer && !c->opt.no_ts)) {
+        o->present |= UTCP_OPT_TS;
+        o->ts_val = utcp__ts_now(s->now, c->ts_offset);
+        o->ts_ecr = (flags & UTCP_TH_ACK) ? c->ts_recent : 0;
+    }
+    /* RFC 2018 4: SACK blocks in ACKs while out-of-order data is held; 3
+     * with timestamps, else 4 (40 option bytes). A data segment carries
+     * only what fits beside its payload within the MSS (which already
+     * accounts for TSopt, RFC 7323 / RFC 9293 3.7.1). */
+    if (c->sack_ok && c->ooo.n && (flags & UTCP_TH_ACK) && !syn &&
+        !(flags & UTCP_TH_RST)) {
+        unsigned max = c->ts_ok ? 3u : 4u;
+        if (len) {
+            uint32_t room = c->mss > len ? c->mss - len : 0;
+            unsigned fit = room >= 12 ? (unsigned)((room - 4) / 8) : 0;
+            max = fit < max ? fit : max;
+        }
+        utcp__sack_fill(c, o, max);
+    }
+}
+
 /* Builds and emits one segment of connection c. off/len: payload from the
  * send queue (off relative to sndq's first byte). */
 static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
@@ -52,15 +97,7 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         th.ack = c->rcv_nxt;
     if (!(flags & UTCP_TH_RST))
         th.win = window_field(c, syn);
-    if (syn) {
-        /* RFC 9293 3.7.1: MSS in the SYN; RFC 7323 2.2: window scale. */
-        th.opts.present = UTCP_OPT_MSS;
-        th.opts.mss = c->rcv_mss;
-        if (c->ws_ok || c->state == UTCP_SYN_SENT) {
-            th.opts.present |= UTCP_OPT_WSCALE;
-            th.opts.wscale = c->rcv_wscale;
-        }
-    }
+    set_options(s, c, &th.opts, flags, len);
     const uint8_t *payload = NULL;
     if (len) {
         utcp__ring_peek(&c->sndq, off, s->scratch, len);
@@ -69,6 +106,8 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     size_t n = utcp_ipv4_tcp_build(s->pkt, s->pkt_cap, &ip, &th, payload, len);
     if (!n)
         return; /* cannot happen: pkt_cap covers MTU-sized segments */
+    if (flags & UTCP_TH_ACK)
+        c->last_ack_sent = th.ack; /* RFC 7323 4.3 (1): Last.ACK.sent */
     if (flags & (UTCP_TH_ACK | UTCP_TH_RST)) {
         /* Any segment carrying an ACK acknowledges all we have. */
         c->delack_segs = 0;
@@ -85,10 +124,12 @@ void utcp__send_syn(struct utcp_stack *s, struct utcp_conn *c)
     uint8_t flags = UTCP_TH_SYN;
     if (c->state != UTCP_SYN_SENT)
         flags |= UTCP_TH_ACK;
-    if (seq_gt(c->snd_max, c->iss))
+    if (seq_gt(c->snd_max, c->iss)) {
         s->ctr.RetransSegs++;
-    else
+        c->ts_rexmit = utcp__ts_now(s->now, c->ts_offset);
+    } else {
         s->ctr.OutSegs++;
+    }
     send_seg(s, c, c->iss, flags, 0, 0);
     c->snd_nxt = c->iss + 1;
     if (seq_lt(c->snd_max, c->snd_nxt))
@@ -105,9 +146,16 @@ void utcp__send_ack(struct utcp_stack *s, struct utcp_conn *c)
      * older number would fall below the peer's RCV.NXT and be found
      * unacceptable, and if the peer is in the same position the two
      * answer each other's ACKs forever without either ACK field being
-     * processed (FreeBSD tcp_output uses snd_max here for that reason). */
+     * processed (FreeBSD tcp_output uses snd_max here for that reason).
+     * But never beyond the right edge of the peer's window (as Linux's
+     * tcp_acceptable_seq): after a zero-window probe, snd_max lies past a
+     * closed window and a zero-window receiver would drop the ACK unread
+     * (RFC 9293 3.10.7.4: with RCV.WND zero only SEG.SEQ = RCV.NXT is
+     * acceptable). */
+    utcp_seq edge = c->snd_una + c->snd_wnd;
     s->ctr.OutSegs++;
-    send_seg(s, c, c->snd_max, UTCP_TH_ACK, 0, 0);
+    send_seg(s, c, seq_gt(c->snd_max, edge) ? edge : c->snd_max, UTCP_TH_ACK,
+             0, 0);
     utcp__timer_update(s, c);
 }
 
@@ -148,6 +196,13 @@ void utcp__send_rst_reply(struct utcp_stack *s, const struct utcp_ipv4 *ip,
         r.ack = th->seq + seglen;
         r.flags = UTCP_TH_RST | UTCP_TH_ACK;
     }
+    if ((th->opts.present & UTCP_OPT_TS) && !s->cfg.no_timestamps) {
+        /* RFC 7323 5.2: a RST answering a segment with TSopt carries one,
+         * TSval zero and TSecr the segment's TSval. */
+        r.opts.present = UTCP_OPT_TS;
+        r.opts.ts_val = 0;
+        r.opts.ts_ecr = th->opts.ts_val;
+    }
     size_t n = utcp_ipv4_tcp_build(s->pkt, s->pkt_cap, &oip, &r, NULL, 0);
     if (!n)
         return;
@@ -163,10 +218,19 @@ static uint32_t unsent_off(const struct utcp_conn *c)
     return d < 0 ? 0 : (uint32_t)d;
 }
 
-/* Sends one data/FIN segment starting at snd_nxt; returns false when
- * nothing may be sent. */
-static bool output_one(struct utcp_stack *s, struct utcp_conn *c)
+/* Sends one data/FIN segment starting at snd_nxt, within min(snd_wnd,
+ * cwnd); returns false when nothing may be sent. */
+static bool output_one(struct utcp_stack *s, struct utcp_conn *c,
+                       uint32_t cwnd)
 {
+    uint32_t hole = UINT32_MAX;
+    if (c->sacked.n && seq_lt(c->snd_nxt, c->snd_max)) {
+        /* Going back after a timeout: skip what the receiver has SACKed
+         * since (RFC 6675 5.1). */
+        utcp_seq q = c->snd_nxt;
+        hole = utcp__sack_skip(c, &q);
+        c->snd_nxt = seq_min(q, c->snd_max);
+    }
     uint32_t off = unsent_off(c);
     uint32_t avail = off < c->sndq.len ? c->sndq.len - off : 0;
     bool fin_pending = c->fin_queued &&
@@ -175,9 +239,12 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c)
         return false;
 
     uint32_t inflight = (uint32_t)seq_diff(c->snd_nxt, c->snd_una);
-    uint32_t wnd = utcp_min_u32(c->snd_wnd, c->cwnd);
+    uint32_t wnd = utcp_min_u32(c->snd_wnd, cwnd);
     uint32_t usable = wnd > inflight ? wnd - inflight : 0;
     uint32_t len = utcp_min_u32(utcp_min_u32(avail, usable), c->mss);
+    bool hole_cut = hole < len; /* a retransmission up to a SACKed range */
+    if (hole_cut)
+        len = hole;
     bool fin = fin_pending && len == avail;
 
     if (len < avail || (len == 0 && !fin)) {
@@ -185,7 +252,7 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c)
          * full segment, or at least half the largest window the peer has
          * offered; else wait for the window to open (or the persist
          * timer). */
-        if (len < c->mss && len < c->max_snd_wnd / 2)
+        if (!hole_cut && len < c->mss && len < c->max_snd_wnd / 2)
             len = 0;
         if (!len)
             return false;
@@ -206,6 +273,7 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c)
     if (rexmit) {
         s->ctr.RetransSegs++;
         c->retransmits++;
+        c->ts_rexmit = utcp__ts_now(s->now, c->ts_offset);
         struct utcp_trace_event ev = {0};
         ev.kind = UTCP_TRACE_RETRANSMIT;
         ev.conn_id = c->id;
@@ -242,8 +310,11 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
     if (!utcp_state_synchronized(c->state) || c->state == UTCP_TIME_WAIT)
         return;
     bool sent = false;
-    while (output_one(s, c))
-        sent = true;
+    if (c->in_recovery && c->sack_ok)
+        sent = utcp__sack_output(s, c); /* RFC 6675 5 (C) */
+    else
+        while (output_one(s, c, c->cwnd))
+            sent = true;
     /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in
      * flight, the persist timer probes the window. RFC 1122 4.2.3.4: the
      * same timer is the sender SWS "override timeout" when the window is
@@ -269,11 +340,54 @@ void utcp__retransmit_una(struct utcp_stack *s, struct utcp_conn *c)
     uint32_t wnd = c->snd_wnd;
     if (c->snd_wnd < c->mss)
         c->snd_wnd = c->mss; /* the segment was within the window before */
-    output_one(s, c);
+    output_one(s, c, c->cwnd);
     c->snd_wnd = wnd;
     c->cwnd = save_cwnd;
     if (seq_gt(save, c->snd_nxt))
         c->snd_nxt = save;
+}
+
+bool utcp__send_new(struct utcp_stack *s, struct utcp_conn *c)
+{
+    /* RFC 6675 4 NextSeg (2): the pipe, not cwnd, limits this send. */
+    if (c->snd_nxt != c->snd_max)
+        return false;
+    return output_one(s, c, UINT32_MAX);
+}
+
+void utcp__send_rexmit(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
+                       uint32_t len)
+{
+    utcp_seq data_end = c->sndq_seq + c->sndq.len;
+    if (seq_lt(seq, c->sndq_seq) || !len)
+        return; /* the SYN: never in a SACK hole */
+    uint32_t off = (uint32_t)seq_diff(seq, c->sndq_seq);
+    uint32_t n = seq_lt(seq, data_end)
+                     ? utcp_min_u32(len, (uint32_t)seq_diff(data_end, seq))
+                     : 0;
+    /* the FIN, when it was sent and the range reaches it */
+    bool fin = c->fin_queued && seq_gt(c->snd_max, data_end) &&
+               seq_gt(seq + len, data_end);
+    if (!n && !fin)
+        return;
+    uint8_t flags = UTCP_TH_ACK;
+    if (fin)
+        flags |= UTCP_TH_FIN;
+    if (n && off + n == c->sndq.len)
+        flags |= UTCP_TH_PSH;
+    s->ctr.RetransSegs++;
+    c->retransmits++;
+    c->ts_rexmit = utcp__ts_now(s->now, c->ts_offset);
+    struct utcp_trace_event ev = {0};
+    ev.kind = UTCP_TRACE_RETRANSMIT;
+    ev.conn_id = c->id;
+    utcp__trace(s, &ev);
+    send_seg(s, c, seq, flags, off, n);
+    /* RFC 6298 (5.1) */
+    if (c->t_rtx == UTCP_TIME_NEVER || c->persist) {
+        c->persist = false;
+        utcp__rtx_arm(s, c);
+    }
 }
 
 void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c)
@@ -287,6 +401,7 @@ void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c)
     if (seq_lt(seq, c->sndq_seq))
         off = 0; /* cannot happen: persist needs the SYN acknowledged */
     s->ctr.ZeroWindowProbes++;
+    c->ts_rexmit = utcp__ts_now(s->now, c->ts_offset); /* may repeat */
     if (off < c->sndq.len) {
         uint32_t len = 1;
         if (c->snd_wnd > 0)

@@ -63,17 +63,27 @@ void utcp__rtx_arm(struct utcp_stack *s, struct utcp_conn *c)
 void utcp__rtt_sample(struct utcp_stack *s, struct utcp_conn *c,
                       uint32_t r)
 {
+    utcp__rtt_sample_n(s, c, r, 1);
+}
+
+void utcp__rtt_sample_n(struct utcp_stack *s, struct utcp_conn *c,
+                        uint32_t r, uint32_t n)
+{
     if (r == 0)
         r = 1;
+    if (n == 0)
+        n = 1;
     if (c->srtt == 0) {
         /* RFC 6298 (2.2) */
         c->srtt = r;
         c->rttvar = r / 2;
     } else {
-        /* RFC 6298 (2.3), beta = 1/4, alpha = 1/8 */
-        uint32_t delta = c->srtt > r ? c->srtt - r : r - c->srtt;
-        c->rttvar = (3u * c->rttvar + delta) / 4u;
-        c->srtt = (7u * c->srtt + r) / 8u;
+        /* RFC 6298 (2.3), beta = 1/4, alpha = 1/8; RFC 7323 appendix G:
+         * beta' = beta / n, alpha' = alpha / n for n samples per RTT. */
+        uint64_t delta = c->srtt > r ? c->srtt - r : r - c->srtt;
+        uint64_t b = 4ull * n, a = 8ull * n;
+        c->rttvar = (uint32_t)(((b - 1) * c->rttvar + delta) / b);
+        c->srtt = (uint32_t)(((a - 1) * c->srtt + r) / a);
     }
     /* RTO = SRTT + max(G, K*RTTVAR), G = 1 ms, then (2.4)/(2.5) bounds. */
     uint64_t rto = (uint64_t)c->srtt + utcp_max_u64(1000, 4ull * c->rttvar);
@@ -164,12 +174,20 @@ static bool fire_rtx(struct utcp_stack *s, struct utcp_conn *c)
     c->rtx_count++;
     /* RFC 5681 3.1 (4) and (5): ssthresh from the flight, cwnd = 1 SMSS.
      * RFC 6582 3.2 (4): recover = highest sequence sent. */
+    c->lt_bytes = 0; /* all of the flight counts here */
     c->ssthresh = c->cc->ssthresh(c);
     c->cwnd = c->mss;
     c->bytes_acked = 0;
     c->in_recovery = false;
     c->recover = c->snd_max;
     c->dupacks = 0;
+    /* RFC 2018 8 / RFC 6675 5.1: SACK information is advisory and a
+     * timeout may mean the receiver reneged: forget the scoreboard (SACKs
+     * arriving from now on still steer the retransmissions). */
+    if (c->sacked.n)
+        s->ctr.SackRtoFlushes++;
+    utcp__sack_clear(c);
+    c->high_rxt = c->rescue_rxt = c->snd_una;
     c->rtt_active = false; /* RFC 6298 (5.5)-(5.7) with Karn */
     /* RFC 6298 (5.4): retransmit the earliest unacknowledged segment; go
      * back to snd_una and let the ACK clock send the rest. */

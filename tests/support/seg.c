@@ -150,6 +150,23 @@ void seg_send_th(struct seg_h *h, const struct utcp_tcp *th, const void *data,
     seg_send_raw(h, pkt, n);
 }
 
+void seg_send_opts(struct seg_h *h, uint8_t flags, uint32_t seq, uint32_t ack,
+                   uint16_t win, const struct utcp_tcp_opts *o,
+                   const void *data, size_t len)
+{
+    struct utcp_tcp th;
+    memset(&th, 0, sizeof th);
+    th.sport = h->pport;
+    th.dport = h->lport;
+    th.seq = seq;
+    th.ack = ack;
+    th.flags = flags;
+    th.win = win;
+    if (o)
+        th.opts = *o;
+    seg_send_th(h, &th, data, len);
+}
+
 void seg_send(struct seg_h *h, uint8_t flags, uint32_t seq, uint32_t ack,
               uint16_t win, const void *data, size_t len)
 {
@@ -323,22 +340,34 @@ uint64_t seg_counter_(const struct seg_h *h, size_t off)
     return v;
 }
 
-static void send_syn(struct seg_h *h, uint8_t flags, uint32_t seq, uint32_t ack)
+static void send_syn(struct seg_h *h, uint8_t flags, uint32_t seq, uint32_t ack,
+                     const struct utcp_tcp_opts *o)
 {
     struct utcp_tcp th;
     memset(&th, 0, sizeof th);
+    if (o)
+        th.opts = *o;
     th.sport = h->pport;
     th.dport = h->lport;
     th.seq = seq;
     th.ack = ack;
     th.flags = flags;
     th.win = h->pwin;
-    th.opts.present = UTCP_OPT_MSS;
+    th.opts.present |= UTCP_OPT_MSS;
     th.opts.mss = 1460;
+    if ((th.opts.present & UTCP_OPT_TS) && th.opts.ts_ecr == 0 &&
+        (flags & UTCP_TH_ACK))
+        th.opts.ts_ecr = h->syn_opts.ts_val;
     seg_send_th(h, &th, NULL, 0);
 }
 
 utcp_sock seg_open_active(struct seg_h *h, uint32_t piss, uint64_t rtt)
+{
+    return seg_open_active_opts(h, piss, rtt, NULL);
+}
+
+utcp_sock seg_open_active_opts(struct seg_h *h, uint32_t piss, uint64_t rtt,
+                               const struct utcp_tcp_opts *o)
 {
     utcp_sock sk;
     if (utcp_socket(h->st, &sk) || utcp_bind(h->st, sk, 0, h->lport))
@@ -348,8 +377,9 @@ utcp_sock seg_open_active(struct seg_h *h, uint32_t piss, uint64_t rtt)
     const struct seg_cap *c = expect_seg(h, UTCP_TH_SYN, SEG_ANY, 0, 0, SEG_ANY);
     h->iss = c->seq;
     h->piss = piss;
+    h->syn_opts = c->opts;
     seg_run(h, rtt);
-    send_syn(h, UTCP_TH_SYN | UTCP_TH_ACK, piss, h->iss + 1);
+    send_syn(h, UTCP_TH_SYN | UTCP_TH_ACK, piss, h->iss + 1, o);
     expect_seg(h, UTCP_TH_ACK, h->iss + 1, piss + 1, 0, SEG_ANY);
     assert_int_equal(seg_state(h, sk), UTCP_ESTABLISHED);
     return sk;
@@ -367,14 +397,28 @@ utcp_sock seg_listen(struct seg_h *h, int backlog)
 utcp_sock seg_open_passive(struct seg_h *h, utcp_sock *lsk, uint32_t piss,
                            uint64_t rtt)
 {
+    return seg_open_passive_opts(h, lsk, piss, rtt, NULL);
+}
+
+utcp_sock seg_open_passive_opts(struct seg_h *h, utcp_sock *lsk, uint32_t piss,
+                                uint64_t rtt, const struct utcp_tcp_opts *o)
+{
     *lsk = seg_listen(h, 8);
     h->piss = piss;
-    send_syn(h, UTCP_TH_SYN, piss, 0);
+    send_syn(h, UTCP_TH_SYN, piss, 0, o);
     const struct seg_cap *c =
         expect_seg(h, UTCP_TH_SYN | UTCP_TH_ACK, SEG_ANY, piss + 1, 0, SEG_ANY);
     h->iss = c->seq;
+    h->syn_opts = c->opts;
     seg_run(h, rtt);
-    seg_send(h, UTCP_TH_ACK, piss + 1, h->iss + 1, h->pwin, NULL, 0);
+    struct utcp_tcp_opts ao;
+    memset(&ao, 0, sizeof ao);
+    if (o && (o->present & UTCP_OPT_TS) && (c->opts.present & UTCP_OPT_TS)) {
+        ao.present = UTCP_OPT_TS;
+        ao.ts_val = o->ts_val;
+        ao.ts_ecr = c->opts.ts_val;
+    }
+    seg_send_opts(h, UTCP_TH_ACK, piss + 1, h->iss + 1, h->pwin, &ao, NULL, 0);
     expect_nothing(h);
     utcp_sock sk;
     assert_int_equal(utcp_accept(h->st, *lsk, &sk), 0);

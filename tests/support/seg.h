@@ -63,6 +63,8 @@ struct seg_h {
     uint32_t iss;          /* the stack's ISS (from its SYN) */
     uint32_t piss;         /* the peer's ISS */
     uint16_t pwin;         /* window the helpers advertise for the peer */
+    struct utcp_tcp_opts syn_opts; /* options of the stack's SYN or SYN+ACK
+                                      in the last seg_open_* */
 };
 
 /* A config for the harness: seed 7, rcvbuf 8192 (so the advertised window
@@ -82,6 +84,11 @@ void seg_send_th(struct seg_h *h, const struct utcp_tcp *th, const void *data,
                  size_t len);
 /* Hands a raw IPv4 packet to the stack at the current time. */
 void seg_send_raw(struct seg_h *h, const uint8_t *pkt, size_t len);
+
+/* seg_send with TCP options (o may be NULL). */
+void seg_send_opts(struct seg_h *h, uint8_t flags, uint32_t seq, uint32_t ack,
+                   uint16_t win, const struct utcp_tcp_opts *o,
+                   const void *data, size_t len);
 
 /* Advances virtual time by dt, firing every timer at its own instant. */
 void seg_run(struct seg_h *h, uint64_t dt);
@@ -122,11 +129,20 @@ uint64_t seg_counter_(const struct seg_h *h, size_t off);
  * SYN, answers SYN+ACK (ISS piss, window h->pwin, MSS 1460) after rtt,
  * expects the ACK. Returns the ESTABLISHED socket. */
 utcp_sock seg_open_active(struct seg_h *h, uint32_t piss, uint64_t rtt);
+/* The same, the SYN+ACK also carrying the options of o (MSS 1460 is
+ * added; a TS option with ts_ecr 0 echoes the SYN's TSval). The stack's
+ * SYN options are left in h->syn_opts. */
+utcp_sock seg_open_active_opts(struct seg_h *h, uint32_t piss, uint64_t rtt,
+                               const struct utcp_tcp_opts *o);
 /* Passive open: listener on h->lport (*lsk), the peer sends SYN (piss,
  * MSS 1460), expects SYN+ACK, answers ACK after rtt, accepts. Returns the
  * ESTABLISHED socket. */
 utcp_sock seg_open_passive(struct seg_h *h, utcp_sock *lsk, uint32_t piss,
                            uint64_t rtt);
+/* The same, the SYN also carrying the options of o; with TS, the final ACK
+ * carries TSval o->ts_val and echoes the SYN+ACK's TSval. */
+utcp_sock seg_open_passive_opts(struct seg_h *h, utcp_sock *lsk, uint32_t piss,
+                                uint64_t rtt, const struct utcp_tcp_opts *o);
 /* Starts a listener on h->lport. */
 utcp_sock seg_listen(struct seg_h *h, int backlog);
 

@@ -6,6 +6,10 @@
  * CLOSED (one of them through TIME_WAIT); no illegal transition; no RST on
  * a graceful run; every connection record is freed.
  * UTCP_RANDOM_SEED=s replays one seed; UTCP_RANDOM_SEEDS=n sets the count.
+ * UTCP_RANDOM_LOSS=n draws the loss up to n per mille, UTCP_RANDOM_LOSS_PM=n
+ * fixes it. UTCP_RANDOM_NO_SACK / UTCP_RANDOM_NO_TS turn the options off
+ * (to compare RFC 6675 with NewReno recovery); the run prints recovery
+ * counters.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +148,19 @@ static const char *last_state_name(const struct tnet *n, int side, uint32_t id,
 }
 
 static uint64_t total_bytes, total_segs;
+static struct utcp_counters total_ctr; /* the fields summed below */
+static uint64_t total_vtime;          /* virtual time until both closed */
+
+static void add_counters(const struct utcp_counters *k)
+{
+    total_ctr.FastRetrans += k->FastRetrans;
+    total_ctr.SackRecoveries += k->SackRecoveries;
+    total_ctr.Timeouts += k->Timeouts;
+    total_ctr.RetransSegs += k->RetransSegs;
+    total_ctr.OutSegs += k->OutSegs;
+    total_ctr.PawsDrops += k->PawsDrops;
+    total_ctr.SackRetrans += k->SackRetrans;
+}
 
 static void run_seed(unsigned seed)
 {
@@ -157,6 +174,8 @@ static void run_seed(unsigned seed)
     static const uint16_t mtus[] = {0, 0, 576, 1000, 9000};
     cfg.mtu = mtus[rbelow(&r, 5)];
     cfg.delack_ms = rbelow(&r, 4) == 0 ? 200 : 0;
+    cfg.no_sack = getenv("UTCP_RANDOM_NO_SACK") != NULL;
+    cfg.no_timestamps = getenv("UTCP_RANDOM_NO_TS") != NULL;
     struct tnet *n = calloc(1, sizeof *n);
     assert_non_null(n);
     tnet_init(n, &cfg);
@@ -167,6 +186,10 @@ static void run_seed(unsigned seed)
     const char *lmax = getenv("UTCP_RANDOM_LOSS");
     uint32_t loss_max = lmax ? (uint32_t)strtoul(lmax, NULL, 0) : 100;
     w.loss_pm = rbelow(&r, loss_max + 1);
+    /* UTCP_RANDOM_LOSS_PM=n: exactly n per mille on every seed */
+    const char *lfix = getenv("UTCP_RANDOM_LOSS_PM");
+    if (lfix)
+        w.loss_pm = (uint32_t)strtoul(lfix, NULL, 0);
     w.dup_pm = rbelow(&r, 51);
     w.reorder_pm = rbelow(&r, 101);
     w.max_extra_ms = 1 + rbelow(&r, 50);
@@ -224,7 +247,7 @@ static void run_seed(unsigned seed)
         sd[A].sk = tnet_connect(n, A, 80);
     }
     sd[A].id = tnet_conn_id(n, A, sd[A].sk);
-    uint64_t limit = n->now + 3600 * SEC;
+    uint64_t limit = n->now + 3600 * SEC, start = n->now;
     while (!(sd[A].closed && sd[B].closed)) {
         CHECK(seed, n->now < limit);
         if (!have_b && utcp_accept(n->st[B], lb, &sd[B].sk) == 0) {
@@ -292,6 +315,7 @@ static void run_seed(unsigned seed)
         }
         tnet_run_for(n, (1 + rbelow(&r, 20)) * MS);
     }
+    total_vtime += n->now - start;
     /* let everything finish: retransmissions, TIME_WAIT */
     tnet_run_for(n, 1200 * SEC);
     for (int i = 0; i < 2; i++) {
@@ -342,6 +366,7 @@ static void run_seed(unsigned seed)
     for (int i = 0; i < 2; i++) {
         struct utcp_counters k;
         utcp_get_counters(n->st[i], &k);
+        add_counters(&k);
         CHECK(seed, k.IllegalTransitions == 0);
         if (k.ConnsAlloc != k.ConnsFree)
             fail_msg("seed %u: side %d ConnsAlloc %llu ConnsFree %llu\n", seed, i,
@@ -666,6 +691,17 @@ static void random_transfers_and_closes(void **state)
     print_message("%u seeds, %llu bytes, >= %llu segments\n", count,
                   (unsigned long long)total_bytes,
                   (unsigned long long)total_segs);
+    print_message("sent %llu, retransmitted %llu (%llu from the SACK "
+                  "scoreboard); recoveries %llu (SACK %llu), timeouts %llu, "
+                  "PAWS drops %llu; %.1f s of virtual time to close\n",
+                  (unsigned long long)total_ctr.OutSegs,
+                  (unsigned long long)total_ctr.RetransSegs,
+                  (unsigned long long)total_ctr.SackRetrans,
+                  (unsigned long long)total_ctr.FastRetrans,
+                  (unsigned long long)total_ctr.SackRecoveries,
+                  (unsigned long long)total_ctr.Timeouts,
+                  (unsigned long long)total_ctr.PawsDrops,
+                  (double)total_vtime / 1e6);
 }
 
 int main(void)

@@ -1,7 +1,8 @@
 /*
  * Randomised robustness test at the segment level: a stack, driven into
  * ESTABLISHED, then fed random segments (flags, sequence and ACK numbers
- * near and far from the window, payloads, windows) mixed with random user
+ * near and far from the window, payloads, windows, timestamps and SACK
+ * blocks when the handshake negotiated them) mixed with random user
  * calls and the passing of time. Properties: no crash or sanitizer report,
  * no illegal transition, sequence variables stay ordered, a RST is never
  * answered with a RST, and once every handle is closed every connection
@@ -42,6 +43,30 @@ static uint32_t near(uint32_t base)
     }
 }
 
+/* Random options for a segment: TSopt around the peer's clock, SACK blocks
+ * around our send sequence (both may be nonsense). */
+static struct utcp_tcp_opts rnd_opts(uint32_t *pts, uint32_t snd)
+{
+    struct utcp_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    if (rnd(2)) {
+        o.present |= UTCP_OPT_TS;
+        *pts += rnd(50);
+        o.ts_val = rnd(8) ? *pts : *pts - rnd(0x90000000u);
+        o.ts_ecr = rnd(0xFFFFFFFFu);
+    }
+    if (rnd(3) == 0) {
+        unsigned max = (o.present & UTCP_OPT_TS) ? 3 : 4;
+        o.present |= UTCP_OPT_SACK;
+        o.sack_count = (uint8_t)(1 + rnd(max));
+        for (unsigned i = 0; i < o.sack_count; i++) {
+            o.sack[i].left = near(snd);
+            o.sack[i].right = rnd(4) ? o.sack[i].left + rnd(5000) : near(snd);
+        }
+    }
+    return o;
+}
+
 static void show(void *ctx, utcp_sock sk, const struct utcp_info *i)
 {
     (void)ctx, (void)sk;
@@ -63,12 +88,21 @@ static void run_seed(unsigned seed)
     seg_init(&h, &cfg);
     uint32_t piss = rnd(0xFFFFFFFFu);
     utcp_sock l = 0, sk;
+    /* the peer offers timestamps and SACK, or not */
+    uint32_t pts = rnd(0xFFFFFFFFu);
+    struct utcp_tcp_opts so;
+    memset(&so, 0, sizeof so);
+    if (rnd(2))
+        so.present |= UTCP_OPT_TS;
+    if (rnd(2))
+        so.present |= UTCP_OPT_SACK_PERM;
+    so.ts_val = pts;
     switch (rnd(4)) {
     case 0:
-        sk = seg_open_passive(&h, &l, piss, rnd(50) * MS);
+        sk = seg_open_passive_opts(&h, &l, piss, rnd(50) * MS, &so);
         break;
     case 1:
-        sk = seg_open_active(&h, piss, rnd(50) * MS);
+        sk = seg_open_active_opts(&h, piss, rnd(50) * MS, &so);
         break;
     case 2: /* left in SYN_SENT */
         assert_int_equal(utcp_socket(h.st, &sk), 0);
@@ -103,7 +137,9 @@ static void run_seed(unsigned seed)
             uint32_t ack = near(in.state >= 0 ? in.snd_nxt : 0);
             size_t len = rnd(3) ? 0 : rnd(sizeof data);
             size_t before = h.ncap;
-            seg_send(&h, flags, seq, ack, (uint16_t)rnd(65536), data, len);
+            struct utcp_tcp_opts o = rnd_opts(&pts, in.snd_nxt);
+            seg_send_opts(&h, flags, seq, ack, (uint16_t)rnd(65536), &o, data,
+                          len);
             if (flags & F_RST)
                 for (size_t k = before; k < h.ncap; k++)
                     if (h.cap[k].flags & F_RST)
