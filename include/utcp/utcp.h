@@ -71,6 +71,9 @@ struct utcp_config {
     uint8_t data_retries;       /* 15 (like Linux tcp_retries2) */
     uint16_t ephemeral_lo;      /* 49152 (RFC 6056 suggests 1024..65535) */
     uint16_t ephemeral_hi;      /* 65535 */
+    size_t buf_cache_bytes;     /* 4 MiB: freed send/receive buffers kept
+                                   for reuse, at most this many bytes (and
+                                   16 blocks); SIZE_MAX: keep none */
     bool no_timestamps;         /* do not offer RFC 7323 timestamps */
     bool no_sack;               /* do not offer SACK (RFC 2018) */
 };

@@ -80,19 +80,7 @@ static void slot_release(struct utcp_stack *s, struct utcp_conn *c)
     slot->next_free = s->socks_free;
     s->socks_free = c->sock_idx;
     c->sock_idx = 0;
-    if (c->ev_queued) {
-        struct utcp_conn **pp = &s->ev_head, *prev = NULL;
-        while (*pp && *pp != c) {
-            prev = *pp;
-            pp = &(*pp)->ev_next;
-        }
-        if (*pp) {
-            *pp = c->ev_next;
-            if (s->ev_tail == c)
-                s->ev_tail = prev;
-        }
-        c->ev_queued = false;
-    }
+    utcp__ev_unlink(s, c);
 }
 
 int utcp_socket(struct utcp_stack *s, utcp_sock *out)
@@ -307,7 +295,7 @@ long utcp_send(struct utcp_stack *s, utcp_sock sk, const void *buf, size_t len)
     if (room == 0)
         return UTCP_EAGAIN;
     uint32_t want = len > room ? room : (uint32_t)len;
-    uint32_t n = utcp__ring_write(&c->sndq, &s->alloc, buf, want);
+    uint32_t n = utcp__ring_write(&c->sndq, &s->buf_alloc, buf, want);
     if (n == 0)
         return UTCP_ENOMEM;
     utcp__output(s, c);
@@ -344,7 +332,7 @@ long utcp_recv(struct utcp_stack *s, utcp_sock sk, void *buf, size_t len)
         utcp__ring_peek(&c->rcvq, 0, buf, n);
         utcp__ring_consume(&c->rcvq, n);
         if (c->rcvq.len == 0 && c->ooo.n == 0)
-            utcp__ring_release(&c->rcvq, &s->alloc);
+            utcp__ring_release(&c->rcvq, &s->buf_alloc);
         maybe_window_update(s, c);
         return (long)n;
     }
@@ -392,7 +380,7 @@ int utcp_shutdown(struct utcp_stack *s, utcp_sock sk, int how)
         return UTCP_ENOTCONN;
     if (how & UTCP_SHUT_RD) {
         c->rd_shut = true;
-        utcp__ring_release(&c->rcvq, &s->alloc);
+        utcp__ring_release(&c->rcvq, &s->buf_alloc);
         utcp__ranges_init(&c->ooo);
         utcp__notify(s, c, 0);
     }
@@ -530,11 +518,7 @@ int utcp_next_event(struct utcp_stack *s, utcp_sock *sk, uint32_t *events)
     struct utcp_conn *c = s->ev_head;
     if (!c)
         return UTCP_EAGAIN;
-    s->ev_head = c->ev_next;
-    if (!s->ev_head)
-        s->ev_tail = NULL;
-    c->ev_queued = false;
-    c->ev_next = NULL;
+    utcp__ev_unlink(s, c);
     *sk = handle_of(s, c);
     *events = readiness(c) | c->ev_edge;
     c->ev_edge = 0;
@@ -607,7 +591,7 @@ int utcp_setopt(struct utcp_stack *s, utcp_sock sk, enum utcp_option opt,
         if (c->state != UTCP_CLOSED && c->state != UTCP_LISTEN)
             return UTCP_EISCONN;
         struct utcp_ring *r = opt == UTCP_OPT_SNDBUF ? &c->sndq : &c->rcvq;
-        utcp__ring_release(r, &s->alloc);
+        utcp__ring_release(r, &s->buf_alloc);
         utcp__ring_set_cap(r, (uint32_t)v);
         if (opt == UTCP_OPT_SNDBUF)
             o->sndbuf = (uint32_t)v;

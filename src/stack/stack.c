@@ -39,6 +39,39 @@ static void apply_defaults(struct utcp_config *c)
 }
 #undef DEF
 
+/* The ring-buffer cache (see stack.h): exact-size reuse, newest first. */
+static void *buf_cache_alloc(void *ctx, size_t size)
+{
+    struct utcp_stack *s = ctx;
+    for (uint32_t i = s->buf_cache_n; i-- > 0;) {
+        if (s->buf_cache[i].size != size)
+            continue;
+        void *p = s->buf_cache[i].p;
+        s->buf_cache[i] = s->buf_cache[--s->buf_cache_n];
+        s->buf_cache_bytes -= size;
+        return p;
+    }
+    return utcp__alloc(&s->alloc, size);
+}
+
+static void buf_cache_free(void *ctx, void *p, size_t size)
+{
+    struct utcp_stack *s = ctx;
+    size_t limit = s->cfg.buf_cache_bytes ? s->cfg.buf_cache_bytes
+                                          : UTCP_BUF_CACHE_DEFAULT;
+    if (s->cfg.buf_cache_bytes == SIZE_MAX)
+        limit = 0; /* caching switched off */
+    if (s->buf_cache_n < UTCP_BUF_CACHE_SLOTS &&
+        s->buf_cache_bytes + size <= limit) {
+        s->buf_cache[s->buf_cache_n].p = p;
+        s->buf_cache[s->buf_cache_n].size = size;
+        s->buf_cache_n++;
+        s->buf_cache_bytes += size;
+        return;
+    }
+    utcp__free(&s->alloc, p, size);
+}
+
 static void derive_key(struct utcp_rng *r, uint8_t key[16])
 {
     uint64_t a = utcp__rng_next(r), b = utcp__rng_next(r);
@@ -64,6 +97,9 @@ int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
     memset(s, 0, sizeof *s);
     s->cfg = c;
     s->alloc = *a;
+    s->buf_alloc.alloc = buf_cache_alloc;
+    s->buf_alloc.free = buf_cache_free;
+    s->buf_alloc.ctx = s;
     utcp__rng_seed(&s->rng, c.seed);
     static const uint8_t zero[16];
     if (memcmp(c.secret, zero, 16) != 0)
@@ -78,9 +114,9 @@ int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
     if (s->pkt_cap < 65535 + 64)
         s->pkt_cap = 65535 + 64;
     s->pkt = utcp__alloc(a, s->pkt_cap);
-    s->scratch = utcp__alloc(a, 65536);
     utcp__wheel_init(&s->wheel, 0);
-    if (!s->pkt || !s->scratch ||
+    utcp__fsm_masks(s->fsm_mask);
+    if (!s->pkt ||
         utcp__ht_init(&s->conns, &s->alloc, s->hash_key, 8) != 0 ||
         utcp__ht_init(&s->listeners, &s->alloc, s->hash_key, 4) != 0 ||
         utcp__tw_init(s) != 0) {
@@ -95,6 +131,9 @@ void utcp_stack_destroy(struct utcp_stack *s)
 {
     if (!s)
         return;
+    /* Nobody will collect events any more. */
+    while (s->ev_head)
+        utcp__ev_unlink(s, s->ev_head);
     /* Every connection, orphaned or not, is in the socket table or in a
      * table or queue; free them all. */
     for (uint32_t i = 0; i < s->socks_cap; i++) {
@@ -103,7 +142,6 @@ void utcp_stack_destroy(struct utcp_stack *s)
             continue;
         s->socks[i].conn = NULL;
         c->sock_idx = 0;
-        c->ev_queued = false;
         if (c->state == UTCP_LISTEN) {
             /* children first */
             while (c->synq_head)
@@ -132,7 +170,11 @@ void utcp_stack_destroy(struct utcp_stack *s)
     utcp__free(&s->alloc, s->socks, sizeof *s->socks * s->socks_cap);
     utcp__free(&s->alloc, s->ports, sizeof *s->ports * 65536u);
     utcp__free(&s->alloc, s->pkt, s->pkt_cap);
-    utcp__free(&s->alloc, s->scratch, 65536);
+    while (s->buf_cache_n > 0) {
+        s->buf_cache_n--;
+        utcp__free(&s->alloc, s->buf_cache[s->buf_cache_n].p,
+                   s->buf_cache[s->buf_cache_n].size);
+    }
     struct utcp_allocator a = s->alloc;
     utcp__free(&a, s, sizeof *s);
 }

@@ -12,6 +12,11 @@
 #include "stack/timewait.h"
 #include "tcp/conn.h"
 
+/* Freed ring buffers kept for reuse: at most this many blocks and
+ * utcp_config.buf_cache_bytes bytes (default below). */
+#define UTCP_BUF_CACHE_SLOTS 16
+#define UTCP_BUF_CACHE_DEFAULT (4u << 20)
+
 /* RFC 5961 7: challenge ACKs per second, per stack (Linux's old default). */
 #define UTCP_CHALLENGE_ACK_LIMIT 1000
 
@@ -30,6 +35,17 @@ struct utcp_port_use {
 struct utcp_stack {
     struct utcp_config cfg;
     struct utcp_allocator alloc;
+    /* Buffers of send and receive rings go through a small cache of freed
+     * blocks (stack.c): a ring returns its storage whenever it drains, and
+     * without the cache a busy connection would free and allocate (and
+     * page-fault) its buffers over and over. */
+    struct utcp_allocator buf_alloc;
+    struct {
+        void *p;
+        size_t size;
+    } buf_cache[UTCP_BUF_CACHE_SLOTS];
+    uint32_t buf_cache_n;
+    size_t buf_cache_bytes;
     struct utcp_rng rng;
     uint8_t isn_key[16], hash_key[16], port_key[16];
     utcp_time now;
@@ -52,12 +68,22 @@ struct utcp_stack {
 
     utcp_time challenge_window_start; /* RFC 5961 7 rate limit */
     uint32_t challenge_count;
+    uint32_t fsm_mask[UTCP_STATE_COUNT][UTCP_STATE_COUNT]; /* fsm.c table */
     struct utcp_counters ctr;
     uint64_t live_conns;
     uint8_t *pkt;                   /* output scratch: one packet */
     size_t pkt_cap;
-    uint8_t *scratch;               /* payload gathered from a send ring */
 };
+
+/* Whether from -> to for this cause is a row of the transition table. */
+static inline bool utcp__legal(const struct utcp_stack *s, int from, int to,
+                               int cause)
+{
+    return from >= 0 && from < UTCP_STATE_COUNT && to >= 0 &&
+           to < UTCP_STATE_COUNT && cause >= 0 && cause < 32 &&
+           (s->fsm_mask[from][to] >> cause & 1u);
+}
+void utcp__fsm_masks(uint32_t m[UTCP_STATE_COUNT][UTCP_STATE_COUNT]);
 
 /* Emits a trace event (fills now). */
 void utcp__trace(struct utcp_stack *s, struct utcp_trace_event *ev);

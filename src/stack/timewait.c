@@ -14,7 +14,6 @@
 #include "stack/timewait.h"
 #include "tcp/conn.h"
 
-bool utcp__transition_legal_cause(int from, int to, int cause);
 
 static size_t bucket_of(const struct utcp_stack *s,
                         const struct utcp_4tuple *k)
@@ -182,7 +181,7 @@ void utcp__tw_remove(struct utcp_stack *s, struct utcp_twrec *r, int cause)
     if ((r->flags & UTCP_TWF_PORT) && s->ports &&
         s->ports[r->key.lport].timewait)
         s->ports[r->key.lport].timewait--;
-    if (!utcp__transition_legal_cause(UTCP_TIME_WAIT, UTCP_CLOSED, cause))
+    if (!utcp__legal(s, UTCP_TIME_WAIT, UTCP_CLOSED, cause))
         s->ctr.IllegalTransitions++;
     struct utcp_trace_event ev = {0};
     ev.kind = UTCP_TRACE_STATE;

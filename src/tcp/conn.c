@@ -10,7 +10,6 @@
 #include "stack/stack.h"
 #include "tcp/conn.h"
 
-bool utcp__transition_legal_cause(int from, int to, int cause);
 
 struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
 {
@@ -54,21 +53,9 @@ void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
         utcp__table_remove(s, c);
     if (c->bound)
         utcp__port_release(s, c);
-    if (c->ev_queued) {
-        /* unlink from the event list */
-        struct utcp_conn **pp = &s->ev_head, *prev = NULL;
-        while (*pp && *pp != c) {
-            prev = *pp;
-            pp = &(*pp)->ev_next;
-        }
-        if (*pp) {
-            *pp = c->ev_next;
-            if (s->ev_tail == c)
-                s->ev_tail = prev;
-        }
-    }
-    utcp__ring_release(&c->sndq, &s->alloc);
-    utcp__ring_release(&c->rcvq, &s->alloc);
+    utcp__ev_unlink(s, c);
+    utcp__ring_release(&c->sndq, &s->buf_alloc);
+    utcp__ring_release(&c->rcvq, &s->buf_alloc);
     utcp__free(&s->alloc, c, sizeof *c);
     s->ctr.ConnsFree++;
     s->live_conns--;
@@ -84,7 +71,7 @@ void utcp__set_state(struct utcp_stack *s, struct utcp_conn *c, int st,
                      int cause)
 {
     int old = c->state;
-    if (!utcp__transition_legal_cause(old, st, cause)) {
+    if (!utcp__legal(s, old, st, cause)) {
         /* A bug: counted in release builds (tests assert the count is
          * zero), fatal in debug builds. */
         s->ctr.IllegalTransitions++;
@@ -128,11 +115,28 @@ void utcp__notify(struct utcp_stack *s, struct utcp_conn *c, uint8_t edge)
         return;
     c->ev_queued = true;
     c->ev_next = NULL;
+    c->ev_prev = s->ev_tail;
     if (s->ev_tail)
         s->ev_tail->ev_next = c;
     else
         s->ev_head = c;
     s->ev_tail = c;
+}
+
+void utcp__ev_unlink(struct utcp_stack *s, struct utcp_conn *c)
+{
+    if (!c->ev_queued)
+        return;
+    if (c->ev_prev)
+        c->ev_prev->ev_next = c->ev_next;
+    else
+        s->ev_head = c->ev_next;
+    if (c->ev_next)
+        c->ev_next->ev_prev = c->ev_prev;
+    else
+        s->ev_tail = c->ev_prev;
+    c->ev_next = c->ev_prev = NULL;
+    c->ev_queued = false;
 }
 
 /* Removes a child from its listener's SYN or accept queue. */
@@ -180,7 +184,7 @@ void utcp__conn_close(struct utcp_stack *s, struct utcp_conn *c, int cause,
         utcp__table_remove(s, c);
     if (c->bound)
         utcp__port_release(s, c);
-    utcp__ring_release(&c->sndq, &s->alloc);
+    utcp__ring_release(&c->sndq, &s->buf_alloc);
     c->sndq.len = 0;
     if (!c->sock_idx) {
         utcp__conn_free(s, c);
@@ -239,7 +243,7 @@ void utcp__enter_time_wait(struct utcp_stack *s, struct utcp_conn *c,
     ev.timer = UTCP_TIMER_TIME_WAIT;
     ev.expires = c->t_keep;
     utcp__trace(s, &ev);
-    utcp__ring_release(&c->sndq, &s->alloc);
+    utcp__ring_release(&c->sndq, &s->buf_alloc);
     c->sndq.len = 0;
     utcp__timer_update(s, c);
     utcp__notify(s, c, 0);

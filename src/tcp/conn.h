@@ -139,7 +139,7 @@ struct utcp_conn {
     struct utcp_conn *q_next, *q_prev; /* in listener's syn or accept queue */
     struct utcp_conn *synq_head, *accq_head, *accq_tail;
     uint32_t synq_len, accq_len, backlog;
-    struct utcp_conn *ev_next;  /* stack event list */
+    struct utcp_conn *ev_next, *ev_prev; /* stack event list */
 };
 
 static inline bool utcp_state_synchronized(int st)
@@ -194,6 +194,8 @@ void utcp__conn_close(struct utcp_stack *s, struct utcp_conn *c, int cause,
                       int err);
 /* Records readiness news for the socket (edge: UTCP_EV_CONNECTED or 0). */
 void utcp__notify(struct utcp_stack *s, struct utcp_conn *c, uint8_t edge);
+/* Takes c off the stack's event list in O(1) (harmless if not on it). */
+void utcp__ev_unlink(struct utcp_stack *s, struct utcp_conn *c);
 /* Enters TIME_WAIT (timer 2*MSL). */
 void utcp__enter_time_wait(struct utcp_stack *s, struct utcp_conn *c,
                            int cause);

@@ -106,13 +106,15 @@ bool utcp_transition_legal(int from, int to)
     return false;
 }
 
-/* Legal for this specific cause (tcp_set_state checks this). */
-bool utcp__transition_legal_cause(int from, int to, int cause);
-bool utcp__transition_legal_cause(int from, int to, int cause)
+/* The table as bit masks, for an O(1) check on every state change:
+ * m[from][to] has bit `cause` set for each row. */
+void utcp__fsm_masks(uint32_t m[UTCP_STATE_COUNT][UTCP_STATE_COUNT]);
+void utcp__fsm_masks(uint32_t m[UTCP_STATE_COUNT][UTCP_STATE_COUNT])
 {
+    _Static_assert(UTCP_CAUSE_COUNT <= 32, "causes must fit a 32-bit mask");
+    for (int f = 0; f < UTCP_STATE_COUNT; f++)
+        for (int t = 0; t < UTCP_STATE_COUNT; t++)
+            m[f][t] = 0;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (table[i].from == from && table[i].to == to &&
-            table[i].cause == cause)
-            return true;
-    return false;
+        m[table[i].from][table[i].to] |= 1u << table[i].cause;
 }

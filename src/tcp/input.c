@@ -360,7 +360,7 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
         return STEP_GONE;
     }
     if (g->seq == c->rcv_nxt) {
-        uint32_t n = utcp__ring_write(&c->rcvq, &s->alloc, g->data, g->len);
+        uint32_t n = utcp__ring_write(&c->rcvq, &s->buf_alloc, g->data, g->len);
         if (n < g->len) {
             /* no memory for the buffer: as if the segment were lost */
             drop(s, c, g, UTCP_DROP_REASS_FULL);
@@ -389,7 +389,7 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
     uint32_t off = (uint32_t)seq_diff(g->seq, c->rcv_nxt);
     /* The data first: a range (and a SACK block, RFC 2018) must never
      * name bytes that are not held. */
-    if (!utcp__ring_write_at(&c->rcvq, &s->alloc, off, g->data, g->len) ||
+    if (!utcp__ring_write_at(&c->rcvq, &s->buf_alloc, off, g->data, g->len) ||
         !utcp__ranges_add(&c->ooo, c->rcv_nxt, g->seq, g->seq + g->len)) {
         drop(s, c, g, UTCP_DROP_REASS_FULL);
         g->flags &= (uint8_t)~UTCP_TH_FIN;
@@ -690,7 +690,7 @@ static enum step step_rst(struct utcp_stack *s, struct utcp_conn *c,
     case UTCP_FIN_WAIT_2:
     case UTCP_CLOSE_WAIT:
         /* RFC 9293: users get "connection reset"; queues are flushed. */
-        utcp__ring_release(&c->rcvq, &s->alloc);
+        utcp__ring_release(&c->rcvq, &s->buf_alloc);
         utcp__ranges_init(&c->ooo);
         utcp__conn_close(s, c, UTCP_CAUSE_RCV_RST, UTCP_ECONNRESET);
         return STEP_GONE;
@@ -741,7 +741,7 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
         utcp__ring_consume(&c->sndq, n);
         c->sndq_seq = upto;
         if (c->sndq.len == 0)
-            utcp__ring_release(&c->sndq, &s->alloc);
+            utcp__ring_release(&c->sndq, &s->buf_alloc);
         utcp__notify(s, c, 0);
     }
     /* RFC 6298 (2.2)-(2.3) with Karn: the timed segment is covered (its
@@ -796,8 +796,11 @@ static void on_dupack(struct utcp_stack *s, struct utcp_conn *c)
 {
     if (c->dupacks < 255)
         c->dupacks++;
+    /* RFC 6582 3.2 (2): only when the ACK covers more than recover, the
+     * highest sequence number sent at the last recovery; recover holds the
+     * number after it (snd_max then), hence >=. */
     if (c->dupacks == 3 && !c->in_recovery &&
-        seq_gt(c->snd_una, c->recover)) {
+        seq_geq(c->snd_una, c->recover)) {
         /* RFC 5681 3.2 (2)-(4), RFC 6582 3.2 (2) */
         s->ctr.FastRetrans++;
         c->ssthresh = c->cc->ssthresh(c);

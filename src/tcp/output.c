@@ -100,8 +100,15 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     set_options(s, c, &th.opts, flags, len);
     const uint8_t *payload = NULL;
     if (len) {
-        utcp__ring_peek(&c->sndq, off, s->scratch, len);
-        payload = s->scratch;
+        /* Copy the payload straight to its place in the packet; the
+         * builder then only checksums it (wire.h allows a payload already
+         * at buf + header length). */
+        size_t at = UTCP_IPV4_HDR_LEN + UTCP_TCP_HDR_LEN +
+                    utcp_tcp_opts_len(&th.opts);
+        if (at + len > s->pkt_cap)
+            return; /* cannot happen: pkt_cap covers any segment */
+        utcp__ring_peek(&c->sndq, off, s->pkt + at, len);
+        payload = s->pkt + at;
     }
     size_t n = utcp_ipv4_tcp_build(s->pkt, s->pkt_cap, &ip, &th, payload, len);
     if (!n)
