@@ -16,7 +16,12 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 dot -Tsvg "$tmp/fsm.dot" -o "$tmp/fsm.svg"
 xmllint --noout "$tmp/fsm.svg"
 grep -q 'TIME_WAIT' "$tmp/fsm.svg"
+"$utcp" fsm --svg "$tmp/direct.svg"
+xmllint --noout "$tmp/direct.svg"
+grep -q 'FIN_WAIT_2' "$tmp/direct.svg"
 set +e
+"$utcp" fsm --svg >/dev/null 2>&1; rc=$?
+[ "$rc" -eq 2 ] || { echo "fsm: --svg without a file exited $rc, expected 2"; exit 1; }
 "$utcp" fsm --bogus >/dev/null 2>&1; rc=$?
 set -e
 [ "$rc" -eq 2 ] || { echo "fsm: bad argument exited $rc, expected 2"; exit 1; }
