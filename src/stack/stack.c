@@ -187,6 +187,21 @@ void utcp__trace(struct utcp_stack *s, struct utcp_trace_event *ev)
     s->cfg.trace(s->cfg.trace_ctx, ev);
 }
 
+void utcp__trace_state(struct utcp_stack *s, uint32_t id,
+                       const struct utcp_4tuple *t, int old, int st,
+                       int cause)
+{
+    if (!s->cfg.trace)
+        return;
+    struct utcp_trace_event ev = {0};
+    ev.kind = UTCP_TRACE_STATE;
+    utcp__ev_conn(&ev, id, t);
+    ev.old_state = old;
+    ev.new_state = st;
+    ev.cause = cause;
+    utcp__trace(s, &ev);
+}
+
 void utcp__trace_drop(struct utcp_stack *s, const struct utcp_conn *c,
                       const struct utcp_ipv4 *ip, int reason)
 {
@@ -196,11 +211,7 @@ void utcp__trace_drop(struct utcp_stack *s, const struct utcp_conn *c,
     ev.kind = UTCP_TRACE_DROP;
     ev.drop_reason = reason;
     if (c) {
-        ev.conn_id = c->id;
-        ev.local_addr = c->tuple.laddr;
-        ev.remote_addr = c->tuple.raddr;
-        ev.local_port = c->tuple.lport;
-        ev.remote_port = c->tuple.rport;
+        utcp__ev_conn(&ev, c->id, &c->tuple);
     }
     if (ip) {
         ev.pkt = ip->payload - ip->hdr_len;
@@ -218,11 +229,7 @@ void utcp__emit(struct utcp_stack *s, const struct utcp_conn *c,
         ev.pkt = pkt;
         ev.pkt_len = len;
         if (c) {
-            ev.conn_id = c->id;
-            ev.local_addr = c->tuple.laddr;
-            ev.remote_addr = c->tuple.raddr;
-            ev.local_port = c->tuple.lport;
-            ev.remote_port = c->tuple.rport;
+            utcp__ev_conn(&ev, c->id, &c->tuple);
         }
         utcp__trace(s, &ev);
     }

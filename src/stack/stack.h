@@ -85,6 +85,23 @@ static inline bool utcp__legal(const struct utcp_stack *s, int from, int to,
 }
 void utcp__fsm_masks(uint32_t m[UTCP_STATE_COUNT][UTCP_STATE_COUNT]);
 
+/* Names the connection of a trace event: its id and 4-tuple. */
+static inline void utcp__ev_conn(struct utcp_trace_event *ev, uint32_t id,
+                                 const struct utcp_4tuple *t)
+{
+    ev->conn_id = id;
+    ev->local_addr = t->laddr;
+    ev->remote_addr = t->raddr;
+    ev->local_port = t->lport;
+    ev->remote_port = t->rport;
+}
+
+/* Emits a state-change event for connection id (the caller has checked the
+ * transition and keeps the counters). */
+void utcp__trace_state(struct utcp_stack *s, uint32_t id,
+                       const struct utcp_4tuple *t, int old, int st,
+                       int cause);
+
 /* Emits a trace event (fills now). */
 void utcp__trace(struct utcp_stack *s, struct utcp_trace_event *ev);
 /* Trace a drop of a segment for connection c (may be NULL). */

@@ -121,11 +121,7 @@ static void trace_timer(struct utcp_stack *s, const struct utcp_twrec *r,
 {
     struct utcp_trace_event ev = {0};
     ev.kind = tk;
-    ev.conn_id = r->id;
-    ev.local_addr = r->key.laddr;
-    ev.remote_addr = r->key.raddr;
-    ev.local_port = r->key.lport;
-    ev.remote_port = r->key.rport;
+    utcp__ev_conn(&ev, r->id, &r->key);
     ev.timer = kind;
     ev.expires = r->expires;
     utcp__trace(s, &ev);
@@ -183,17 +179,7 @@ void utcp__tw_remove(struct utcp_stack *s, struct utcp_twrec *r, int cause)
         s->ports[r->key.lport].timewait--;
     if (!utcp__legal(s, UTCP_TIME_WAIT, UTCP_CLOSED, cause))
         s->ctr.IllegalTransitions++;
-    struct utcp_trace_event ev = {0};
-    ev.kind = UTCP_TRACE_STATE;
-    ev.conn_id = r->id;
-    ev.local_addr = r->key.laddr;
-    ev.remote_addr = r->key.raddr;
-    ev.local_port = r->key.lport;
-    ev.remote_port = r->key.rport;
-    ev.old_state = UTCP_TIME_WAIT;
-    ev.new_state = UTCP_CLOSED;
-    ev.cause = cause;
-    utcp__trace(s, &ev);
+    utcp__trace_state(s, r->id, &r->key, UTCP_TIME_WAIT, UTCP_CLOSED, cause);
     utcp__free(&s->alloc, r, sizeof *r);
     s->ctr.ConnsFree++;
     s->live_conns--;

@@ -95,17 +95,7 @@ void utcp__set_state(struct utcp_stack *s, struct utcp_conn *c, int st,
 
     c->state = (uint8_t)st;
     c->state_since = s->now;
-    struct utcp_trace_event ev = {0};
-    ev.kind = UTCP_TRACE_STATE;
-    ev.conn_id = c->id;
-    ev.local_addr = c->tuple.laddr;
-    ev.remote_addr = c->tuple.raddr;
-    ev.local_port = c->tuple.lport;
-    ev.remote_port = c->tuple.rport;
-    ev.old_state = old;
-    ev.new_state = st;
-    ev.cause = cause;
-    utcp__trace(s, &ev);
+    utcp__trace_state(s, c->id, &c->tuple, old, st, cause);
 }
 
 void utcp__notify(struct utcp_stack *s, struct utcp_conn *c, uint8_t edge)

@@ -108,11 +108,7 @@ static void trace_timer(struct utcp_stack *s, struct utcp_conn *c, int kind)
 {
     struct utcp_trace_event ev = {0};
     ev.kind = UTCP_TRACE_TIMER;
-    ev.conn_id = c->id;
-    ev.local_addr = c->tuple.laddr;
-    ev.remote_addr = c->tuple.raddr;
-    ev.local_port = c->tuple.lport;
-    ev.remote_port = c->tuple.rport;
+    utcp__ev_conn(&ev, c->id, &c->tuple);
     ev.timer = kind;
     utcp__trace(s, &ev);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "seg.h"
+#include "fsmlog.h"
 
 static void output(void *ctx, const uint8_t *pkt, size_t len)
 {
@@ -44,21 +45,6 @@ static void output(void *ctx, const uint8_t *pkt, size_t len)
     c->data = c->raw + (th.payload - pkt);
 }
 
-/* With UTCP_FSM_COVERAGE=path, every transition is appended to path as
- * "FROM TO CAUSE" (to check that the tests cover fsm.c's table). */
-static void log_transition(const struct utcp_trace_event *ev)
-{
-    const char *path = getenv("UTCP_FSM_COVERAGE");
-    if (!path)
-        return;
-    FILE *f = fopen(path, "a");
-    if (!f)
-        return;
-    fprintf(f, "%s %s %s\n", utcp_state_name(ev->old_state),
-            utcp_state_name(ev->new_state), utcp_cause_name(ev->cause));
-    fclose(f);
-}
-
 static void trace(void *ctx, const struct utcp_trace_event *ev)
 {
     struct seg_h *h = ctx;
@@ -66,7 +52,7 @@ static void trace(void *ctx, const struct utcp_trace_event *ev)
     case UTCP_TRACE_STATE:
         if (!utcp_transition_legal(ev->old_state, ev->new_state))
             h->bad_transitions++;
-        log_transition(ev);
+        fsmlog_transition(ev);
         if (h->nstates < SEG_MAX_STATES) {
             struct seg_state_ev *e = &h->states[h->nstates++];
             e->at = ev->now;

@@ -3,6 +3,7 @@
  * tnet.h). Test support only: allocation failures abort the test.
  */
 #include "tnet.h"
+#include "fsmlog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,21 +65,6 @@ static void output(void *ctx, const uint8_t *pkt, size_t len)
         enqueue(n, 1 - o->side, pkt, len, n->now + n->delay + extra + 1);
 }
 
-/* With UTCP_FSM_COVERAGE=path, every transition is appended to path as
- * "FROM TO CAUSE" (to check that the tests cover fsm.c's table). */
-static void log_transition(const struct utcp_trace_event *ev)
-{
-    const char *path = getenv("UTCP_FSM_COVERAGE");
-    if (!path)
-        return;
-    FILE *f = fopen(path, "a");
-    if (!f)
-        return;
-    fprintf(f, "%s %s %s\n", utcp_state_name(ev->old_state),
-            utcp_state_name(ev->new_state), utcp_cause_name(ev->cause));
-    fclose(f);
-}
-
 static void trace(void *ctx, const struct utcp_trace_event *ev)
 {
     struct tnet_out *o = ctx;
@@ -86,7 +72,7 @@ static void trace(void *ctx, const struct utcp_trace_event *ev)
     if (ev->kind == UTCP_TRACE_STATE) {
         if (!utcp_transition_legal(ev->old_state, ev->new_state))
             n->bad_transitions++;
-        log_transition(ev);
+        fsmlog_transition(ev);
         if (n->nstates < TNET_MAX_LOG) {
             struct tnet_state_ev *e = &n->states[n->nstates++];
             e->at = ev->now;
