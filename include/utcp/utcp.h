@@ -44,6 +44,22 @@ struct utcp_allocator {
  * valid only during the call. */
 typedef void (*utcp_output_fn)(void *ctx, const uint8_t *pkt, size_t len);
 
+/* Checksum offloads (utcp_config.offload). */
+enum {
+    /* The link completes TCP checksums: data segments leave with the
+     * pseudo-header sum only (wire.h UTCP_BUILD_CSUM_PARTIAL). Control
+     * segments keep full checksums. */
+    UTCP_OFFLOAD_TX_CSUM = 1u << 0,
+    /* The link has verified the TCP checksum of every packet it hands in
+     * (or the packets cannot be corrupted: an in-memory wire). */
+    UTCP_OFFLOAD_RX_CSUM = 1u << 1,
+};
+
+/* Flags for utcp_input_ex. */
+enum {
+    UTCP_INPUT_CSUM_OK = 1u << 0, /* this packet's TCP checksum is verified */
+};
+
 struct utcp_config {
     uint32_t addr;          /* the stack's IPv4 address, host byte order */
     utcp_output_fn output;  /* required */
@@ -74,6 +90,8 @@ struct utcp_config {
     size_t buf_cache_bytes;     /* 4 MiB: freed send/receive buffers kept
                                    for reuse, at most this many bytes (and
                                    16 blocks); SIZE_MAX: keep none */
+    unsigned offload;           /* UTCP_OFFLOAD_* bits: checksum work the
+                                   link does (or needs not be done) */
     bool no_timestamps;         /* do not offer RFC 7323 timestamps */
     bool no_sack;               /* do not offer SACK (RFC 2018) */
 };
@@ -95,6 +113,11 @@ void utcp_stack_destroy(struct utcp_stack *s);
  * packets are counted (see utcp_counters) and dropped. */
 void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
                 size_t len);
+
+/* utcp_input with UTCP_INPUT_* flags (per packet, e.g. from a virtio-net
+ * header saying the checksum was verified). */
+void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
+                   size_t len, unsigned flags);
 
 /* Tells the stack the time is now: fires every timer due. Returns the next
  * instant the stack needs a tick, or UINT64_MAX when no timer is running. */

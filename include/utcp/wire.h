@@ -259,6 +259,26 @@ size_t utcp_ipv4_tcp_build(uint8_t *buf, size_t cap, const struct utcp_ipv4 *ip,
                            const struct utcp_tcp *h, const uint8_t *payload,
                            size_t payload_len);
 
+/* Flags for the _ex builders. */
+enum {
+    /* Checksum offload (CHECKSUM_PARTIAL, virtio-net NEEDS_CSUM): the TCP
+     * checksum field gets the folded pseudo-header sum, not complemented,
+     * and the header and payload are not summed. Whoever completes it sums
+     * the segment from the TCP header on (field included), folds and
+     * complements (RFC 1071: the sum is linear). A link that trusts its
+     * packets (an in-memory wire) may skip that. */
+    UTCP_BUILD_CSUM_PARTIAL = 1u << 0,
+};
+
+/* utcp_tcp_build / utcp_ipv4_tcp_build with UTCP_BUILD_* flags. */
+size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
+                         uint32_t src, uint32_t dst, const uint8_t *payload,
+                         size_t payload_len, unsigned flags);
+size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
+                              const struct utcp_ipv4 *ip,
+                              const struct utcp_tcp *h, const uint8_t *payload,
+                              size_t payload_len, unsigned flags);
+
 /* ------------------------------------------------------------------------
  * ICMP (RFC 792): echo request/reply, destination unreachable.
  * ------------------------------------------------------------------------ */

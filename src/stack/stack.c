@@ -87,7 +87,8 @@ int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
     apply_defaults(&c);
     if (c.mtu < 68 || c.ephemeral_lo == 0 || c.ephemeral_lo > c.ephemeral_hi ||
         c.rto_min_ms > c.rto_max_ms || c.delack_ms > 500 || c.ttl > 255 ||
-        c.sndbuf < 1 || c.rcvbuf < 1)
+        c.sndbuf < 1 || c.rcvbuf < 1 ||
+        (c.offload & ~(unsigned)(UTCP_OFFLOAD_TX_CSUM | UTCP_OFFLOAD_RX_CSUM)))
         return UTCP_EINVAL;
     const struct utcp_allocator *a =
         c.allocator ? c.allocator : &utcp__default_allocator;
@@ -359,6 +360,12 @@ static void icmp_input(struct utcp_stack *s, const struct utcp_ipv4 *ip)
 void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
                 size_t len)
 {
+    utcp_input_ex(s, now, pkt, len, 0);
+}
+
+void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
+                   size_t len, unsigned flags)
+{
     if (now > s->now)
         s->now = now;
     s->ctr.InPackets++;
@@ -384,7 +391,10 @@ void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     }
     s->ctr.InSegs++;
     struct utcp_tcp th;
-    r = utcp_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, true, &th);
+    bool verify = !(flags & UTCP_INPUT_CSUM_OK) &&
+                  !(s->cfg.offload & UTCP_OFFLOAD_RX_CSUM);
+    r = utcp_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, verify,
+                       &th);
     if (r != UTCP_WIRE_OK) {
         s->ctr.InErrs++;
         drop_wire(s, pkt, len, r);

@@ -110,7 +110,13 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         utcp__ring_peek(&c->sndq, off, s->pkt + at, len);
         payload = s->pkt + at;
     }
-    size_t n = utcp_ipv4_tcp_build(s->pkt, s->pkt_cap, &ip, &th, payload, len);
+    /* Data segments leave the checksum to the link when it offers to
+     * complete it. */
+    unsigned bf = (len && (s->cfg.offload & UTCP_OFFLOAD_TX_CSUM))
+                      ? UTCP_BUILD_CSUM_PARTIAL
+                      : 0u;
+    size_t n = utcp_ipv4_tcp_build_ex(s->pkt, s->pkt_cap, &ip, &th, payload,
+                                      len, bf);
     if (!n)
         return; /* cannot happen: pkt_cap covers MTU-sized segments */
     if (flags & UTCP_TH_ACK)

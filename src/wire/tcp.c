@@ -258,6 +258,13 @@ size_t utcp_tcp_build(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
                       uint32_t src, uint32_t dst, const uint8_t *payload,
                       size_t payload_len)
 {
+    return utcp_tcp_build_ex(buf, cap, h, src, dst, payload, payload_len, 0);
+}
+
+size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
+                         uint32_t src, uint32_t dst, const uint8_t *payload,
+                         size_t payload_len, unsigned flags)
+{
     const struct utcp_tcp_opts *o = &h->opts;
     /* More than 4 blocks never fit (and would overrun o->sack). */
     if ((o->present & UTCP_OPT_SACK) && o->sack_count > UTCP_MAX_SACK_BLOCKS)
@@ -292,6 +299,14 @@ size_t utcp_tcp_build(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
      * header length is a multiple of 4, so the sums chain. */
     uint32_t s = utcp_csum_pseudo(src, dst, UTCP_IPPROTO_TCP,
                                   (uint16_t)seg_len);
+    if (flags & UTCP_BUILD_CSUM_PARTIAL) {
+        /* The folded pseudo-header sum, not complemented: the completer
+         * adds the rest and complements. */
+        if (payload_len > 0 && payload != buf + hdr_len)
+            memcpy(buf + hdr_len, payload, payload_len);
+        utcp_put16(buf + 16, (uint16_t)~utcp_csum_fold(s));
+        return seg_len;
+    }
     s = utcp_csum_partial(buf, hdr_len, s);
     if (payload_len > 0) {
         if (payload == buf + hdr_len)
@@ -307,10 +322,19 @@ size_t utcp_ipv4_tcp_build(uint8_t *buf, size_t cap, const struct utcp_ipv4 *ip,
                            const struct utcp_tcp *h, const uint8_t *payload,
                            size_t payload_len)
 {
+    return utcp_ipv4_tcp_build_ex(buf, cap, ip, h, payload, payload_len, 0);
+}
+
+size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
+                              const struct utcp_ipv4 *ip,
+                              const struct utcp_tcp *h, const uint8_t *payload,
+                              size_t payload_len, unsigned flags)
+{
     if (cap < UTCP_IPV4_HDR_LEN)
         return 0;
-    size_t n = utcp_tcp_build(buf + UTCP_IPV4_HDR_LEN, cap - UTCP_IPV4_HDR_LEN,
-                              h, ip->src, ip->dst, payload, payload_len);
+    size_t n = utcp_tcp_build_ex(buf + UTCP_IPV4_HDR_LEN,
+                                 cap - UTCP_IPV4_HDR_LEN, h, ip->src, ip->dst,
+                                 payload, payload_len, flags);
     if (n == 0)
         return 0;
     struct utcp_ipv4 iph = *ip;

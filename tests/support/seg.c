@@ -23,11 +23,14 @@ static void output(void *ctx, const uint8_t *pkt, size_t len)
     memset(&th, 0, sizeof th);
     if (utcp_ipv4_parse(pkt, len, &ip) != UTCP_WIRE_OK ||
         ip.proto != UTCP_IPPROTO_TCP ||
-        utcp_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, true,
+        utcp_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, false,
                        &th) != UTCP_WIRE_OK)
         return; /* ICMP and the like are not captured */
+    struct utcp_tcp chk;
     struct seg_cap *c = &h->cap[h->ncap++];
     memset(c, 0, sizeof *c);
+    c->csum_ok = utcp_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst,
+                                true, &chk) == UTCP_WIRE_OK;
     c->at = h->now;
     c->flags = th.flags;
     c->seq = th.seq;
@@ -243,6 +246,11 @@ const struct seg_cap *seg_expect_(struct seg_h *h, long flags, long seq,
                     file, line, flagstr(c->flags, b1), c->seq, c->ack, c->len,
                     c->win, (unsigned long long)c->at,
                     flagstr((uint8_t)flags, b2), seq, ack, len, win);
+        _fail(file, line);
+    }
+    if (!c->csum_ok && !(h->cfg.offload & UTCP_OFFLOAD_TX_CSUM)) {
+        print_error("%s:%d: segment %s seq=%u has a bad TCP checksum\n", file,
+                    line, flagstr(c->flags, b1), c->seq);
         _fail(file, line);
     }
     return c;

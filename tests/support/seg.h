@@ -36,6 +36,7 @@ struct seg_cap {
     uint32_t seq, ack, len;
     uint16_t win, sport, dport;
     struct utcp_tcp_opts opts;
+    bool csum_ok; /* the TCP checksum verifies (false with TX offload) */
     uint8_t *raw; /* the whole IPv4 packet */
     size_t raw_len;
     const uint8_t *data; /* into raw */

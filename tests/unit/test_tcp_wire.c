@@ -949,6 +949,53 @@ static void ipv4_tcp_build_cap_too_small_returns_zero(void **state)
     assert_int_equal(utcp_ipv4_tcp_build(p, 40, &ip, &h, NULL, 0), 40);
 }
 
+/* UTCP_BUILD_CSUM_PARTIAL: the field holds the folded pseudo-header sum;
+ * summing the segment from the TCP header on (field included), folding and
+ * complementing gives the full checksum, as a NIC does. */
+static void tcp_build_csum_partial_completes_to_valid_checksum(void **state)
+{
+    (void)state;
+    uint8_t payload[333], full[600], part[600];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)(i * 31 + 7);
+    struct utcp_ipv4 ip;
+    memset(&ip, 0, sizeof ip);
+    ip.src = 0xC0000201u;
+    ip.dst = 0xC0000202u;
+    ip.ttl = 64;
+    struct utcp_tcp th;
+    memset(&th, 0, sizeof th);
+    th.sport = 4000;
+    th.dport = 80;
+    th.seq = 0xfffffff0u;
+    th.ack = 12345;
+    th.flags = UTCP_TH_ACK | UTCP_TH_PSH;
+    th.win = 1000;
+    th.opts.present = UTCP_OPT_TS;
+    th.opts.ts_val = 77;
+    th.opts.ts_ecr = 88;
+    size_t n1 = utcp_ipv4_tcp_build(full, sizeof full, &ip, &th, payload,
+                                    sizeof payload);
+    size_t n2 = utcp_ipv4_tcp_build_ex(part, sizeof part, &ip, &th, payload,
+                                       sizeof payload, UTCP_BUILD_CSUM_PARTIAL);
+    assert_int_equal(n1, n2);
+    /* the partial segment does not verify, and differs only in the field */
+    struct utcp_ipv4 pip;
+    struct utcp_tcp pth;
+    assert_int_equal(utcp_ipv4_parse(part, n2, &pip), UTCP_WIRE_OK);
+    assert_int_equal(utcp_tcp_parse(pip.payload, pip.payload_len, pip.src,
+                                    pip.dst, true, &pth),
+                     UTCP_WIRE_TCP_CHECKSUM);
+    assert_memory_equal(part, full, 20 + 16);
+    assert_memory_equal(part + 20 + 18, full + 20 + 18, n1 - 20 - 18);
+    uint16_t pseudo = (uint16_t)~utcp_csum_fold(utcp_csum_pseudo(
+        ip.src, ip.dst, UTCP_IPPROTO_TCP, (uint16_t)(n1 - 20)));
+    assert_int_equal(utcp_get16(part + 20 + 16), pseudo);
+    /* completion */
+    utcp_put16(part + 20 + 16, utcp_csum(part + 20, n2 - 20));
+    assert_memory_equal(part, full, n1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1002,6 +1049,7 @@ int main(void)
         cmocka_unit_test(tcp_build_odd_payload_checksum_verifies),
         cmocka_unit_test(ipv4_tcp_build_round_trips_through_both_parsers),
         cmocka_unit_test(ipv4_tcp_build_cap_too_small_returns_zero),
+        cmocka_unit_test(tcp_build_csum_partial_completes_to_valid_checksum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
