@@ -756,10 +756,15 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
     c->rtx_count = 0;
     if (c->in_recovery) {
         if (seq_geq(ack, c->recover)) {
-            /* RFC 6582 3.2 (3): full ACK, deflate and leave recovery. */
+            /* Full ACK: leave recovery. With SACK, cwnd stays at the
+             * ssthresh set on entry (RFC 6675 5 (4.2)); NewReno deflates by
+             * RFC 6582 3.2 (3) option 1, which avoids a burst when little
+             * is in flight. */
             uint32_t left = (uint32_t)seq_diff(c->snd_max, ack);
-            c->cwnd = utcp_min_u32(c->ssthresh,
-                                   utcp_max_u32(left, c->mss) + c->mss);
+            c->cwnd = c->sack_ok ? c->ssthresh
+                                 : utcp_min_u32(c->ssthresh,
+                                                utcp_max_u32(left, c->mss) +
+                                                    c->mss);
             c->in_recovery = false;
             c->dupacks = 0;
         } else if (!c->sack_ok) {

@@ -209,13 +209,12 @@ void utcp__send_rst_reply(struct utcp_stack *s, const struct utcp_ipv4 *ip,
         r.ack = th->seq + seglen;
         r.flags = UTCP_TH_RST | UTCP_TH_ACK;
     }
-    if ((th->opts.present & UTCP_OPT_TS) && !s->cfg.no_timestamps) {
-        /* RFC 7323 5.2: a RST answering a segment with TSopt carries one,
-         * TSval zero and TSecr the segment's TSval. */
-        r.opts.present = UTCP_OPT_TS;
-        r.opts.ts_val = 0;
-        r.opts.ts_ecr = th->opts.ts_val;
-    }
+    /* No TSopt. RFC 7323 5.2 recommends one with TSval zero here, but Linux
+     * runs PAWS on a RST while TS.Recent is younger than 60 s, so a TSval
+     * of zero gets it dropped about half the time (the sign of the
+     * difference), and a kernel TIME_WAIT then outlives every SYN we
+     * retry; Linux's own RSTs never carry timestamps (interop with the
+     * kernel found this). */
     size_t n = utcp_ipv4_tcp_build(s->pkt, s->pkt_cap, &oip, &r, NULL, 0);
     if (!n)
         return;

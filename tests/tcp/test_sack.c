@@ -259,11 +259,11 @@ static void established_third_sack_dupack_enters_recovery(void **state)
     expect_seg(&h, F_ACK, S(&h, 12), P0, SMSS, SEG_ANY);
     expect_nothing(&h);
     /* the retransmission arrives: an ACK of RecoveryPoint ends recovery
-     * (A); cwnd = min(ssthresh, FlightSize + SMSS) (RFC 6582 3.2 (3)) */
+     * (A); cwnd stays at the ssthresh set on entry (RFC 6675 5 (4.2)) */
     sack_ack(&h, 12, 0, NULL);
     i = seg_info(&h, sk);
     assert_int_equal(i.snd_una, S(&h, 12));
-    assert_int_equal(i.cwnd, 2 * SMSS);
+    assert_int_equal(i.cwnd, 10 * SMSS / 2);
     expect_seg(&h, F_PSH | F_ACK, S(&h, 13), P0, SMSS, SEG_ANY);
     expect_nothing(&h);
     seg_destroy(&h);
