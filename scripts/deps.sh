@@ -9,7 +9,7 @@ for arg in "$@"; do
   case "$arg" in
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     --coverage) pkgs+=(gcovr) ;;
-    --interop) pkgs+=(iproute2 socat curl tshark procps python3 iputils-ping) ;;
+    --interop) pkgs+=(iproute2 socat curl tshark procps python3 iputils-ping ethtool) ;;
     *) echo "deps.sh: unknown option '$arg' (known: --fuzz --coverage --interop)" >&2; exit 2 ;;
   esac
 done

@@ -13,6 +13,8 @@ struct utcp_tool {
 int utcp_tool_pcapdemo(int argc, char **argv);
 int utcp_tool_sim(int argc, char **argv);
 int utcp_tool_fsm(int argc, char **argv);
+int utcp_tool_nc(int argc, char **argv);
+int utcp_tool_stat(int argc, char **argv);
 
 #define UTCP_TOOLS(X)                                                          \
     X("pcapdemo", utcp_tool_pcapdemo,                                          \
@@ -22,5 +24,10 @@ int utcp_tool_fsm(int argc, char **argv);
       "ladder, SVG, pcap, JSON; --random")                                     \
     X("fsm", utcp_tool_fsm,                                                    \
       "print the engine's state transition table, or --dot for Graphviz") \
+    X("nc", utcp_tool_nc,                                                      \
+      "netcat over utcp on a TUN device: connect or listen, stdin <-> "      \
+      "connection")                                                            \
+    X("stat", utcp_tool_stat,                                                  \
+      "connections and counters of running utcp processes (like ss -tan)")
 
 #endif

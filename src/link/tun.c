@@ -1,0 +1,332 @@
+/*
+ * Linux TUN driver: opens /dev/net/tun as IFF_TUN | IFF_NO_PI (plain IPv4
+ * packets, no offloads, so every checksum is complete), configures the
+ * device with the classic interface ioctls, and moves single packets.
+ * Must never touch a device it was not asked for, block, or report an error
+ * without saying which step failed and what to do about it.
+ */
+#define _GNU_SOURCE
+#include "link/tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "utcp/errors.h"
+
+#define TUN_PATH "/dev/net/tun"
+
+struct utcp_tun {
+    int fd;
+    uint16_t mtu;
+    char name[IFNAMSIZ];
+};
+
+int utcp__errno_code(int e)
+{
+    switch (e) {
+#define UTCP_X_(name, value, msg)                                              \
+    case -(value):                                                             \
+        return value;
+        UTCP_ERRORS(UTCP_X_)
+#undef UTCP_X_
+    case ENODEV:
+    case ENXIO:
+        return UTCP_ENOENT;
+    case EIO:
+        return UTCP_EBADF;
+    default:
+        return UTCP_EINVAL;
+    }
+}
+
+void utcp__msg(char *msg, size_t msglen, const char *fmt, ...)
+{
+    if (!msg || !msglen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+}
+
+int utcp_parse_ipv4(const char *text, uint32_t *addr, uint8_t *prefix)
+{
+    unsigned long part[4];
+    const char *p = text;
+    if (!text)
+        return UTCP_EINVAL;
+    for (int i = 0; i < 4; i++) {
+        if (*p < '0' || *p > '9')
+            return UTCP_EINVAL;
+        char *end;
+        part[i] = strtoul(p, &end, 10);
+        if (part[i] > 255 || end - p > 3)
+            return UTCP_EINVAL;
+        p = end;
+        if (i < 3) {
+            if (*p != '.')
+                return UTCP_EINVAL;
+            p++;
+        }
+    }
+    uint8_t len = 32;
+    if (*p == '/') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return UTCP_EINVAL;
+        char *end;
+        unsigned long n = strtoul(p, &end, 10);
+        if (n > 32 || end - p > 2)
+            return UTCP_EINVAL;
+        len = (uint8_t)n;
+        p = end;
+        if (!prefix)
+            return UTCP_EINVAL;
+    }
+    if (*p != '\0')
+        return UTCP_EINVAL;
+    *addr = (uint32_t)(part[0] << 24 | part[1] << 16 | part[2] << 8 | part[3]);
+    if (prefix)
+        *prefix = len;
+    return 0;
+}
+
+static void set_sin(struct sockaddr *sa, uint32_t addr)
+{
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(addr);
+    memcpy(sa, &sin, sizeof sin);
+}
+
+/* Whether a network device by that name exists in this namespace. */
+static bool dev_exists(const char *name)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return true; /* cannot tell: let TUNSETIFF decide */
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strlen(name));
+    bool found = ioctl(s, SIOCGIFINDEX, &ifr) == 0 || errno != ENODEV;
+    close(s);
+    return found;
+}
+
+/* Applies MTU, the kernel's address and IFF_UP through an AF_INET socket. */
+static int configure(struct utcp_tun *t, const struct utcp_tun_config *cfg,
+                     char *msg, size_t msglen)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        int e = errno;
+        utcp__msg(msg, msglen, "socket(AF_INET) for configuring %s: %s",
+                  t->name, strerror(e));
+        return utcp__errno_code(e);
+    }
+    struct ifreq ifr;
+    int rc = 0;
+    const char *step = NULL;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, t->name, sizeof ifr.ifr_name);
+    if (cfg->mtu) {
+        ifr.ifr_mtu = cfg->mtu;
+        if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
+            step = "set MTU";
+            goto fail;
+        }
+    }
+    if (cfg->kernel_addr) {
+        uint8_t plen = cfg->kernel_prefix;
+        uint32_t mask = plen ? UINT32_MAX << (32 - plen) : 0;
+        set_sin(&ifr.ifr_addr, cfg->kernel_addr);
+        if (ioctl(s, SIOCSIFADDR, &ifr) < 0) {
+            step = "set the kernel's address";
+            goto fail;
+        }
+        set_sin(&ifr.ifr_netmask, mask);
+        if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0) {
+            step = "set the netmask";
+            goto fail;
+        }
+    }
+    if (cfg->up) {
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+            step = "read the flags";
+            goto fail;
+        }
+        ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+            step = "bring the link up";
+            goto fail;
+        }
+    }
+    if (cfg->up) {
+        /* The kernel activates the device's queue (linkwatch) up to a
+         * second after the carrier comes on; until then whatever it sends
+         * us is dropped (a first SYN+ACK lost, a 1 s stall). Wait for it. */
+        for (int i = 0; i < 300; i++) {
+            if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 &&
+                (ifr.ifr_flags & IFF_RUNNING))
+                break;
+            usleep(10000);
+        }
+    }
+    if (ioctl(s, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0 &&
+        ifr.ifr_mtu <= UINT16_MAX)
+        t->mtu = (uint16_t)ifr.ifr_mtu;
+    close(s);
+    return 0;
+fail:
+    rc = errno;
+    utcp__msg(msg, msglen, "%s: cannot %s: %s%s", t->name, step, strerror(rc),
+              rc == EPERM || rc == EACCES ? " (needs CAP_NET_ADMIN: run as "
+                                            "root or in a namespace you own)"
+                                          : "");
+    close(s);
+    return utcp__errno_code(rc);
+}
+
+int utcp_tun_open(const struct utcp_tun_config *cfg, struct utcp_tun **out,
+                  char *msg, size_t msglen)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    *out = NULL;
+    const char *name = cfg->name && cfg->name[0] ? cfg->name : "utcp%d";
+    if (strlen(name) >= IFNAMSIZ || strchr(name, '/') || strchr(name, ' ')) {
+        utcp__msg(msg, msglen,
+                  "bad device name '%s' (at most %d characters, no '/' or "
+                  "space)",
+                  name, IFNAMSIZ - 1);
+        return UTCP_EINVAL;
+    }
+    if (cfg->kernel_addr && cfg->kernel_prefix > 32) {
+        utcp__msg(msg, msglen, "bad prefix length /%u", cfg->kernel_prefix);
+        return UTCP_EINVAL;
+    }
+    if (cfg->must_exist) {
+        /* TUNSETIFF would create it: look first. */
+        if (!dev_exists(name)) {
+            utcp__msg(msg, msglen,
+                      "no device '%s' in this network namespace (create it "
+                      "with `ip tuntap add dev %s mode tun`)",
+                      name, name);
+            return UTCP_ENOENT;
+        }
+    }
+    int fd = open(TUN_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENODEV || e == ENXIO)
+            utcp__msg(msg, msglen,
+                      "%s: %s (is the tun module loaded? `modprobe tun`)",
+                      TUN_PATH, strerror(e));
+        else if (e == EPERM || e == EACCES)
+            utcp__msg(msg, msglen, "%s: %s (needs root or CAP_NET_ADMIN)",
+                      TUN_PATH, strerror(e));
+        else
+            utcp__msg(msg, msglen, "%s: %s", TUN_PATH, strerror(e));
+        return utcp__errno_code(e == ENODEV || e == ENXIO ? ENOENT : e);
+    }
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    memcpy(ifr.ifr_name, name, strlen(name));
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int e = errno;
+        if (e == EBUSY)
+            utcp__msg(msg, msglen,
+                      "device '%s' is busy: another process has it open", name);
+        else if (e == EPERM || e == EACCES)
+            utcp__msg(msg, msglen,
+                      "creating or attaching TUN device '%s': %s (needs "
+                      "CAP_NET_ADMIN, or a persistent device owned by you)",
+                      name, strerror(e));
+        else if (e == EINVAL)
+            utcp__msg(msg, msglen,
+                      "'%s' exists and is not a TUN device (or has "
+                      "incompatible flags)",
+                      name);
+        else
+            utcp__msg(msg, msglen, "TUNSETIFF '%s': %s", name, strerror(e));
+        close(fd);
+        return utcp__errno_code(e);
+    }
+    struct utcp_tun *t = calloc(1, sizeof *t);
+    if (!t) {
+        close(fd);
+        utcp__msg(msg, msglen, "out of memory");
+        return UTCP_ENOMEM;
+    }
+    t->fd = fd;
+    memcpy(t->name, ifr.ifr_name, sizeof t->name);
+    t->name[sizeof t->name - 1] = '\0';
+    int rc = configure(t, cfg, msg, msglen);
+    if (rc < 0) {
+        utcp_tun_close(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void utcp_tun_close(struct utcp_tun *t)
+{
+    if (!t)
+        return;
+    close(t->fd);
+    free(t);
+}
+
+int utcp_tun_fd(const struct utcp_tun *t)
+{
+    return t->fd;
+}
+
+const char *utcp_tun_name(const struct utcp_tun *t)
+{
+    return t->name;
+}
+
+uint16_t utcp_tun_mtu(const struct utcp_tun *t)
+{
+    return t->mtu;
+}
+
+long utcp_tun_read(struct utcp_tun *t, void *buf, size_t cap)
+{
+    for (;;) {
+        ssize_t n = read(t->fd, buf, cap);
+        if (n >= 0)
+            return (long)n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return UTCP_EAGAIN;
+        return utcp__errno_code(errno);
+    }
+}
+
+long utcp_tun_write(struct utcp_tun *t, const void *pkt, size_t len)
+{
+    for (;;) {
+        ssize_t n = write(t->fd, pkt, len);
+        if (n >= 0)
+            return (long)n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+            return UTCP_EAGAIN;
+        return utcp__errno_code(errno);
+    }
+}
