@@ -81,10 +81,8 @@ uint64_t utcp__siphash24(const uint8_t key[16], const void *msg, size_t len)
 /* Each use of the key hashes a different first byte, so sharing one key
  * between the table, ISNs and ports reveals nothing across them. */
 enum {
-    DOMAIN_TABLE = 'T',
     DOMAIN_ISN = 'I',
-    DOMAIN_PORT = 'P',
-    DOMAIN_TS = 'S'
+    DOMAIN_PORT = 'P'
 };
 
 static size_t put_u32(uint8_t *p, uint32_t v)
@@ -121,10 +119,30 @@ static uint64_t tuple_hash(const uint8_t key[16], uint8_t domain,
 
 #define HT_MIN_LOG2 4u
 
-static size_t bucket_of(const struct utcp_htable *t,
-                        const struct utcp_4tuple *k)
+uint32_t utcp__ht_hash(const uint8_t key[16], const struct utcp_4tuple *k)
 {
-    return (size_t)tuple_hash(t->key, DOMAIN_TABLE, k) & t->mask;
+    /* SipHash-1-3 (1 compression, 3 finalisation rounds) of the 12 bytes
+     * laddr, raddr, lport, rport as two little-endian words: one full
+     * block and the final block with the length in its top byte. */
+    uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
+    uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575);
+    uint64_t v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+    uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261);
+    uint64_t v3 = k1 ^ UINT64_C(0x7465646279746573);
+    uint64_t m = (uint64_t)k->laddr | (uint64_t)k->raddr << 32;
+    v3 ^= m;
+    SIPROUND(v0, v1, v2, v3);
+    v0 ^= m;
+    m = (uint64_t)k->lport | (uint64_t)k->rport << 16 | (uint64_t)12 << 56;
+    v3 ^= m;
+    SIPROUND(v0, v1, v2, v3);
+    v0 ^= m;
+    v2 ^= 0xffu;
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    uint64_t r = v0 ^ v1 ^ v2 ^ v3;
+    return (uint32_t)(r ^ (r >> 32));
 }
 
 static struct utcp_hnode **alloc_buckets(const struct utcp_allocator *a,
@@ -191,7 +209,7 @@ static void grow(struct utcp_htable *t)
         struct utcp_hnode *n = ob[i];
         while (n) {
             struct utcp_hnode *next = n->next;
-            link_head(&nb[bucket_of(t, &n->key)], n);
+            link_head(&nb[n->hash & t->mask], n);
             n = next;
         }
     }
@@ -200,19 +218,26 @@ static void grow(struct utcp_htable *t)
 
 void utcp__ht_insert(struct utcp_htable *t, struct utcp_hnode *n)
 {
-    link_head(&t->buckets[bucket_of(t, &n->key)], n);
+    n->hash = utcp__ht_hash(t->key, &n->key);
+    link_head(&t->buckets[n->hash & t->mask], n);
     t->count++;
     if (t->count > t->mask + 1u) /* load factor above 1 */
         grow(t);
 }
 
+struct utcp_hnode *utcp__ht_find_h(const struct utcp_htable *t,
+                                  const struct utcp_4tuple *k, uint32_t h)
+{
+    for (struct utcp_hnode *n = t->buckets[h & t->mask]; n; n = n->next)
+        if (n->hash == h && utcp_4tuple_eq(&n->key, k))
+            return n;
+    return NULL;
+}
+
 struct utcp_hnode *utcp__ht_find(const struct utcp_htable *t,
                                 const struct utcp_4tuple *k)
 {
-    for (struct utcp_hnode *n = t->buckets[bucket_of(t, k)]; n; n = n->next)
-        if (utcp_4tuple_eq(&n->key, k))
-            return n;
-    return NULL;
+    return utcp__ht_find_h(t, k, utcp__ht_hash(t->key, k));
 }
 
 /* O(1) through pprev. n->next is left as it was, so an iteration that just
@@ -255,16 +280,27 @@ uint32_t utcp__isn(const uint8_t key[16], const struct utcp_4tuple *t,
      * secretkey), M the 4-microsecond timer, F a keyed PRF of the
      * connection-id (SipHash-2-4 with a 128-bit key, as the RFC's "key
      * lengths of 128 bits should be adequate"), truncated to 32 bits. */
-    uint32_t m = (uint32_t)(now_us / 4u);
-    uint32_t f = (uint32_t)tuple_hash(key, DOMAIN_ISN, t);
-    return m + f;
+    uint32_t ts;
+    return utcp__isn_ts(key, t, now_us, &ts);
+}
+
+uint32_t utcp__isn_ts(const uint8_t key[16], const struct utcp_4tuple *t,
+                      uint64_t now_us, uint32_t *ts_offset)
+{
+    /* One PRF output serves both: its low half is F of the ISN, its high
+     * half the timestamp offset (RFC 7323 5.4 and 7.1: a random offset per
+     * connection hides the host's uptime and keeps TSval monotonic per
+     * 4-tuple). */
+    uint64_t f = tuple_hash(key, DOMAIN_ISN, t);
+    *ts_offset = (uint32_t)(f >> 32);
+    return (uint32_t)(now_us / 4u) + (uint32_t)f;
 }
 
 uint32_t utcp__ts_offset(const uint8_t key[16], const struct utcp_4tuple *t)
 {
-    /* RFC 7323 5.4 and 7.1: a random offset per connection hides the
-     * host's uptime and keeps TSval monotonic per 4-tuple. */
-    return (uint32_t)tuple_hash(key, DOMAIN_TS, t);
+    uint32_t ts;
+    (void)utcp__isn_ts(key, t, 0, &ts);
+    return ts;
 }
 
 /* ---- xoshiro256** (Blackman and Vigna), seeded through splitmix64. */

@@ -32,6 +32,7 @@ static inline bool utcp_4tuple_eq(const struct utcp_4tuple *a,
 struct utcp_hnode {
     struct utcp_hnode *next, **pprev;
     struct utcp_4tuple key;
+    uint32_t hash; /* utcp__ht_hash of key, set by insert (kept for growth) */
 };
 
 struct utcp_htable {
@@ -55,6 +56,14 @@ void utcp__ht_insert(struct utcp_htable *t, struct utcp_hnode *n);
 /* The node with key k, or NULL. */
 struct utcp_hnode *utcp__ht_find(const struct utcp_htable *t,
                                 const struct utcp_4tuple *k);
+/* The table hash of k: SipHash-1-3 of the packed 4-tuple under the table
+ * key (SipHash-1-3 is the flooding-resistant table hash of Rust's standard
+ * library; the PRF uses below, ISNs and ports, keep SipHash-2-4). Tables
+ * built with the same key share it, so one packet needs one hash. */
+uint32_t utcp__ht_hash(const uint8_t key[16], const struct utcp_4tuple *k);
+/* utcp__ht_find with the hash already computed by utcp__ht_hash. */
+struct utcp_hnode *utcp__ht_find_h(const struct utcp_htable *t,
+                                  const struct utcp_4tuple *k, uint32_t h);
 /* Removes n (which is in t). */
 void utcp__ht_remove(struct utcp_htable *t, struct utcp_hnode *n);
 /* Iteration: start with *bucket = 0 and cur = NULL; returns the next node
@@ -71,6 +80,9 @@ struct utcp_hnode *utcp__ht_iter(const struct utcp_htable *t, size_t *bucket,
 uint32_t utcp__ts_offset(const uint8_t key[16], const struct utcp_4tuple *t);
 uint32_t utcp__isn(const uint8_t key[16], const struct utcp_4tuple *t,
                   uint64_t now_us);
+/* utcp__isn and utcp__ts_offset from one PRF computation. */
+uint32_t utcp__isn_ts(const uint8_t key[16], const struct utcp_4tuple *t,
+                      uint64_t now_us, uint32_t *ts_offset);
 
 /* A seeded PRNG (xoshiro256**, seeded through splitmix64). */
 struct utcp_rng {

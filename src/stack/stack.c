@@ -401,7 +401,10 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
         return;
     }
     struct utcp_4tuple k = {ip.dst, ip.src, th.dport, th.sport};
-    struct utcp_conn *c = utcp__table_find(s, &k);
+    uint32_t kh = utcp__ht_hash(s->hash_key, &k); /* for both tables */
+    struct utcp_hnode *cn = utcp__ht_find_h(&s->conns, &k, kh);
+    struct utcp_conn *c =
+        cn ? UTCP_CONTAINER_OF(cn, struct utcp_conn, hnode) : NULL;
     if (s->cfg.trace) {
         struct utcp_trace_event ev = {0};
         ev.kind = UTCP_TRACE_SEG_IN;
@@ -420,7 +423,7 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
         utcp__tcp_input(s, c, &ip, &th);
         return;
     }
-    struct utcp_twrec *tw = utcp__tw_find(s, &k);
+    struct utcp_twrec *tw = utcp__tw_find_h(s, &k, kh);
     utcp_seq floor = 0;
     if (tw) {
         /* as for a full TIME-WAIT connection: above the old SND.NXT plus a

@@ -15,16 +15,12 @@
 #include "tcp/conn.h"
 
 
+/* The same hash as the connection table (same key), so the input path
+ * hashes a packet's 4-tuple once for both. */
 static size_t bucket_of(const struct utcp_stack *s,
                         const struct utcp_4tuple *k)
 {
-    uint8_t b[13];
-    b[0] = 'T'; /* separates this use of the key from the others */
-    memcpy(b + 1, &k->laddr, 4);
-    memcpy(b + 5, &k->raddr, 4);
-    memcpy(b + 9, &k->lport, 2);
-    memcpy(b + 11, &k->rport, 2);
-    return (size_t)utcp__siphash24(s->hash_key, b, sizeof b) & s->tw.mask;
+    return (size_t)utcp__ht_hash(s->hash_key, k) & s->tw.mask;
 }
 
 int utcp__tw_init(struct utcp_stack *s)
@@ -68,9 +64,15 @@ static void grow(struct utcp_stack *s)
 struct utcp_twrec *utcp__tw_find(struct utcp_stack *s,
                                  const struct utcp_4tuple *k)
 {
+    return utcp__tw_find_h(s, k, utcp__ht_hash(s->hash_key, k));
+}
+
+struct utcp_twrec *utcp__tw_find_h(struct utcp_stack *s,
+                                   const struct utcp_4tuple *k, uint32_t h)
+{
     if (!s->tw.count)
         return NULL;
-    for (struct utcp_twrec *r = s->tw.buckets[bucket_of(s, k)]; r;
+    for (struct utcp_twrec *r = s->tw.buckets[h & s->tw.mask]; r;
          r = r->hnext)
         if (utcp_4tuple_eq(&r->key, k))
             return r;

@@ -46,6 +46,9 @@ int utcp__tw_init(struct utcp_stack *s);
 void utcp__tw_destroy(struct utcp_stack *s);
 struct utcp_twrec *utcp__tw_find(struct utcp_stack *s,
                                  const struct utcp_4tuple *k);
+/* The same with h = utcp__ht_hash(s->hash_key, k) already computed. */
+struct utcp_twrec *utcp__tw_find_h(struct utcp_stack *s,
+                                   const struct utcp_4tuple *k, uint32_t h);
 /* Replaces the orphaned connection c (state TIME_WAIT) by a record with the
  * rest of its 2*MSL, and frees c. Without memory for a record, c stays as
  * it is (still correct, only bigger). */

@@ -242,11 +242,10 @@ void utcp__enter_time_wait(struct utcp_stack *s, struct utcp_conn *c,
 void utcp__conn_init_seq(struct utcp_stack *s, struct utcp_conn *c)
 {
     /* RFC 6528 3 / RFC 9293 3.4.1 */
-    c->iss = utcp__isn(s->isn_key, &c->tuple, s->now);
+    c->iss = utcp__isn_ts(s->isn_key, &c->tuple, s->now, &c->ts_offset);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->sndq_seq = c->iss + 1;
     c->recover = c->iss; /* RFC 6582 3.2 (1): recover starts at the ISN */
-    c->ts_offset = utcp__ts_offset(s->isn_key, &c->tuple);
     c->ts_rexmit = utcp__ts_now(s->now, c->ts_offset);
     c->rcv_mss = (uint16_t)(s->cfg.mtu - 40);
     if (c->opt.maxseg && c->opt.maxseg < c->rcv_mss)
