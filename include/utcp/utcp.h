@@ -90,6 +90,9 @@ struct utcp_config {
     size_t buf_cache_bytes;     /* 4 MiB: freed send/receive buffers kept
                                    for reuse, at most this many bytes (and
                                    16 blocks); SIZE_MAX: keep none */
+    uint32_t obj_cache;         /* 256: freed connection and TIME_WAIT
+                                   records kept for reuse, of each kind;
+                                   UINT32_MAX: keep none */
     unsigned offload;           /* UTCP_OFFLOAD_* bits: checksum work the
                                    link does (or needs not be done) */
     bool no_timestamps;         /* do not offer RFC 7323 timestamps */

@@ -72,6 +72,38 @@ static void buf_cache_free(void *ctx, void *p, size_t size)
     utcp__free(&s->alloc, p, size);
 }
 
+void *utcp__obj_alloc(struct utcp_stack *s, int kind, size_t size)
+{
+    void *p = s->obj_free[kind];
+    if (!p)
+        return utcp__alloc(&s->alloc, size);
+    memcpy(&s->obj_free[kind], p, sizeof(void *));
+    s->obj_free_n[kind]--;
+    return p;
+}
+
+void utcp__obj_free(struct utcp_stack *s, int kind, void *p, size_t size)
+{
+    uint32_t limit = s->cfg.obj_cache ? s->cfg.obj_cache : UTCP_OBJ_CACHE;
+    if (s->cfg.obj_cache == UINT32_MAX || s->obj_free_n[kind] >= limit) {
+        utcp__free(&s->alloc, p, size);
+        return;
+    }
+    memcpy(p, &s->obj_free[kind], sizeof(void *));
+    s->obj_free[kind] = p;
+    s->obj_free_n[kind]++;
+}
+
+static void obj_cache_release(struct utcp_stack *s, int kind, size_t size)
+{
+    while (s->obj_free[kind]) {
+        void *p = s->obj_free[kind];
+        memcpy(&s->obj_free[kind], p, sizeof(void *));
+        utcp__free(&s->alloc, p, size);
+    }
+    s->obj_free_n[kind] = 0;
+}
+
 static void derive_key(struct utcp_rng *r, uint8_t key[16])
 {
     uint64_t a = utcp__rng_next(r), b = utcp__rng_next(r);
@@ -171,6 +203,8 @@ void utcp_stack_destroy(struct utcp_stack *s)
     utcp__free(&s->alloc, s->socks, sizeof *s->socks * s->socks_cap);
     utcp__free(&s->alloc, s->ports, sizeof *s->ports * 65536u);
     utcp__free(&s->alloc, s->pkt, s->pkt_cap);
+    obj_cache_release(s, UTCP_OBJ_CONN, sizeof(struct utcp_conn));
+    obj_cache_release(s, UTCP_OBJ_TWREC, sizeof(struct utcp_twrec));
     while (s->buf_cache_n > 0) {
         s->buf_cache_n--;
         utcp__free(&s->alloc, s->buf_cache[s->buf_cache_n].p,

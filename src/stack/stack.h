@@ -17,6 +17,13 @@
 #define UTCP_BUF_CACHE_SLOTS 16
 #define UTCP_BUF_CACHE_DEFAULT (4u << 20)
 
+/* Fixed-size objects (connections, TIME_WAIT records) come from small
+ * per-stack free lists before the allocator: no allocator call per
+ * connection in steady state. At most utcp_config.obj_cache (default
+ * UTCP_OBJ_CACHE) of each are kept. */
+#define UTCP_OBJ_CACHE 256
+enum { UTCP_OBJ_CONN, UTCP_OBJ_TWREC, UTCP_OBJ_KINDS };
+
 /* RFC 5961 7: challenge ACKs per second, per stack (Linux's old default). */
 #define UTCP_CHALLENGE_ACK_LIMIT 1000
 
@@ -46,6 +53,8 @@ struct utcp_stack {
     } buf_cache[UTCP_BUF_CACHE_SLOTS];
     uint32_t buf_cache_n;
     size_t buf_cache_bytes;
+    void *obj_free[UTCP_OBJ_KINDS];  /* free lists (first word: next) */
+    uint32_t obj_free_n[UTCP_OBJ_KINDS];
     struct utcp_rng rng;
     uint8_t isn_key[16], hash_key[16], port_key[16];
     utcp_time now;
@@ -102,6 +111,9 @@ void utcp__trace_state(struct utcp_stack *s, uint32_t id,
                        const struct utcp_4tuple *t, int old, int st,
                        int cause);
 
+/* Fixed-size objects from the per-stack free lists (see UTCP_OBJ_CACHE). */
+void *utcp__obj_alloc(struct utcp_stack *s, int kind, size_t size);
+void utcp__obj_free(struct utcp_stack *s, int kind, void *p, size_t size);
 /* Emits a trace event (fills now). */
 void utcp__trace(struct utcp_stack *s, struct utcp_trace_event *ev);
 /* Trace a drop of a segment for connection c (may be NULL). */

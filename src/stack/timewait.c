@@ -131,7 +131,7 @@ static void trace_timer(struct utcp_stack *s, const struct utcp_twrec *r,
 
 void utcp__tw_from_conn(struct utcp_stack *s, struct utcp_conn *c)
 {
-    struct utcp_twrec *r = utcp__alloc(&s->alloc, sizeof *r);
+    struct utcp_twrec *r = utcp__obj_alloc(s, UTCP_OBJ_TWREC, sizeof *r);
     if (!r)
         return;
     memset(r, 0, sizeof *r);
@@ -182,7 +182,7 @@ void utcp__tw_remove(struct utcp_stack *s, struct utcp_twrec *r, int cause)
     if (!utcp__legal(s, UTCP_TIME_WAIT, UTCP_CLOSED, cause))
         s->ctr.IllegalTransitions++;
     utcp__trace_state(s, r->id, &r->key, UTCP_TIME_WAIT, UTCP_CLOSED, cause);
-    utcp__free(&s->alloc, r, sizeof *r);
+    utcp__obj_free(s, UTCP_OBJ_TWREC, r, sizeof *r);
     s->ctr.ConnsFree++;
     s->live_conns--;
     rearm(s);

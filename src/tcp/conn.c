@@ -13,7 +13,7 @@
 
 struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
 {
-    struct utcp_conn *c = utcp__alloc(&s->alloc, sizeof *c);
+    struct utcp_conn *c = utcp__obj_alloc(s, UTCP_OBJ_CONN, sizeof *c);
     if (!c)
         return NULL;
     memset(c, 0, sizeof *c);
@@ -56,7 +56,7 @@ void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
     utcp__ev_unlink(s, c);
     utcp__ring_release(&c->sndq, &s->buf_alloc);
     utcp__ring_release(&c->rcvq, &s->buf_alloc);
-    utcp__free(&s->alloc, c, sizeof *c);
+    utcp__obj_free(s, UTCP_OBJ_CONN, c, sizeof *c);
     s->ctr.ConnsFree++;
     s->live_conns--;
 }

@@ -66,6 +66,9 @@ static void timewait_record_replaces_connection(void **state)
     utcp_config_init(&c);
     c.seed = 7;
     c.allocator = &al;
+    /* no reuse caches: the allocator sees what is really held */
+    c.obj_cache = UINT32_MAX;
+    c.buf_cache_bytes = SIZE_MAX;
     struct tnet n;
     tnet_init(&n, &c);
     utcp_sock lb = tnet_listen(&n, B, 80, 4), ca = tnet_connect(&n, A, 80), cb;
