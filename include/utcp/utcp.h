@@ -324,6 +324,8 @@ int utcp_getinfo(struct utcp_stack *s, utcp_sock sk, struct utcp_info *info);
     X(ConnsAlloc, "connection records allocated")                              \
     X(ConnsFree, "connection records freed")                                   \
     X(SackRecoveries, "loss recoveries driven by SACK (RFC 6675)")            \
+    X(SpuriousRecoveries, "fast recoveries undone: the ACK echoed a TSval "   \
+                          "older than the retransmission (RFC 3522)")          \
     X(SackRetrans, "segments retransmitted from the SACK scoreboard")         \
     X(SackRtoFlushes, "RTOs that discarded a non-empty SACK scoreboard")      \
     X(PawsDrops, "segments dropped by PAWS (RFC 7323 5)")                     \

@@ -59,6 +59,7 @@ struct utcp_conn {
     bool fin_rcvd : 1;          /* the peer's FIN was processed */
     bool ooo_fin : 1;           /* a FIN arrived ahead of missing data */
     bool rd_shut : 1;           /* SHUT_RD: discard incoming data */
+    bool undo_armed : 1;        /* undo_ts is set, no ACK has decided */
     bool in_recovery : 1;       /* fast recovery (RFC 6582, or RFC 6675
                                    when sack_ok) */
     bool rtt_active : 1;        /* a segment is being timed (Karn) */
@@ -94,6 +95,9 @@ struct utcp_conn {
     utcp_seq last_ack_sent;     /* Last.ACK.sent (4.3) */
     utcp_time ts_recent_age;    /* when TS.Recent was set (5.5) */
     uint32_t ts_rexmit;         /* our TSval at the last retransmission */
+    /* RFC 3522 / RFC 4015 undo of a spurious fast retransmission */
+    uint32_t undo_ts;           /* TSval of the recovery's first rexmit */
+    uint32_t prior_cwnd, prior_ssthresh;
 
     uint16_t mss;               /* effective send MSS (peer's, clamped) */
     uint16_t rcv_mss;           /* the MSS we advertised */
@@ -229,6 +233,11 @@ bool utcp__send_new(struct utcp_stack *s, struct utcp_conn *c);
 void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c);
 /* Sends a keep-alive probe (SEQ = snd_una - 1, no data). */
 void utcp__send_keepalive(struct utcp_stack *s, struct utcp_conn *c);
+
+/* Arms the Eifel check (RFC 3522) for the recovery just entered: prior
+ * cwnd and ssthresh, and the TSval of the retransmission just sent. */
+void utcp__undo_arm(struct utcp_conn *c, uint32_t prior_cwnd,
+                    uint32_t prior_ssthresh);
 
 /* input.c */
 void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,

@@ -728,9 +728,42 @@ static bool is_dupack(const struct utcp_conn *c, const struct seg *g)
            c->snd_max != c->snd_una;
 }
 
+void utcp__undo_arm(struct utcp_conn *c, uint32_t prior_cwnd,
+                    uint32_t prior_ssthresh)
+{
+    if (!c->ts_ok)
+        return;
+    c->prior_cwnd = prior_cwnd;
+    c->prior_ssthresh = prior_ssthresh;
+    c->undo_ts = c->ts_rexmit;
+    c->undo_armed = true;
+}
+
+/* RFC 3522 (Eifel detection) with the RFC 4015 response, as Linux undoes:
+ * the first ACK of new data after a fast retransmission decides. If it
+ * echoes a TSval older than the retransmission's, the original arrived (it
+ * was reordered, not lost): the window reduction is undone and recovery
+ * ends. */
+static void eifel_check(struct utcp_stack *s, struct utcp_conn *c,
+                        const struct utcp_tcp *th)
+{
+    if (!c->undo_armed)
+        return;
+    c->undo_armed = false;
+    if (!c->in_recovery || !seg_has_ts(c, th) || th->opts.ts_ecr == 0 ||
+        !utcp__ts_lt(th->opts.ts_ecr, c->undo_ts))
+        return;
+    s->ctr.SpuriousRecoveries++;
+    c->cwnd = utcp_max_u32(c->cwnd, c->prior_cwnd);
+    c->ssthresh = utcp_max_u32(c->ssthresh, c->prior_ssthresh);
+    c->in_recovery = false;
+    c->dupacks = 0;
+}
+
 static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
                        const struct seg *g, utcp_seq ack)
 {
+    eifel_check(s, c, g->th);
     uint32_t acked = (uint32_t)seq_diff(ack, c->snd_una);
     uint32_t flight = (uint32_t)seq_diff(c->snd_max, c->snd_una);
     /* Remove acknowledged data (the FIN occupies one number past it). */
@@ -808,11 +841,13 @@ static void on_dupack(struct utcp_stack *s, struct utcp_conn *c)
         seq_geq(c->snd_una, c->recover)) {
         /* RFC 5681 3.2 (2)-(4), RFC 6582 3.2 (2) */
         s->ctr.FastRetrans++;
+        uint32_t prior_cwnd = c->cwnd, prior_ssthresh = c->ssthresh;
         c->ssthresh = c->cc->ssthresh(c);
         c->recover = c->snd_max;
         c->in_recovery = true;
         c->rtt_active = false;
         utcp__retransmit_una(s, c);
+        utcp__undo_arm(c, prior_cwnd, prior_ssthresh);
         c->cwnd = c->ssthresh + 3u * c->mss;
     } else if (c->dupacks > 3 && c->in_recovery) {
         /* RFC 5681 3.2 (5): inflate for each further duplicate. */

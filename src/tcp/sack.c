@@ -220,6 +220,7 @@ static void enter_recovery(struct utcp_stack *s, struct utcp_conn *c)
     /* (4.1) RecoveryPoint = HighData */
     c->recover = c->snd_max;
     /* (4.2) ssthresh = cwnd = FlightSize / 2 (RFC 5681 3.2 (2)) */
+    uint32_t prior_cwnd = c->cwnd, prior_ssthresh = c->ssthresh;
     c->ssthresh = c->cc->ssthresh(c);
     c->cwnd = c->ssthresh;
     c->in_recovery = true;
@@ -235,6 +236,7 @@ static void enter_recovery(struct utcp_stack *s, struct utcp_conn *c)
         s->ctr.SackRetrans++;
         utcp__send_rexmit(s, c, a, len);
         c->high_rxt = c->rescue_rxt = a + len;
+        utcp__undo_arm(c, prior_cwnd, prior_ssthresh);
     }
     /* (4.4) SetPipe and (4.5) step (C): utcp__output, at the end of this
      * segment's processing, runs utcp__sack_output. */

@@ -171,6 +171,7 @@ static bool fire_rtx(struct utcp_stack *s, struct utcp_conn *c)
     /* RFC 5681 3.1 (4) and (5): ssthresh from the flight, cwnd = 1 SMSS.
      * RFC 6582 3.2 (4): recover = highest sequence sent. */
     c->lt_bytes = 0; /* all of the flight counts here */
+    c->undo_armed = false; /* no undo of a timeout (no F-RTO yet) */
     c->ssthresh = c->cc->ssthresh(c);
     c->cwnd = c->mss;
     c->bytes_acked = 0;
