@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages utcp's build, tests and tools need, only those
 # missing. Idempotent; needs root (or sudo) only when something is missing.
-# Usage: scripts/deps.sh [--fuzz] [--interop]
+# Usage: scripts/deps.sh [--fuzz] [--coverage] [--interop] [--bench]
 set -euo pipefail
 
-pkgs=(cmake make gcc pkg-config libcmocka-dev tshark libxml2-utils graphviz python3)
+pkgs=(cmake make gcc pkg-config libcmocka-dev libhttp-parser-dev tshark libxml2-utils graphviz python3)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     --coverage) pkgs+=(gcovr) ;;
-    --interop) pkgs+=(iproute2 socat curl tshark procps python3 iputils-ping ethtool) ;;
-    *) echo "deps.sh: unknown option '$arg' (known: --fuzz --coverage --interop)" >&2; exit 2 ;;
+    --interop) pkgs+=(iproute2 socat curl tshark procps python3 iputils-ping ethtool apache2-utils) ;;
+    --bench) pkgs+=(iproute2 socat ethtool wrk) ;;
+    *) echo "deps.sh: unknown option '$arg' (known: --fuzz --coverage --interop --bench)" >&2; exit 2 ;;
   esac
 done
 

@@ -15,6 +15,7 @@ int utcp_tool_sim(int argc, char **argv);
 int utcp_tool_fsm(int argc, char **argv);
 int utcp_tool_nc(int argc, char **argv);
 int utcp_tool_stat(int argc, char **argv);
+int utcp_tool_http(int argc, char **argv);
 
 #define UTCP_TOOLS(X)                                                          \
     X("pcapdemo", utcp_tool_pcapdemo,                                          \
@@ -27,6 +28,9 @@ int utcp_tool_stat(int argc, char **argv);
     X("nc", utcp_tool_nc,                                                      \
       "netcat over utcp on a TUN device: connect or listen, stdin <-> "      \
       "connection")                                                            \
+    X("http", utcp_tool_http,                                                  \
+      "static HTTP/1.1 file server over utcp on a TUN device (GET, HEAD, "    \
+      "keep-alive)")                                                           \
     X("stat", utcp_tool_stat,                                                  \
       "connections and counters of running utcp processes (like ss -tan)")
 
