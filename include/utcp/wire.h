@@ -268,16 +268,24 @@ enum {
      * complements (RFC 1071: the sum is linear). A link that trusts its
      * packets (an in-memory wire) may skip that. */
     UTCP_BUILD_CSUM_PARTIAL = 1u << 0,
+    /* The payload is already in place (payload == buf + header length) and
+     * its partial sum from 0 (utcp_csum_partial / utcp_csum_copy) is
+     * payload_sum: the caller summed it while copying it there, so it is
+     * not read again. */
+    UTCP_BUILD_PAYLOAD_SUMMED = 1u << 1,
 };
 
-/* utcp_tcp_build / utcp_ipv4_tcp_build with UTCP_BUILD_* flags. */
+/* utcp_tcp_build / utcp_ipv4_tcp_build with UTCP_BUILD_* flags;
+ * payload_sum is used with UTCP_BUILD_PAYLOAD_SUMMED only. */
 size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
                          uint32_t src, uint32_t dst, const uint8_t *payload,
-                         size_t payload_len, unsigned flags);
+                         size_t payload_len, unsigned flags,
+                         uint32_t payload_sum);
 size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
                               const struct utcp_ipv4 *ip,
                               const struct utcp_tcp *h, const uint8_t *payload,
-                              size_t payload_len, unsigned flags);
+                              size_t payload_len, unsigned flags,
+                              uint32_t payload_sum);
 
 /* ------------------------------------------------------------------------
  * ICMP (RFC 792): echo request/reply, destination unreachable.

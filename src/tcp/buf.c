@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tcp/buf.h"
+#include "utcp/wire.h"
 
 /* ------------------------------------------------------------------------
  * Ring
@@ -122,6 +123,27 @@ void utcp__ring_peek(const struct utcp_ring *r, uint32_t off, void *dst,
         memcpy(dst, p1, n1);
     if (k == 2)
         memcpy((uint8_t *)dst + n1, p2, n2);
+}
+
+uint32_t utcp__ring_peek_csum(const struct utcp_ring *r, uint32_t off,
+                              void *dst, uint32_t n)
+{
+    const uint8_t *p1, *p2;
+    uint32_t n1, n2;
+    int k = utcp__ring_spans(r, off, n, &p1, &n1, &p2, &n2);
+    if (k == 0)
+        return 0;
+    if (k == 2 && (n1 & 1u)) {
+        /* Sums chain only at even offsets (RFC 1071 byte pairs): copy, then
+         * sum the contiguous copy. */
+        memcpy(dst, p1, n1);
+        memcpy((uint8_t *)dst + n1, p2, n2);
+        return utcp_csum_partial(dst, n, 0);
+    }
+    uint32_t s = utcp_csum_copy(dst, p1, n1, 0);
+    if (k == 2)
+        s = utcp_csum_copy((uint8_t *)dst + n1, p2, n2, s);
+    return s;
 }
 
 int utcp__ring_spans(const struct utcp_ring *r, uint32_t off, uint32_t n,

@@ -55,6 +55,10 @@ void utcp__ring_commit(struct utcp_ring *r, uint32_t n);
 /* Copies n bytes starting at offset off (off + n <= len) into dst. */
 void utcp__ring_peek(const struct utcp_ring *r, uint32_t off, void *dst,
                     uint32_t n);
+/* utcp__ring_peek that also returns the partial Internet checksum of the
+ * bytes copied (utcp_csum_copy: one pass over the data). */
+uint32_t utcp__ring_peek_csum(const struct utcp_ring *r, uint32_t off,
+                              void *dst, uint32_t n);
 /* The at most two contiguous spans holding bytes [off, off + n) (off + n <=
  * len); returns the number of spans: 0 when n == 0, 1 when the bytes are
  * contiguous (then *p2 = NULL, *n2 = 0), 2 when they wrap. The pointers are

@@ -99,6 +99,8 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         th.win = window_field(c, syn);
     set_options(s, c, &th.opts, flags, len);
     const uint8_t *payload = NULL;
+    unsigned bf = 0;
+    uint32_t psum = 0;
     if (len) {
         /* Copy the payload straight to its place in the packet; the
          * builder then only checksums it (wire.h allows a payload already
@@ -107,16 +109,21 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
                     utcp_tcp_opts_len(&th.opts);
         if (at + len > s->pkt_cap)
             return; /* cannot happen: pkt_cap covers any segment */
-        utcp__ring_peek(&c->sndq, off, s->pkt + at, len);
         payload = s->pkt + at;
+        if (s->cfg.offload & UTCP_OFFLOAD_TX_CSUM) {
+            utcp__ring_peek(&c->sndq, off, s->pkt + at, len);
+        } else {
+            /* copy and checksum in one pass over the payload */
+            psum = utcp__ring_peek_csum(&c->sndq, off, s->pkt + at, len);
+            bf |= UTCP_BUILD_PAYLOAD_SUMMED;
+        }
     }
     /* Data segments leave the checksum to the link when it offers to
      * complete it. */
-    unsigned bf = (len && (s->cfg.offload & UTCP_OFFLOAD_TX_CSUM))
-                      ? UTCP_BUILD_CSUM_PARTIAL
-                      : 0u;
+    if (len && (s->cfg.offload & UTCP_OFFLOAD_TX_CSUM))
+        bf |= UTCP_BUILD_CSUM_PARTIAL;
     size_t n = utcp_ipv4_tcp_build_ex(s->pkt, s->pkt_cap, &ip, &th, payload,
-                                      len, bf);
+                                      len, bf, psum);
     if (!n)
         return; /* cannot happen: pkt_cap covers MTU-sized segments */
     if (flags & UTCP_TH_ACK)

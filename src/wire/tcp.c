@@ -258,12 +258,14 @@ size_t utcp_tcp_build(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
                       uint32_t src, uint32_t dst, const uint8_t *payload,
                       size_t payload_len)
 {
-    return utcp_tcp_build_ex(buf, cap, h, src, dst, payload, payload_len, 0);
+    return utcp_tcp_build_ex(buf, cap, h, src, dst, payload, payload_len, 0,
+                             0);
 }
 
 size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
                          uint32_t src, uint32_t dst, const uint8_t *payload,
-                         size_t payload_len, unsigned flags)
+                         size_t payload_len, unsigned flags,
+                         uint32_t payload_sum)
 {
     const struct utcp_tcp_opts *o = &h->opts;
     /* More than 4 blocks never fit (and would overrun o->sack). */
@@ -308,7 +310,15 @@ size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
         return seg_len;
     }
     s = utcp_csum_partial(buf, hdr_len, s);
-    if (payload_len > 0) {
+    if (payload_len > 0 && (flags & UTCP_BUILD_PAYLOAD_SUMMED)) {
+        if (payload != buf + hdr_len)
+            return 0; /* the flag promises the payload is in place */
+        /* Partial sums add (RFC 1071 2 (B)); the header length is even,
+         * so the payload's sum from 0 chains after it. Both are below
+         * 2^17 here: no overflow of 32 bits, and utcp_csum_fold folds
+         * the carries. */
+        s += payload_sum;
+    } else if (payload_len > 0) {
         if (payload == buf + hdr_len)
             s = utcp_csum_partial(payload, payload_len, s);
         else
@@ -322,19 +332,20 @@ size_t utcp_ipv4_tcp_build(uint8_t *buf, size_t cap, const struct utcp_ipv4 *ip,
                            const struct utcp_tcp *h, const uint8_t *payload,
                            size_t payload_len)
 {
-    return utcp_ipv4_tcp_build_ex(buf, cap, ip, h, payload, payload_len, 0);
+    return utcp_ipv4_tcp_build_ex(buf, cap, ip, h, payload, payload_len, 0, 0);
 }
 
 size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
                               const struct utcp_ipv4 *ip,
                               const struct utcp_tcp *h, const uint8_t *payload,
-                              size_t payload_len, unsigned flags)
+                              size_t payload_len, unsigned flags,
+                              uint32_t payload_sum)
 {
     if (cap < UTCP_IPV4_HDR_LEN)
         return 0;
     size_t n = utcp_tcp_build_ex(buf + UTCP_IPV4_HDR_LEN,
                                  cap - UTCP_IPV4_HDR_LEN, h, ip->src, ip->dst,
-                                 payload, payload_len, flags);
+                                 payload, payload_len, flags, payload_sum);
     if (n == 0)
         return 0;
     struct utcp_ipv4 iph = *ip;

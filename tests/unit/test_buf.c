@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "tcp/buf.h"
+#include "utcp/wire.h"
 
 /* ------------------------------------------------------------------------
  * A counting allocator that can be told to fail.
@@ -316,6 +317,40 @@ static void ring_consume_everything_keeps_data_held_ahead(void **state)
     utcp__ring_consume(&r, 6);
     assert_int_equal(r.head, 0); /* nothing ahead any more */
     utcp__ring_release(&r, &a);
+}
+
+/* peek_csum copies like peek and returns the partial sum of the copy,
+ * across the wrap and with a first span of odd length. */
+static void ring_peek_csum_equals_copy_then_sum(void **state)
+{
+    (void)state;
+    struct count_alloc c;
+    struct utcp_allocator a = make_alloc(&c);
+    uint64_t seed = 99;
+    for (int round = 0; round < 400; round++) {
+        uint32_t cap = 64 + (uint32_t)(rng_next(&seed) % 4000);
+        struct utcp_ring r;
+        utcp__ring_init(&r, cap);
+        uint8_t src[4096];
+        for (size_t i = 0; i < sizeof src; i++)
+            src[i] = (uint8_t)rng_next(&seed);
+        /* move head somewhere, odd or even, then fill */
+        uint32_t skip = (uint32_t)(rng_next(&seed) % cap);
+        assert_int_equal(utcp__ring_write(&r, &a, src, skip), skip);
+        utcp__ring_consume(&r, skip);
+        uint32_t fill = cap - (uint32_t)(rng_next(&seed) % (cap / 2));
+        assert_int_equal(utcp__ring_write(&r, &a, src, fill), fill);
+        uint32_t off = (uint32_t)(rng_next(&seed) % fill);
+        uint32_t n = (uint32_t)(rng_next(&seed) % (fill - off + 1));
+        uint8_t d1[4096], d2[4096];
+        uint32_t s = utcp__ring_peek_csum(&r, off, d1, n);
+        utcp__ring_peek(&r, off, d2, n);
+        assert_memory_equal(d1, d2, n);
+        assert_int_equal(utcp_csum_fold(s),
+                         utcp_csum_fold(utcp_csum_partial(d2, n, 0)));
+        utcp__ring_release(&r, &a);
+    }
+    assert_int_equal(c.live_bytes, 0);
 }
 
 static void ring_spans_one_or_two(void **state)
@@ -1014,6 +1049,7 @@ int main(void)
         cmocka_unit_test(ring_consume_everything_resets_head),
         cmocka_unit_test(ring_consume_everything_keeps_data_held_ahead),
         cmocka_unit_test(ring_spans_one_or_two),
+        cmocka_unit_test(ring_peek_csum_equals_copy_then_sum),
         cmocka_unit_test(ring_write_at_then_commit),
         cmocka_unit_test(ring_set_cap_rules),
         cmocka_unit_test(ring_allocation_failure_is_reported),

@@ -977,7 +977,8 @@ static void tcp_build_csum_partial_completes_to_valid_checksum(void **state)
     size_t n1 = utcp_ipv4_tcp_build(full, sizeof full, &ip, &th, payload,
                                     sizeof payload);
     size_t n2 = utcp_ipv4_tcp_build_ex(part, sizeof part, &ip, &th, payload,
-                                       sizeof payload, UTCP_BUILD_CSUM_PARTIAL);
+                                       sizeof payload, UTCP_BUILD_CSUM_PARTIAL,
+                                       0);
     assert_int_equal(n1, n2);
     /* the partial segment does not verify, and differs only in the field */
     struct utcp_ipv4 pip;
@@ -994,6 +995,20 @@ static void tcp_build_csum_partial_completes_to_valid_checksum(void **state)
     /* completion */
     utcp_put16(part + 20 + 16, utcp_csum(part + 20, n2 - 20));
     assert_memory_equal(part, full, n1);
+    /* UTCP_BUILD_PAYLOAD_SUMMED: payload in place, its sum given */
+    uint8_t pre[600];
+    size_t hl = 20 + 20 + utcp_tcp_opts_len(&th.opts);
+    uint32_t ps = utcp_csum_copy(pre + hl, payload, sizeof payload, 0);
+    size_t n3 = utcp_ipv4_tcp_build_ex(pre, sizeof pre, &ip, &th, pre + hl,
+                                       sizeof payload,
+                                       UTCP_BUILD_PAYLOAD_SUMMED, ps);
+    assert_int_equal(n3, n1);
+    assert_memory_equal(pre, full, n1);
+    /* the flag with a payload not in place is refused */
+    assert_int_equal(utcp_ipv4_tcp_build_ex(pre, sizeof pre, &ip, &th, payload,
+                                            sizeof payload,
+                                            UTCP_BUILD_PAYLOAD_SUMMED, ps),
+                     0);
 }
 
 int main(void)
