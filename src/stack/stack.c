@@ -363,11 +363,9 @@ static void icmp_input(struct utcp_stack *s, const struct utcp_ipv4 *ip)
         size_t n = utcp_icmp_echo_build(s->pkt + UTCP_IPV4_HDR_LEN, room, &rep);
         if (!n)
             return;
-        struct utcp_ipv4 oip = {0};
-        oip.src = ip->dst;
-        oip.dst = ip->src;
-        oip.ttl = (uint8_t)s->cfg.ttl;
-        oip.id = s->ip_id++;
+        struct utcp_ipv4 oip;
+        utcp__ip_out(s, &oip, ip->dst, ip->src);
+        oip.df = false;
         oip.proto = UTCP_IPPROTO_ICMP;
         if (!utcp_ipv4_build(s->pkt, s->pkt_cap, &oip, n))
             return;

@@ -114,6 +114,19 @@ void utcp__trace_state(struct utcp_stack *s, uint32_t id,
 /* Fixed-size objects from the per-stack free lists (see UTCP_OBJ_CACHE). */
 void *utcp__obj_alloc(struct utcp_stack *s, int kind, size_t size);
 void utcp__obj_free(struct utcp_stack *s, int kind, void *p, size_t size);
+/* The IPv4 header fields of a packet this stack sends from laddr to
+ * raddr (options-free, DF, the next identification). */
+static inline void utcp__ip_out(struct utcp_stack *s, struct utcp_ipv4 *ip,
+                                uint32_t laddr, uint32_t raddr)
+{
+    *ip = (struct utcp_ipv4){0};
+    ip->src = laddr;
+    ip->dst = raddr;
+    ip->ttl = (uint8_t)s->cfg.ttl;
+    ip->id = s->ip_id++;
+    ip->df = true;
+}
+
 /* Emits a trace event (fills now). */
 void utcp__trace(struct utcp_stack *s, struct utcp_trace_event *ev);
 /* Trace a drop of a segment for connection c (may be NULL). */

@@ -210,12 +210,8 @@ void utcp__tw_destroy(struct utcp_stack *s)
 static void send_ack(struct utcp_stack *s, const struct utcp_twrec *r,
                      const struct utcp_tcp *in)
 {
-    struct utcp_ipv4 ip = {0};
-    ip.src = r->key.laddr;
-    ip.dst = r->key.raddr;
-    ip.ttl = (uint8_t)s->cfg.ttl;
-    ip.id = s->ip_id++;
-    ip.df = true;
+    struct utcp_ipv4 ip;
+    utcp__ip_out(s, &ip, r->key.laddr, r->key.raddr);
     struct utcp_tcp th = {0};
     th.sport = r->key.lport;
     th.dport = r->key.rport;

@@ -75,17 +75,26 @@ static void set_options(const struct utcp_stack *s, struct utcp_conn *c,
     }
 }
 
+/* A retransmission is about to go out: counters, the TSval it carries
+ * (RFC 7323 RTTM and the Eifel check) and a trace event. */
+static void count_rexmit(struct utcp_stack *s, struct utcp_conn *c)
+{
+    s->ctr.RetransSegs++;
+    c->retransmits++;
+    c->ts_rexmit = utcp__ts_now(s->now, c->ts_offset);
+    struct utcp_trace_event ev = {0};
+    ev.kind = UTCP_TRACE_RETRANSMIT;
+    ev.conn_id = c->id;
+    utcp__trace(s, &ev);
+}
+
 /* Builds and emits one segment of connection c. off/len: payload from the
  * send queue (off relative to sndq's first byte). */
 static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
                      uint8_t flags, uint32_t off, uint32_t len)
 {
-    struct utcp_ipv4 ip = {0};
-    ip.src = c->tuple.laddr;
-    ip.dst = c->tuple.raddr;
-    ip.ttl = (uint8_t)s->cfg.ttl;
-    ip.id = s->ip_id++;
-    ip.df = true;
+    struct utcp_ipv4 ip;
+    utcp__ip_out(s, &ip, c->tuple.laddr, c->tuple.raddr);
 
     struct utcp_tcp th = {0};
     th.sport = c->tuple.lport;
@@ -194,12 +203,8 @@ void utcp__send_rst_reply(struct utcp_stack *s, const struct utcp_ipv4 *ip,
     /* RFC 9293 3.10.7.1: never answer a RST. */
     if (th->flags & UTCP_TH_RST)
         return;
-    struct utcp_ipv4 oip = {0};
-    oip.src = ip->dst;
-    oip.dst = ip->src;
-    oip.ttl = (uint8_t)s->cfg.ttl;
-    oip.id = s->ip_id++;
-    oip.df = true;
+    struct utcp_ipv4 oip;
+    utcp__ip_out(s, &oip, ip->dst, ip->src);
     struct utcp_tcp r = {0};
     r.sport = th->dport;
     r.dport = th->sport;
@@ -290,13 +295,7 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c,
         flags |= UTCP_TH_PSH;
     bool rexmit = seq_lt(seq, c->snd_max);
     if (rexmit) {
-        s->ctr.RetransSegs++;
-        c->retransmits++;
-        c->ts_rexmit = utcp__ts_now(s->now, c->ts_offset);
-        struct utcp_trace_event ev = {0};
-        ev.kind = UTCP_TRACE_RETRANSMIT;
-        ev.conn_id = c->id;
-        utcp__trace(s, &ev);
+        count_rexmit(s, c);
     } else {
         s->ctr.OutSegs++;
     }
@@ -394,13 +393,7 @@ void utcp__send_rexmit(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         flags |= UTCP_TH_FIN;
     if (n && off + n == c->sndq.len)
         flags |= UTCP_TH_PSH;
-    s->ctr.RetransSegs++;
-    c->retransmits++;
-    c->ts_rexmit = utcp__ts_now(s->now, c->ts_offset);
-    struct utcp_trace_event ev = {0};
-    ev.kind = UTCP_TRACE_RETRANSMIT;
-    ev.conn_id = c->id;
-    utcp__trace(s, &ev);
+    count_rexmit(s, c);
     send_seg(s, c, seq, flags, off, n);
     /* RFC 6298 (5.1) */
     if (c->t_rtx == UTCP_TIME_NEVER || c->persist) {
