@@ -605,6 +605,41 @@ static void established_three_dup_acks_fast_retransmit(void **state)
     seg_destroy(&h);
 }
 
+/* RFC 6582 3.2 (2): after a recovery ended by a full ACK, a loss of the
+ * very next data is again repaired by fast retransmit (the ACK covers
+ * "recover"), not left to the retransmission timer. */
+static void established_loss_right_after_recovery_fast_retransmit(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    seg_init(&h, NULL);
+    utcp_sock sk = est(&h);
+    uint32_t U = h.iss + 1;
+    fillbuf();
+    assert_int_equal(utcp_send(h.st, sk, buf, 4 * 1460), 4 * 1460);
+    while (seg_take(&h) != NULL)
+        ;
+    for (int i = 0; i < 3; i++)
+        seg_send(&h, F_ACK, P0, U, 16384, NULL, 0);
+    expect_seg(&h, F_ACK, U, P0, 1460, SEG_ANY);
+    /* the full ACK ends the recovery */
+    uint32_t end = U + 4 * 1460;
+    seg_send(&h, F_ACK, P0, end, 16384, NULL, 0);
+    while (seg_take(&h) != NULL)
+        ;
+    assert_int_equal(utcp_send(h.st, sk, buf, 2 * 1460), 2 * 1460);
+    expect_seg(&h, F_ACK, end, P0, 1460, SEG_ANY);
+    while (seg_take(&h) != NULL)
+        ;
+    /* the first of the new segments is lost: three duplicates of `end` */
+    for (int i = 0; i < 3; i++)
+        seg_send(&h, F_ACK, P0, end, 16384, NULL, 0);
+    expect_seg(&h, F_ACK, end, P0, 1460, SEG_ANY);
+    assert_int_equal(SEG_CTR(&h, FastRetrans), 2);
+    assert_int_equal(SEG_CTR(&h, Timeouts), 0);
+    seg_destroy(&h);
+}
+
 /* ---- Nagle (RFC 896, RFC 1122 4.2.3.4) ---- */
 
 static void established_small_write_held_while_unacked_nagle(void **state)
@@ -969,6 +1004,7 @@ int main(void)
         cmocka_unit_test(established_user_timeout_gives_up_at_first_expiry_after_it),
         cmocka_unit_test(established_ack_after_backoff_restarts_timer_from_rto),
         cmocka_unit_test(established_three_dup_acks_fast_retransmit),
+        cmocka_unit_test(established_loss_right_after_recovery_fast_retransmit),
         cmocka_unit_test(established_small_write_held_while_unacked_nagle),
         cmocka_unit_test(established_small_write_sent_at_once_with_nodelay),
         cmocka_unit_test(established_full_segment_not_held_by_nagle),
