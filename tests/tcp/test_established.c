@@ -730,6 +730,31 @@ static void established_zero_window_probes_with_backoff(void **state)
     seg_destroy(&h);
 }
 
+/* After a zero-window probe went beyond the closed window, our pure ACKs
+ * carry SND.UNA + SND.WND (= SND.UNA), not the probe's end: a zero-window
+ * receiver accepts only SEG.SEQ = RCV.NXT and would drop them unread
+ * (RFC 9293 3.10.7.4; as Linux's tcp_acceptable_seq). */
+static void established_ack_after_probe_stays_inside_closed_window(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    seg_init(&h, NULL);
+    utcp_sock sk = est(&h);
+    uint32_t U = h.iss + 1;
+    fillbuf();
+    assert_int_equal(utcp_send(h.st, sk, buf, 1000), 1000);
+    expect_seg(&h, F_PSH | F_ACK, U, P0, 1000, SEG_ANY);
+    seg_send(&h, F_ACK, P0, U + 1000, 0, NULL, 0);
+    assert_int_equal(utcp_send(h.st, sk, buf + 1000, 500), 500);
+    seg_run_to_next_timer(&h);
+    expect_seg(&h, F_ACK, U + 1000, P0, 1, SEG_ANY); /* the probe */
+    /* the peer drops the probe byte and sends data of its own */
+    seg_send(&h, F_ACK | F_PSH, P0, U + 1000, 0, "x", 1);
+    seg_run(&h, 100 * MS);
+    expect_seg(&h, F_ACK, U + 1000, P0 + 1, 0, SEG_ANY);
+    seg_destroy(&h);
+}
+
 static void established_zero_window_probes_unanswered_gives_up(void **state)
 {
     (void)state;
@@ -1009,6 +1034,7 @@ int main(void)
         cmocka_unit_test(established_small_write_sent_at_once_with_nodelay),
         cmocka_unit_test(established_full_segment_not_held_by_nagle),
         cmocka_unit_test(established_zero_window_probes_with_backoff),
+        cmocka_unit_test(established_ack_after_probe_stays_inside_closed_window),
         cmocka_unit_test(established_zero_window_probes_unanswered_gives_up),
         cmocka_unit_test(established_window_shrunk_to_zero_probes_not_times_out),
         cmocka_unit_test(established_small_window_override_timeout_sends),
