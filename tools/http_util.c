@@ -188,16 +188,10 @@ const char *utcp_http_reason(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
     case 414:
         return "URI Too Long";
     case 431:
         return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
     case 503:
         return "Service Unavailable";
     case 505:

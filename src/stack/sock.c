@@ -14,7 +14,6 @@
 #define SLOT_OF(h) ((uint32_t)((h)&0xffffffffu))
 #define GEN_OF(h) ((uint32_t)((h) >> 32))
 
-int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when);
 
 static struct utcp_conn *lookup(struct utcp_stack *s, utcp_sock h)
 {
@@ -25,12 +24,6 @@ static struct utcp_conn *lookup(struct utcp_stack *s, utcp_sock h)
     if (!slot->conn || slot->gen != GEN_OF(h))
         return NULL;
     return slot->conn;
-}
-
-struct utcp_sock_slot *utcp__slot_of(struct utcp_stack *s,
-                                     const struct utcp_conn *c)
-{
-    return c->sock_idx ? &s->socks[c->sock_idx - 1] : NULL;
 }
 
 static utcp_sock handle_of(struct utcp_stack *s, const struct utcp_conn *c)
@@ -110,12 +103,8 @@ static bool port_in_use(void *ctx, uint16_t port)
 static int do_bind(struct utcp_stack *s, struct utcp_conn *c, uint16_t port,
                    uint32_t raddr, uint16_t rport)
 {
-    if (!s->ports) {
-        s->ports = utcp__alloc(&s->alloc, sizeof *s->ports * 65536u);
-        if (!s->ports)
-            return UTCP_ENOMEM;
-        memset(s->ports, 0, sizeof *s->ports * 65536u);
-    }
+    if (!utcp__ports_ensure(s))
+        return UTCP_ENOMEM;
     if (port == 0) {
         int p = utcp__port_pick(s->port_key, s->cfg.addr, raddr, rport,
                                s->cfg.ephemeral_lo, s->cfg.ephemeral_hi,
@@ -179,15 +168,7 @@ int utcp_accept(struct utcp_stack *s, utcp_sock sk, utcp_sock *out)
     int r = slot_alloc(s, c);
     if (r)
         return r;
-    l->accq_head = c->q_next;
-    if (l->accq_head)
-        l->accq_head->q_prev = NULL;
-    else
-        l->accq_tail = NULL;
-    l->accq_len--;
-    c->in_accq = false;
-    c->listener = c->q_next = c->q_prev = NULL;
-    c->accepted = true;
+    utcp__unlink_from_listener(c);
     *out = handle_of(s, c);
     utcp__notify(s, c, UTCP_EV_CONNECTED);
     return 0;
@@ -248,10 +229,7 @@ int utcp_connect(struct utcp_stack *s, utcp_sock sk, uint32_t addr,
         c->sndq_seq = c->iss + 1;
     }
     c->recover = c->iss;
-    uint8_t sh = 0;
-    while (sh < 14 && ((uint32_t)65535 << sh) < c->opt.rcvbuf)
-        sh++;
-    c->rcv_wscale = sh;
+    c->rcv_wscale = utcp__rcv_wscale_for(c->opt.rcvbuf);
     utcp__ring_set_cap(&c->rcvq, c->opt.rcvbuf);
     utcp__ring_set_cap(&c->sndq, c->opt.sndbuf);
     utcp__set_state(s, c, UTCP_SYN_SENT, UTCP_CAUSE_OPEN_ACTIVE);

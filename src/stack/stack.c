@@ -272,7 +272,7 @@ void utcp__emit(struct utcp_stack *s, const struct utcp_conn *c,
 }
 
 /* ---- ports ---- */
-static bool ensure_ports(struct utcp_stack *s)
+bool utcp__ports_ensure(struct utcp_stack *s)
 {
     if (s->ports)
         return true;
@@ -285,7 +285,7 @@ static bool ensure_ports(struct utcp_stack *s)
 
 void utcp__port_hold(struct utcp_stack *s, uint16_t port)
 {
-    if (ensure_ports(s))
+    if (utcp__ports_ensure(s))
         s->ports[port].active++;
 }
 

@@ -79,7 +79,6 @@ struct utcp_stack {
     uint32_t challenge_count;
     uint32_t fsm_mask[UTCP_STATE_COUNT][UTCP_STATE_COUNT]; /* fsm.c table */
     struct utcp_counters ctr;
-    uint64_t live_conns;
     uint8_t *pkt;                   /* output scratch: one packet */
     size_t pkt_cap;
 };
@@ -136,7 +135,8 @@ void utcp__trace_drop(struct utcp_stack *s, const struct utcp_conn *c,
 void utcp__emit(struct utcp_stack *s, const struct utcp_conn *c,
                 const uint8_t *pkt, size_t len);
 
-/* Ports */
+/* Ports: the per-port table is allocated on first use; false: no memory. */
+bool utcp__ports_ensure(struct utcp_stack *s);
 void utcp__port_hold(struct utcp_stack *s, uint16_t port);
 /* Releases c's hold on its local port (c->bound must be set). */
 void utcp__port_release(struct utcp_stack *s, struct utcp_conn *c);
@@ -147,8 +147,5 @@ void utcp__table_remove(struct utcp_stack *s, struct utcp_conn *c);
 struct utcp_conn *utcp__table_find(struct utcp_stack *s,
                                    const struct utcp_4tuple *t);
 
-/* The socket table slot of c (NULL when orphaned). */
-struct utcp_sock_slot *utcp__slot_of(struct utcp_stack *s,
-                                     const struct utcp_conn *c);
 
 #endif

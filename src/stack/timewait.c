@@ -156,7 +156,6 @@ void utcp__tw_from_conn(struct utcp_stack *s, struct utcp_conn *c)
      * being its TIME-WAIT. */
     utcp__conn_free(s, c);
     s->ctr.ConnsFree--; /* the connection lives on as the record */
-    s->live_conns++;
     if (s->tw.count >= s->tw.mask + 1)
         grow(s);
     size_t b = bucket_of(s, &r->key);
@@ -184,7 +183,6 @@ void utcp__tw_remove(struct utcp_stack *s, struct utcp_twrec *r, int cause)
     utcp__trace_state(s, r->id, &r->key, UTCP_TIME_WAIT, UTCP_CLOSED, cause);
     utcp__obj_free(s, UTCP_OBJ_TWREC, r, sizeof *r);
     s->ctr.ConnsFree++;
-    s->live_conns--;
     rearm(s);
 }
 
@@ -242,27 +240,41 @@ static void drop(struct utcp_stack *s, const struct utcp_ipv4 *ip, int why)
     utcp__trace_drop(s, NULL, ip, why);
 }
 
-bool utcp__tw_input(struct utcp_stack *s, struct utcp_twrec *r,
-                    const struct utcp_ipv4 *ip, const struct utcp_tcp *th)
+enum utcp_tw_action utcp__tw_decide(const struct utcp_tcp *th,
+                                    utcp_seq rcv_nxt)
 {
     uint8_t f = th->flags;
     utcp_seq seq = th->seq;
     uint32_t len = (uint32_t)th->payload_len;
-    if (f & UTCP_TH_RST) {
-        /* RFC 1337 section 3 (TIME-WAIT assassination): ignore RST. */
+    if (f & UTCP_TH_RST) /* RFC 1337 section 3 */
+        return UTCP_TW_IGNORE_RST;
+    /* RFC 9293 3.10.7.4 / RFC 6191 2: a SYN above the old sequence space
+     * may open a new incarnation of the 4-tuple. */
+    if ((f & UTCP_TH_SYN) && !(f & UTCP_TH_ACK) && seq_gt(seq, rcv_nxt))
+        return UTCP_TW_REOPEN;
+    /* RFC 9293 3.10.7.4: the only thing that can arrive is the remote FIN
+     * again: acknowledge it and restart the 2*MSL timeout. */
+    if ((f & UTCP_TH_FIN) && seq + len + 1 == rcv_nxt)
+        return UTCP_TW_FIN_AGAIN;
+    /* An unacceptable segment gets an ACK (first check); a SYN a challenge
+     * ACK (RFC 5961 4), which is the same segment. */
+    if (len || (f & (UTCP_TH_SYN | UTCP_TH_FIN)) || seq != rcv_nxt)
+        return UTCP_TW_ACK;
+    return UTCP_TW_NOTHING;
+}
+
+bool utcp__tw_input(struct utcp_stack *s, struct utcp_twrec *r,
+                    const struct utcp_ipv4 *ip, const struct utcp_tcp *th)
+{
+    switch (utcp__tw_decide(th, r->rcv_nxt)) {
+    case UTCP_TW_IGNORE_RST:
         drop(s, ip, UTCP_DROP_TIME_WAIT_RST);
         return false;
-    }
-    if ((f & UTCP_TH_SYN) && !(f & UTCP_TH_ACK) && seq_gt(seq, r->rcv_nxt)) {
-        /* RFC 9293 3.10.7.4 / RFC 6191 2: a SYN above the old sequence
-         * space may open a new incarnation of the 4-tuple. */
+    case UTCP_TW_REOPEN:
         s->ctr.TimeWaitRecycled++;
         utcp__tw_remove(s, r, UTCP_CAUSE_RCV_SYN);
         return true;
-    }
-    if ((f & UTCP_TH_FIN) && seq + len + 1 == r->rcv_nxt) {
-        /* RFC 9293 3.10.7.4: the remote FIN again: acknowledge it and
-         * restart the 2*MSL timeout. */
+    case UTCP_TW_FIN_AGAIN:
         queue_remove(&s->tw, r);
         r->expires = s->now + UTCP_MS(r->dur_ms);
         queue_insert(&s->tw, r);
@@ -270,14 +282,12 @@ bool utcp__tw_input(struct utcp_stack *s, struct utcp_twrec *r,
         trace_timer(s, r, UTCP_TIMER_TIME_WAIT, UTCP_TRACE_TIMER_SET);
         send_ack(s, r, th);
         return false;
-    }
-    if (len || (f & (UTCP_TH_SYN | UTCP_TH_FIN)) || seq != r->rcv_nxt) {
-        /* An unacceptable segment gets an ACK (RFC 9293 3.10.7.4 first);
-         * a SYN a challenge ACK (RFC 5961 4), which is the same segment. */
+    case UTCP_TW_ACK:
         drop(s, ip, UTCP_DROP_OUT_OF_WINDOW);
         send_ack(s, r, th);
         return false;
+    default:
+        drop(s, ip, UTCP_DROP_NONE);
+        return false;
     }
-    drop(s, ip, UTCP_DROP_NONE); /* a duplicate ACK: nothing to do */
-    return false;
 }

@@ -41,6 +41,18 @@ struct utcp_twtable {
 struct utcp_stack;
 struct utcp_conn;
 
+/* What a segment means to a connection in TIME-WAIT (full connection or
+ * record alike): RFC 9293 3.10.7.4, RFC 1337, RFC 6191. */
+enum utcp_tw_action {
+    UTCP_TW_IGNORE_RST, /* RFC 1337: no assassination */
+    UTCP_TW_REOPEN,     /* a SYN above the old sequence space */
+    UTCP_TW_FIN_AGAIN,  /* the peer's FIN again: ACK, restart 2*MSL */
+    UTCP_TW_ACK,        /* anything else unexpected: ACK (challenge) */
+    UTCP_TW_NOTHING,    /* a duplicate ACK */
+};
+enum utcp_tw_action utcp__tw_decide(const struct utcp_tcp *th,
+                                    utcp_seq rcv_nxt);
+
 int utcp__tw_init(struct utcp_stack *s);
 /* Frees every record (traced as TIME_WAIT -> CLOSED, STACK_DESTROY). */
 void utcp__tw_destroy(struct utcp_stack *s);

@@ -42,23 +42,30 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
     utcp__ranges_init(&c->ooo);
     utcp__ranges_init(&c->sacked);
     s->ctr.ConnsAlloc++;
-    s->live_conns++;
     return c;
 }
 
-void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
+/* Takes c out of the timer wheel, its table and its port, and drops its
+ * send queue: what a closed connection no longer needs (its socket may
+ * still read the receive queue). */
+static void detach(struct utcp_stack *s, struct utcp_conn *c)
 {
+    c->t_rtx = c->t_delack = c->t_keep = UTCP_TIME_NEVER;
     utcp__wheel_cancel(&s->wheel, &c->tnode);
     if (c->in_table)
         utcp__table_remove(s, c);
     if (c->bound)
         utcp__port_release(s, c);
-    utcp__ev_unlink(s, c);
     utcp__ring_release(&c->sndq, &s->buf_alloc);
+}
+
+void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
+{
+    detach(s, c);
+    utcp__ev_unlink(s, c);
     utcp__ring_release(&c->rcvq, &s->buf_alloc);
     utcp__obj_free(s, UTCP_OBJ_CONN, c, sizeof *c);
     s->ctr.ConnsFree++;
-    s->live_conns--;
 }
 
 static bool counts_as_estab(int st)
@@ -130,7 +137,7 @@ void utcp__ev_unlink(struct utcp_stack *s, struct utcp_conn *c)
 }
 
 /* Removes a child from its listener's SYN or accept queue. */
-static void unlink_from_listener(struct utcp_conn *c)
+void utcp__unlink_from_listener(struct utcp_conn *c)
 {
     struct utcp_conn *l = c->listener;
     if (!l)
@@ -160,7 +167,7 @@ void utcp__conn_close(struct utcp_stack *s, struct utcp_conn *c, int cause,
 {
     /* A child still queued at its listener never reached the application:
      * it leaves the queue and goes away with the connection. */
-    unlink_from_listener(c);
+    utcp__unlink_from_listener(c);
     if (c->state != UTCP_CLOSED)
         utcp__set_state(s, c, UTCP_CLOSED, cause);
     if (err) {
@@ -168,14 +175,7 @@ void utcp__conn_close(struct utcp_stack *s, struct utcp_conn *c, int cause,
         if (err == UTCP_ECONNRESET)
             c->reset = true;
     }
-    c->t_rtx = c->t_delack = c->t_keep = UTCP_TIME_NEVER;
-    utcp__wheel_cancel(&s->wheel, &c->tnode);
-    if (c->in_table)
-        utcp__table_remove(s, c);
-    if (c->bound)
-        utcp__port_release(s, c);
-    utcp__ring_release(&c->sndq, &s->buf_alloc);
-    c->sndq.len = 0;
+    detach(s, c);
     if (!c->sock_idx) {
         utcp__conn_free(s, c);
         return;
@@ -229,12 +229,11 @@ void utcp__enter_time_wait(struct utcp_stack *s, struct utcp_conn *c,
     }
     struct utcp_trace_event ev = {0};
     ev.kind = UTCP_TRACE_TIMER_SET;
-    ev.conn_id = c->id;
+    utcp__ev_conn(&ev, c->id, &c->tuple);
     ev.timer = UTCP_TIMER_TIME_WAIT;
     ev.expires = c->t_keep;
     utcp__trace(s, &ev);
     utcp__ring_release(&c->sndq, &s->buf_alloc);
-    c->sndq.len = 0;
     utcp__timer_update(s, c);
     utcp__notify(s, c, 0);
 }
@@ -251,6 +250,16 @@ void utcp__conn_init_seq(struct utcp_stack *s, struct utcp_conn *c)
     if (c->opt.maxseg && c->opt.maxseg < c->rcv_mss)
         c->rcv_mss = c->opt.maxseg;
     c->mss = 536; /* RFC 9293 3.7.1: default when no MSS option arrives */
+}
+
+uint8_t utcp__rcv_wscale_for(uint32_t rcvbuf)
+{
+    /* RFC 7323 2.3: the smallest shift that lets the window cover the
+     * buffer, at most 14. */
+    uint8_t sh = 0;
+    while (sh < 14 && ((uint32_t)65535 << sh) < rcvbuf)
+        sh++;
+    return sh;
 }
 
 uint32_t utcp__rcv_window(const struct utcp_conn *c)

@@ -50,7 +50,6 @@ struct utcp_conn {
     bool in_table : 1;          /* hnode is in a table */
     bool passive : 1;           /* created by a listener (RFC 9293 3.10.7.4
                                    SYN-RECEIVED RST rule) */
-    bool accepted : 1;          /* taken by utcp_accept */
     bool in_accq : 1;           /* on its listener's accept queue (else,
                                    with a listener, on its SYN queue) */
     bool bound : 1;             /* holds a local port */
@@ -200,11 +199,16 @@ void utcp__conn_close(struct utcp_stack *s, struct utcp_conn *c, int cause,
 void utcp__notify(struct utcp_stack *s, struct utcp_conn *c, uint8_t edge);
 /* Takes c off the stack's event list in O(1) (harmless if not on it). */
 void utcp__ev_unlink(struct utcp_stack *s, struct utcp_conn *c);
+/* Takes a child off its listener's SYN or accept queue (no-op without
+ * one). */
+void utcp__unlink_from_listener(struct utcp_conn *c);
 /* Enters TIME_WAIT (timer 2*MSL). */
 void utcp__enter_time_wait(struct utcp_stack *s, struct utcp_conn *c,
                            int cause);
 /* Initialises sequence and window state for a new connection. */
 void utcp__conn_init_seq(struct utcp_stack *s, struct utcp_conn *c);
+/* Our window scale shift for a receive buffer of rcvbuf bytes. */
+uint8_t utcp__rcv_wscale_for(uint32_t rcvbuf);
 /* The receive window to advertise now (bytes, unscaled). */
 uint32_t utcp__rcv_window(const struct utcp_conn *c);
 
@@ -252,6 +256,8 @@ void utcp__listen_input(struct utcp_stack *s, struct utcp_conn *l,
 /* Re-arms the wheel node at the earliest of the connection's deadlines. */
 void utcp__timer_update(struct utcp_stack *s, struct utcp_conn *c);
 void utcp__timer_fire(struct utcp_stack *s, struct utcp_conn *c);
+/* The kind (enum utcp_timer_kind) and instant of c's earliest deadline. */
+int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when);
 /* (Re)starts the retransmission timer at now + rto << backoff. */
 void utcp__rtx_arm(struct utcp_stack *s, struct utcp_conn *c);
 /* RFC 6298 (2.2)/(2.3): one RTT sample in microseconds. */

@@ -157,16 +157,6 @@ static void challenge_ack(struct utcp_stack *s, struct utcp_conn *c,
     utcp__send_ack(s, c);
 }
 
-static uint8_t choose_rcv_wscale(uint32_t rcvbuf)
-{
-    /* RFC 7323 2.3: the smallest shift that lets the window cover the
-     * buffer, at most 14. */
-    uint8_t sh = 0;
-    while (sh < 14 && ((uint32_t)65535 << sh) < rcvbuf)
-        sh++;
-    return sh;
-}
-
 /* Options of a SYN: RFC 9293 3.7.1 (MSS), RFC 7323 2.2 (window scale),
  * RFC 7323 3.2 (timestamps), RFC 2018 2 (SACK-permitted). */
 static void apply_syn_options(struct utcp_stack *s, struct utcp_conn *c,
@@ -280,7 +270,7 @@ static void listen_input(struct utcp_stack *s, struct utcp_conn *l,
         c->sndq_seq = c->iss + 1;
         c->recover = c->iss;
     }
-    c->rcv_wscale = choose_rcv_wscale(c->opt.rcvbuf);
+    c->rcv_wscale = utcp__rcv_wscale_for(c->opt.rcvbuf);
     apply_syn_options(s, c, th);
     c->cc->init(c);
     /* RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ; SND.WND from the SYN, never
@@ -550,43 +540,35 @@ static void syn_sent_input(struct utcp_stack *s, struct utcp_conn *c,
 static bool time_wait_input(struct utcp_stack *s, struct utcp_conn *c,
                             struct seg *g)
 {
-    uint8_t f = g->flags;
-    if (f & UTCP_TH_RST) {
-        /* RFC 1337 (TIME-WAIT assassination): ignore RST. */
+    switch (utcp__tw_decide(g->th, c->rcv_nxt)) {
+    case UTCP_TW_IGNORE_RST:
         drop(s, c, g, UTCP_DROP_TIME_WAIT_RST);
         return false;
-    }
-    if ((f & UTCP_TH_SYN) && !(f & UTCP_TH_ACK) && seq_gt(g->seq, c->rcv_nxt)) {
-        /* RFC 9293 3.10.7.4 / RFC 6191 2: a new SYN with a higher sequence
-         * number than the old connection may open a new incarnation. */
+    case UTCP_TW_REOPEN:
         s->ctr.TimeWaitRecycled++;
         utcp__conn_close(s, c, UTCP_CAUSE_RCV_SYN, 0);
         return true;
-    }
-    if ((f & UTCP_TH_FIN) && g->seq + g->len + 1 == c->rcv_nxt) {
-        /* The remote FIN again: acknowledge it and restart 2*MSL (its
-         * TSval is echoed, RFC 7323 5.3 R3). */
+    case UTCP_TW_FIN_AGAIN: {
+        /* its TSval is echoed (RFC 7323 5.3 R3) */
         ts_update_recent(s, c, g);
         c->t_keep = s->now + 2u * UTCP_MS(c->opt.msl_ms);
         struct utcp_trace_event ev = {0};
         ev.kind = UTCP_TRACE_TIMER_SET;
-        ev.conn_id = c->id;
+        utcp__ev_conn(&ev, c->id, &c->tuple);
         ev.timer = UTCP_TIMER_TIME_WAIT;
         ev.expires = c->t_keep;
         utcp__trace(s, &ev);
         utcp__send_ack(s, c);
         return false;
     }
-    if (g->len || (f & (UTCP_TH_SYN | UTCP_TH_FIN)) ||
-        seq_diff(g->seq, c->rcv_nxt) != 0) {
-        /* Anything else unexpected: an ACK, as for an unacceptable
-         * segment; a challenge ACK for a SYN (RFC 5961 4). */
+    case UTCP_TW_ACK:
         drop(s, c, g, UTCP_DROP_OUT_OF_WINDOW);
         utcp__send_ack(s, c);
         return false;
+    default:
+        drop(s, c, g, UTCP_DROP_NONE); /* a duplicate ACK */
+        return false;
     }
-    drop(s, c, g, UTCP_DROP_NONE); /* a duplicate ACK: nothing to do */
-    return false;
 }
 
 /* ---------------------------------------------------------------------

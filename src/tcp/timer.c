@@ -8,7 +8,7 @@
 #include "stack/stack.h"
 #include "tcp/conn.h"
 
-static int earliest_kind(const struct utcp_conn *c, utcp_time *when)
+int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when)
 {
     utcp_time t = UTCP_TIME_NEVER;
     int k = UTCP_TIMER_NONE;
@@ -31,16 +31,10 @@ static int earliest_kind(const struct utcp_conn *c, utcp_time *when)
     return k;
 }
 
-int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when);
-int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when)
-{
-    return earliest_kind(c, when);
-}
-
 void utcp__timer_update(struct utcp_stack *s, struct utcp_conn *c)
 {
     utcp_time t;
-    earliest_kind(c, &t);
+    utcp__conn_timer(c, &t);
     if (t == UTCP_TIME_NEVER)
         utcp__wheel_cancel(&s->wheel, &c->tnode);
     else if (!utcp__wheel_armed(&c->tnode) || c->tnode.expires != t)
