@@ -10,7 +10,7 @@ for arg in "$@"; do
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     --coverage) pkgs+=(gcovr) ;;
     --interop) pkgs+=(iproute2 socat curl tshark procps python3 iputils-ping ethtool apache2-utils) ;;
-    --bench) pkgs+=(iproute2 socat ethtool wrk) ;;
+    --bench) pkgs+=(iproute2 socat ethtool wrk liblwip-dev pkg-config iperf3 valgrind) ;;
     *) echo "deps.sh: unknown option '$arg' (known: --fuzz --coverage --interop --bench)" >&2; exit 2 ;;
   esac
 done
