@@ -39,7 +39,8 @@ static void apply_defaults(struct utcp_config *c)
 }
 #undef DEF
 
-/* The ring-buffer cache (see stack.h): exact-size reuse, newest first. */
+/* The ring-buffer cache (see stack.h): exact-size reuse, newest first;
+ * the oldest blocks make room for a newly freed one. */
 static void *buf_cache_alloc(void *ctx, size_t size)
 {
     struct utcp_stack *s = ctx;
@@ -47,7 +48,9 @@ static void *buf_cache_alloc(void *ctx, size_t size)
         if (s->buf_cache[i].size != size)
             continue;
         void *p = s->buf_cache[i].p;
-        s->buf_cache[i] = s->buf_cache[--s->buf_cache_n];
+        s->buf_cache_n--;
+        memmove(&s->buf_cache[i], &s->buf_cache[i + 1],
+                (s->buf_cache_n - i) * sizeof s->buf_cache[0]);
         s->buf_cache_bytes -= size;
         return p;
     }
@@ -61,15 +64,31 @@ static void buf_cache_free(void *ctx, void *p, size_t size)
                                           : UTCP_BUF_CACHE_DEFAULT;
     if (s->cfg.buf_cache_bytes == SIZE_MAX)
         limit = 0; /* caching switched off */
-    if (s->buf_cache_n < UTCP_BUF_CACHE_SLOTS &&
-        s->buf_cache_bytes + size <= limit) {
-        s->buf_cache[s->buf_cache_n].p = p;
-        s->buf_cache[s->buf_cache_n].size = size;
-        s->buf_cache_n++;
-        s->buf_cache_bytes += size;
+    if (size > limit) {
+        utcp__free(&s->alloc, p, size);
         return;
     }
-    utcp__free(&s->alloc, p, size);
+    /* The block just freed is the likeliest to be wanted again (a ring
+     * taken again starts at the size it last had): make room for it by
+     * returning the oldest blocks, e.g. the small ones a growing ring left
+     * behind. */
+    uint32_t drop = 0;
+    while (drop < s->buf_cache_n &&
+           (s->buf_cache_n - drop >= UTCP_BUF_CACHE_SLOTS ||
+            s->buf_cache_bytes + size > limit)) {
+        utcp__free(&s->alloc, s->buf_cache[drop].p, s->buf_cache[drop].size);
+        s->buf_cache_bytes -= s->buf_cache[drop].size;
+        drop++;
+    }
+    if (drop) {
+        s->buf_cache_n -= drop;
+        memmove(&s->buf_cache[0], &s->buf_cache[drop],
+                s->buf_cache_n * sizeof s->buf_cache[0]);
+    }
+    s->buf_cache[s->buf_cache_n].p = p;
+    s->buf_cache[s->buf_cache_n].size = size;
+    s->buf_cache_n++;
+    s->buf_cache_bytes += size;
 }
 
 void *utcp__obj_alloc(struct utcp_stack *s, int kind, size_t size)

@@ -1,8 +1,9 @@
 /*
- * Connection byte buffers: the send/receive ring (exactly cap bytes, taken
- * from the allocator on first write, returned only by release) and the
+ * Connection byte buffers: the send/receive ring (storage taken from the
+ * allocator on first write, doubled up to cap bytes as more must be held,
+ * returned by release) and the
  * reassembly ranges (RFC 9293 3.10.7.4 "text", sequence arithmetic of 3.4).
- * Never allocates elsewhere, never touches memory outside [data, data + cap).
+ * Never allocates elsewhere, never touches memory outside [data, data + size).
  */
 #include <assert.h>
 #include <string.h>
@@ -14,32 +15,52 @@
  * Ring
  * ------------------------------------------------------------------------ */
 
-/* Index in data of the byte at offset off from head (off <= cap), computed
+/* Index in data of the byte at offset off from head (off <= size), computed
  * without ever forming head + off, which could overflow near 2^32. */
 static uint32_t ring_pos(const struct utcp_ring *r, uint32_t off)
 {
-    uint32_t room = r->cap - r->head;
+    uint32_t room = r->size - r->head;
     return off < room ? r->head + off : off - room;
 }
 
-/* Copies n bytes from src to offset off from head, wrapping at cap. */
+/* Copies n bytes from src to offset off from head, wrapping at the end of the storage. */
 static void ring_copy_in(struct utcp_ring *r, uint32_t off, const uint8_t *src,
                          uint32_t n)
 {
     uint32_t pos = ring_pos(r, off);
-    uint32_t first = utcp_min_u32(n, r->cap - pos);
+    uint32_t first = utcp_min_u32(n, r->size - pos);
     memcpy(r->data + pos, src, first);
     if (n > first)
         memcpy(r->data, src + first, n - first);
 }
 
-/* Takes the storage on first use: exactly cap bytes. */
-static bool ring_storage(struct utcp_ring *r, const struct utcp_allocator *a)
+/* Makes the storage hold at least need bytes from head (need <= cap):
+ * takes it on first use, else doubles it, moving the bytes held (stored
+ * and held ahead) to the start of the new storage. A failed allocation
+ * leaves the ring as it was. */
+static bool ring_storage(struct utcp_ring *r, const struct utcp_allocator *a,
+                         uint32_t need)
 {
-    if (r->data)
+    if (r->data && need <= r->size)
         return true;
-    r->data = utcp__alloc(a, r->cap);
-    return r->data != NULL;
+    uint32_t size = r->size ? r->size : utcp_max_u32(UTCP_RING_MIN, r->hint);
+    while (size < need && size < r->cap)
+        size = size > UINT32_MAX / 2 ? UINT32_MAX : size * 2;
+    size = utcp_min_u32(size, r->cap);
+    uint8_t *p = utcp__alloc(a, size);
+    if (!p)
+        return false;
+    if (r->data) {
+        uint32_t held = r->len + r->ahead;
+        uint32_t first = utcp_min_u32(held, r->size - r->head);
+        memcpy(p, r->data + r->head, first);
+        memcpy(p + first, r->data, held - first);
+        utcp__free(a, r->data, r->size);
+    }
+    r->data = p;
+    r->size = size;
+    r->head = 0;
+    return true;
 }
 
 /* n bytes more are stored: the region held ahead starts n bytes later. */
@@ -53,6 +74,8 @@ void utcp__ring_init(struct utcp_ring *r, uint32_t cap)
 {
     r->data = NULL;
     r->cap = cap;
+    r->size = 0;
+    r->hint = 0;
     r->head = 0;
     r->len = 0;
     r->ahead = 0;
@@ -60,8 +83,11 @@ void utcp__ring_init(struct utcp_ring *r, uint32_t cap)
 
 void utcp__ring_release(struct utcp_ring *r, const struct utcp_allocator *a)
 {
-    utcp__free(a, r->data, r->cap);
+    utcp__free(a, r->data, r->size);
+    if (r->data)
+        r->hint = r->size;
     r->data = NULL;
+    r->size = 0;
     r->head = 0;
     r->len = 0;
     r->ahead = 0;
@@ -86,7 +112,7 @@ uint32_t utcp__ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
                          const void *src, uint32_t n)
 {
     n = utcp_min_u32(n, utcp__ring_free(r));
-    if (n == 0 || !ring_storage(r, a))
+    if (n == 0 || !ring_storage(r, a, r->len + n))
         return 0;
     ring_copy_in(r, r->len, src, n);
     ring_grow(r, n);
@@ -99,7 +125,7 @@ bool utcp__ring_write_at(struct utcp_ring *r, const struct utcp_allocator *a,
     assert((uint64_t)r->len + off + n <= r->cap);
     if (n == 0)
         return true;
-    if (!ring_storage(r, a))
+    if (!ring_storage(r, a, r->len + off + n))
         return false;
     ring_copy_in(r, r->len + off, src, n);
     if (off + n > r->ahead)
@@ -159,7 +185,7 @@ int utcp__ring_spans(const struct utcp_ring *r, uint32_t off, uint32_t n,
         return 0;
     }
     uint32_t pos = ring_pos(r, off);
-    uint32_t first = utcp_min_u32(n, r->cap - pos);
+    uint32_t first = utcp_min_u32(n, r->size - pos);
     *p1 = r->data + pos;
     *n1 = first;
     if (first == n)

@@ -17,6 +17,11 @@
 struct utcp_ring {
     uint8_t *data;  /* NULL until the first write */
     uint32_t cap;   /* capacity in bytes (the socket's buffer size) */
+    uint32_t size;  /* bytes of storage held (0 with no storage): grows by
+                       doubling up to cap as more bytes must be held */
+    uint32_t hint;  /* size of the last storage released: storage taken
+                       again starts there (a busy connection that empties
+                       its ring often does not grow it again each time) */
     uint32_t head;  /* offset of the first byte in data */
     uint32_t len;   /* bytes stored from head */
     uint32_t ahead; /* bytes past the stored ones that write_at may have
@@ -24,6 +29,10 @@ struct utcp_ring {
                        up): while nonzero, consuming everything keeps head,
                        so that data stays where it was written */
 };
+
+/* Storage starts at this many bytes (or cap when smaller) and doubles when
+ * more must be held: a connection that moves little data holds little. */
+#define UTCP_RING_MIN 4096u
 
 /* Sets up an empty ring of capacity cap (no storage yet). */
 void utcp__ring_init(struct utcp_ring *r, uint32_t cap);
@@ -40,7 +49,8 @@ static inline uint32_t utcp__ring_free(const struct utcp_ring *r)
 }
 /* Appends up to n bytes from src; returns the count appended (0 when full
  * or when storage could not be allocated: check free space first to tell
- * them apart via utcp__ring_free). */
+ * them apart via utcp__ring_free). Storage is taken or grown as needed
+ * (the bytes held move to the new storage). */
 uint32_t utcp__ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
                          const void *src, uint32_t n);
 /* Writes n bytes at offset off past the end of the stored bytes (the byte

@@ -86,7 +86,7 @@ static void fill_pattern(uint8_t *p, size_t n, uint8_t start)
 static void expect_bytes(const struct utcp_ring *r, uint32_t off,
                          const uint8_t *want, uint32_t n)
 {
-    uint8_t got[512];
+    static uint8_t got[65536];
     assert_true(n <= sizeof got);
     utcp__ring_peek(r, off, got, n);
     assert_memory_equal(got, want, n);
@@ -155,6 +155,94 @@ static void ring_allocates_cap_bytes_on_first_write_only(void **state)
     expect_bytes(&r, 0, src, 3);
     utcp__ring_release(&r, &a);
     assert_int_equal(c.frees, 2);
+    assert_int_equal(c.live_bytes, 0);
+}
+
+static void ring_storage_doubles_up_to_cap_keeping_bytes(void **state)
+{
+    (void)state;
+    struct count_alloc c;
+    struct utcp_allocator a = make_alloc(&c);
+    struct utcp_ring r;
+    static uint8_t src[40000];
+    fill_pattern(src, sizeof src, 7);
+    utcp__ring_init(&r, 20000);
+
+    /* A small write takes UTCP_RING_MIN bytes, not the whole capacity. */
+    assert_int_equal(utcp__ring_write(&r, &a, src, 100), 100);
+    assert_int_equal(c.allocs, 1);
+    assert_int_equal(c.last_alloc_size, UTCP_RING_MIN);
+    assert_int_equal(r.size, UTCP_RING_MIN);
+    assert_int_equal(utcp__ring_free(&r), 20000 - 100);
+
+    /* Make the stored bytes wrap in the small storage, then outgrow it:
+     * the bytes move, in order, to the start of the doubled storage. */
+    utcp__ring_consume(&r, 100);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 4000), 4000);
+    utcp__ring_consume(&r, 3000);
+    assert_int_equal(utcp__ring_write(&r, &a, src + 4000, 3000), 3000);
+    assert_int_equal(r.size, UTCP_RING_MIN); /* 4000 held, wrapped */
+    assert_int_equal(utcp__ring_write(&r, &a, src + 7000, 200), 200);
+    assert_int_equal(c.allocs, 2);
+    assert_int_equal(c.last_alloc_size, 2 * UTCP_RING_MIN);
+    assert_int_equal(c.frees, 1);
+    assert_int_equal(c.last_free_size, UTCP_RING_MIN);
+    assert_int_equal(r.head, 0);
+    expect_bytes(&r, 0, src + 3000, 4200);
+
+    /* Out-of-order bytes far ahead grow it to the capacity at most, and
+     * the bytes held ahead move with the rest. */
+    assert_true(utcp__ring_write_at(&r, &a, 100, src + 9000, 50));
+    assert_true(utcp__ring_write_at(&r, &a, 15000, src + 100, 800));
+    assert_int_equal(r.size, 20000);
+    assert_int_equal(c.last_alloc_size, 20000);
+    uint8_t out[800];
+    /* Read the bytes held ahead back by committing up to them. */
+    utcp__ring_commit(&r, 15800);
+    utcp__ring_peek(&r, 4200 + 100, out, 50);
+    assert_memory_equal(out, src + 9000, 50);
+    utcp__ring_peek(&r, 4200 + 15000, out, 800);
+    assert_memory_equal(out, src + 100, 800);
+    expect_bytes(&r, 0, src + 3000, 4200);
+    /* Full: nothing more fits and nothing more is allocated. */
+    assert_int_equal(utcp__ring_free(&r), 0);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 10), 0);
+    assert_int_equal(c.allocs, 3);
+
+    utcp__ring_release(&r, &a);
+    assert_int_equal(c.last_free_size, 20000);
+    assert_int_equal(c.live_bytes, 0);
+    assert_int_equal(r.size, 0);
+
+    /* Storage taken again starts at the size last released: a busy
+     * connection whose ring empties often does not regrow it. */
+    assert_int_equal(utcp__ring_write(&r, &a, src, 10), 10);
+    assert_int_equal(c.last_alloc_size, 20000);
+    utcp__ring_release(&r, &a);
+    assert_int_equal(c.live_bytes, 0);
+}
+
+static void ring_growth_failure_keeps_ring(void **state)
+{
+    (void)state;
+    struct count_alloc c;
+    struct utcp_allocator a = make_alloc(&c);
+    struct utcp_ring r;
+    static uint8_t src[9000];
+    fill_pattern(src, sizeof src, 3);
+    utcp__ring_init(&r, 65536);
+    assert_int_equal(utcp__ring_write(&r, &a, src, 4000), 4000);
+    c.fail = true;
+    /* Growth fails: the write stores nothing, the old bytes stay. */
+    assert_int_equal(utcp__ring_write(&r, &a, src + 4000, 5000), 0);
+    assert_false(utcp__ring_write_at(&r, &a, 5000, src, 10));
+    assert_int_equal(r.size, UTCP_RING_MIN);
+    expect_bytes(&r, 0, src, 4000);
+    c.fail = false;
+    assert_int_equal(utcp__ring_write(&r, &a, src + 4000, 5000), 5000);
+    expect_bytes(&r, 0, src, 9000);
+    assert_int_equal(r.size, 4 * UTCP_RING_MIN);
+    utcp__ring_release(&r, &a);
     assert_int_equal(c.live_bytes, 0);
 }
 
@@ -1042,6 +1130,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ring_init_holds_no_storage),
         cmocka_unit_test(ring_allocates_cap_bytes_on_first_write_only),
+        cmocka_unit_test(ring_storage_doubles_up_to_cap_keeping_bytes),
+        cmocka_unit_test(ring_growth_failure_keeps_ring),
         cmocka_unit_test(ring_release_drops_stored_bytes),
         cmocka_unit_test(ring_write_at_allocates_lazily),
         cmocka_unit_test(ring_write_stops_when_full),

@@ -1,0 +1,165 @@
+/*
+ * Connection buffers at the stack level: ring storage is taken when data
+ * arrives, sized to what is held (UTCP_RING_MIN first, doubled up to the
+ * socket's buffer size), returned when the application has read everything,
+ * and no allocation happens per segment; the stack's buffer cache keeps the
+ * block freed last, so a busy connection whose receive ring empties between
+ * reads does not go back to the allocator.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp/buf.h"
+#include "tnet.h"
+
+#define A 0
+#define B 1
+#define MS 1000ull
+
+/* Tracks what the stacks hold and how often they ask. */
+struct tracker {
+    long long live;
+    unsigned long calls;
+    size_t largest;
+};
+
+static void *t_alloc(void *ctx, size_t n)
+{
+    struct tracker *t = ctx;
+    void *p = malloc(n);
+    if (p) {
+        t->live += (long long)n;
+        t->calls++;
+        if (n > t->largest)
+            t->largest = n;
+    }
+    return p;
+}
+
+static void t_free(void *ctx, void *p, size_t n)
+{
+    struct tracker *t = ctx;
+    if (p)
+        t->live -= (long long)n;
+    free(p);
+}
+
+struct pair {
+    struct tnet n;
+    utcp_sock ca, cb;
+};
+
+static void pair_open(struct pair *p, struct utcp_config *c)
+{
+    tnet_init(&p->n, c);
+    utcp_sock lb = tnet_listen(&p->n, B, 80, 4);
+    p->ca = tnet_connect(&p->n, A, 80);
+    tnet_run_for(&p->n, 100 * MS);
+    assert_int_equal(utcp_accept(p->n.st[B], lb, &p->cb), 0);
+    assert_int_equal(utcp_close(p->n.st[B], lb), 0);
+}
+
+/* A sends len bytes of a pattern; B reads all of them, checking each. */
+static void move_bytes(struct pair *p, size_t len, uint8_t seed)
+{
+    static uint8_t buf[65536];
+    size_t sent = 0, got = 0;
+    int guard = 0;
+    while (got < len) {
+        if (sent < len) {
+            size_t n = len - sent < sizeof buf ? len - sent : sizeof buf;
+            for (size_t i = 0; i < n; i++)
+                buf[i] = (uint8_t)(seed + sent + i);
+            long r = utcp_send(p->n.st[A], p->ca, buf, n);
+            if (r > 0)
+                sent += (size_t)r;
+            else
+                assert_int_equal(r, UTCP_EAGAIN);
+        }
+        tnet_run_for(&p->n, 1 * MS);
+        long r;
+        while ((r = utcp_recv(p->n.st[B], p->cb, buf, sizeof buf)) > 0) {
+            for (long i = 0; i < r; i++)
+                if (buf[i] != (uint8_t)(seed + got + (size_t)i))
+                    fail_msg("byte %zu differs", got + (size_t)i);
+            got += (size_t)r;
+        }
+        assert_true(++guard < 100000);
+    }
+    tnet_run_for(&p->n, 100 * MS);
+}
+
+static void established_small_exchange_takes_small_rings(void **state)
+{
+    (void)state;
+    struct tracker t = {0, 0, 0};
+    struct utcp_allocator al = {t_alloc, t_free, &t};
+    struct utcp_config c;
+    utcp_config_init(&c);
+    c.seed = 3;
+    c.allocator = &al;
+    c.buf_cache_bytes = SIZE_MAX; /* the allocator sees every block */
+    c.sndbuf = c.rcvbuf = 1u << 20;
+    struct pair p;
+    pair_open(&p, &c);
+    long long idle = t.live;
+    t.largest = 0;
+
+    move_bytes(&p, 100, 1);
+    /* 100 bytes with 1 MiB buffers: one minimal ring on the sending side
+     * at most, none on the receiving side once read. */
+    assert_true(t.largest <= UTCP_RING_MIN);
+    assert_true(t.live - idle <= (long long)UTCP_RING_MIN);
+    unsigned long calls = t.calls;
+
+    /* 300 KB: the rings double as needed, to no more than the buffer
+     * size, and nothing is allocated per segment (a few doublings only). */
+    move_bytes(&p, 300000, 2);
+    assert_true(t.largest <= (size_t)c.sndbuf);
+    assert_true(t.calls - calls <= 2 * 9);
+    /* Read out: the receive ring went back. */
+    assert_true(t.live - idle <= (long long)c.sndbuf);
+
+    tnet_destroy(&p.n);
+    assert_int_equal(t.live, 0);
+}
+
+static void established_receive_ring_reused_through_the_cache(void **state)
+{
+    (void)state;
+    struct tracker t = {0, 0, 0};
+    struct utcp_allocator al = {t_alloc, t_free, &t};
+    struct utcp_config c;
+    utcp_config_init(&c);
+    c.seed = 4;
+    c.allocator = &al;
+    /* A cache just the size of one ring: the blocks a growing ring left
+     * behind must make room for the full-size one when it is freed. */
+    c.sndbuf = c.rcvbuf = 512u * 1024;
+    c.buf_cache_bytes = 512u * 1024;
+    struct pair p;
+    pair_open(&p, &c);
+    move_bytes(&p, 2u << 20, 5); /* the rings reach their full size */
+    unsigned long calls = t.calls;
+    move_bytes(&p, 2u << 20, 6);
+    /* The receive ring is released each time B reads it empty and taken
+     * again for the next segment: from the cache, not the allocator. */
+    assert_int_equal(t.calls - calls, 0);
+    tnet_destroy(&p.n);
+    assert_int_equal(t.live, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(established_small_exchange_takes_small_rings),
+        cmocka_unit_test(established_receive_ring_reused_through_the_cache),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
