@@ -22,6 +22,8 @@ struct opts {
     uint64_t seed;
     int alloc;                /* -1: both; 0: malloc; 1: pool */
     unsigned offload;         /* utcp_config.offload for both stacks */
+    bool zerocopy;            /* utcp_send_reserve/commit and
+                                 utcp_recv_peek/consume */
 };
 
 static const char *const alloc_name[2] = {"malloc", "pool"};
@@ -146,7 +148,19 @@ static int run(const struct opts *o, double loss_pct, int alloc,
             if (sent < total && !capped) {
                 uint64_t off = sent % PERIOD;
                 uint64_t n = total - sent < CHUNK ? total - sent : CHUNK;
-                r = utcp_send(a, cs, pattern + off, (size_t)n);
+                if (o->zerocopy) {
+                    /* the application writes its bytes in place */
+                    void *dst;
+                    r = utcp_send_reserve(a, cs, &dst, (size_t)n);
+                    if (r > 0) {
+                        memcpy(dst, pattern + off, (size_t)r);
+                        long c = utcp_send_commit(a, cs, (size_t)r);
+                        if (c)
+                            die("utcp_send_commit", c);
+                    }
+                } else {
+                    r = utcp_send(a, cs, pattern + off, (size_t)n);
+                }
                 if (r == UTCP_EAGAIN)
                     break;
                 if (r <= 0)
@@ -164,7 +178,17 @@ static int run(const struct opts *o, double loss_pct, int alloc,
             progress = true;
         /* the receiving application: read and check everything there */
         for (;;) {
-            r = utcp_recv(b, ss, rbuf, CHUNK);
+            const uint8_t *got = rbuf;
+            if (o->zerocopy) {
+                /* checked where the stack holds them: no copy out */
+                const void *d;
+                r = utcp_recv_peek(b, ss, &d);
+                got = d;
+                if (r > (long)CHUNK)
+                    r = CHUNK; /* the pattern is checked CHUNK at a time */
+            } else {
+                r = utcp_recv(b, ss, rbuf, CHUNK);
+            }
             if (r == UTCP_EAGAIN)
                 break;
             if (r == 0) {
@@ -174,10 +198,15 @@ static int run(const struct opts *o, double loss_pct, int alloc,
             if (r < 0)
                 die("utcp_recv", r);
             double tv = bw_now_s();
-            if (memcmp(rbuf, pattern + rcvd % PERIOD, (size_t)r) != 0)
+            if (memcmp(got, pattern + rcvd % PERIOD, (size_t)r) != 0)
                 res->bad_chunks++;
-            stream_sum(&sum_r, rcvd, rbuf, (size_t)r);
+            stream_sum(&sum_r, rcvd, got, (size_t)r);
             verify += bw_now_s() - tv;
+            if (o->zerocopy) {
+                long c = utcp_recv_consume(b, ss, (size_t)r);
+                if (c)
+                    die("utcp_recv_consume", c);
+            }
             rcvd += (uint64_t)r;
             progress = true;
         }
@@ -244,7 +273,7 @@ static void usage(FILE *f, const char *prog)
 {
     fprintf(f,
             "usage: %s [--mib N] [--loss P] [--alloc malloc|pool] [--buf KIB]\n"
-            "       [--seed S] [--seconds X]\n"
+            "       [--seed S] [--seconds X] [--offload] [--zerocopy]\n"
             "  --mib N      bytes to transfer per run, MiB (default 256)\n"
             "  --loss P     random loss on the wire, percent, both ways "
             "(default: 0 and 1)\n"
@@ -255,13 +284,15 @@ static void usage(FILE *f, const char *prog)
             "  --seed S     seeds the stacks and the loss (default 1)\n"
             "  --seconds X  stop sending after X s per run (smoke runs)\n"
             "  --offload    checksum offload both ways (the wire is trusted, "
-            "like loopback)\n",
+            "like loopback)\n"
+            "  --zerocopy   the applications use utcp_send_reserve/commit and "
+            "utcp_recv_peek/consume\n",
             prog);
 }
 
 int main(int argc, char **argv)
 {
-    struct opts o = {256, -1, 0, 4096, 1, -1, 0};
+    struct opts o = {256, -1, 0, 4096, 1, -1, 0, false};
     for (int i = 1; i < argc; i++) {
         double v;
         const char *a = argv[i];
@@ -271,6 +302,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--offload") == 0) {
             o.offload = UTCP_OFFLOAD_TX_CSUM | UTCP_OFFLOAD_RX_CSUM;
+            continue;
+        }
+        if (strcmp(a, "--zerocopy") == 0) {
+            o.zerocopy = true;
             continue;
         }
         if (i + 1 >= argc) {

@@ -198,6 +198,32 @@ long utcp_send(struct utcp_stack *s, utcp_sock sk, const void *buf,
  * before the connection opened. Reading may send a window update. */
 long utcp_recv(struct utcp_stack *s, utcp_sock sk, void *buf, size_t len);
 
+/* Zero-copy sending. utcp_send_reserve points *buf at free space at the
+ * end of the socket's send queue (taking or growing its storage for up to
+ * want bytes) and returns how many bytes may be written there: at least 1,
+ * at most want unless want is 0 (then whatever is contiguous), possibly
+ * fewer when the free space wraps (commit, then reserve again). Errors as
+ * utcp_send (UTCP_EAGAIN when the queue is full), or UTCP_ENOMEM. The space
+ * belongs to the caller until utcp_send_commit or any other call on this
+ * stack; utcp_send_commit(n) then queues the first n bytes written there
+ * (n at most what reserve returned; 0 cancels) exactly as utcp_send would
+ * have, and may send segments at once. Commit returns 0, UTCP_EINVAL for a
+ * larger n or without a reservation, or utcp_send's errors. */
+long utcp_send_reserve(struct utcp_stack *s, utcp_sock sk, void **buf,
+                       size_t want);
+int utcp_send_commit(struct utcp_stack *s, utcp_sock sk, size_t n);
+
+/* Zero-copy receiving. utcp_recv_peek points *data at the oldest received
+ * bytes, in the socket's receive queue, and returns how many are contiguous
+ * there (call again after consuming for the rest), or what utcp_recv returns
+ * with nothing queued (0 at end of stream, UTCP_EAGAIN, errors). The bytes
+ * stay valid until utcp_recv_consume, utcp_recv or any call that lets the
+ * stack run (input, tick, close). utcp_recv_consume(n) drops n of them (at
+ * most what is queued: else UTCP_EINVAL), as reading them with utcp_recv
+ * would (a window update may be sent); returns 0. */
+long utcp_recv_peek(struct utcp_stack *s, utcp_sock sk, const void **data);
+int utcp_recv_consume(struct utcp_stack *s, utcp_sock sk, size_t n);
+
 enum { UTCP_SHUT_RD = 1, UTCP_SHUT_WR = 2, UTCP_SHUT_RDWR = 3 };
 
 /* Shuts down one or both directions. SHUT_WR sends FIN after the queued data

@@ -242,13 +242,10 @@ int utcp_connect(struct utcp_stack *s, utcp_sock sk, uint32_t addr,
     return UTCP_EINPROGRESS;
 }
 
-long utcp_send(struct utcp_stack *s, utcp_sock sk, const void *buf, size_t len)
+/* Whether c's application may queue data now: 0, or the error utcp_send
+ * returns (RFC 9293 3.10.2 SEND in each state). */
+static int send_allowed(const struct utcp_conn *c)
 {
-    struct utcp_conn *c = lookup(s, sk);
-    if (!c)
-        return UTCP_EBADF;
-    if (!buf && len)
-        return UTCP_EINVAL;
     if (c->reset)
         return UTCP_ECONNRESET;
     if (c->fin_queued)
@@ -267,6 +264,20 @@ long utcp_send(struct utcp_stack *s, utcp_sock sk, const void *buf, size_t len)
     default:
         return UTCP_EPIPE;
     }
+    return 0;
+}
+
+long utcp_send(struct utcp_stack *s, utcp_sock sk, const void *buf, size_t len)
+{
+    struct utcp_conn *c = lookup(s, sk);
+    if (!c)
+        return UTCP_EBADF;
+    if (!buf && len)
+        return UTCP_EINVAL;
+    int err = send_allowed(c);
+    if (err)
+        return err;
+    c->reserved = 0;
     if (len == 0)
         return 0;
     uint32_t room = utcp__ring_free(&c->sndq);
@@ -295,6 +306,111 @@ static void maybe_window_update(struct utcp_stack *s, struct utcp_conn *c)
         utcp__send_ack(s, c);
 }
 
+long utcp_send_reserve(struct utcp_stack *s, utcp_sock sk, void **buf,
+                       size_t want)
+{
+    struct utcp_conn *c = lookup(s, sk);
+    if (!c)
+        return UTCP_EBADF;
+    if (!buf)
+        return UTCP_EINVAL;
+    *buf = NULL;
+    c->reserved = 0;
+    int err = send_allowed(c);
+    if (err)
+        return err;
+    if (utcp__ring_free(&c->sndq) == 0)
+        return UTCP_EAGAIN;
+    uint8_t *p;
+    uint32_t n = utcp__ring_reserve(&c->sndq, &s->buf_alloc,
+                                    want > UINT32_MAX ? UINT32_MAX
+                                                      : (uint32_t)want,
+                                    &p);
+    if (n == 0)
+        return UTCP_ENOMEM;
+    if (want && n > want)
+        n = (uint32_t)want;
+    c->reserved = n;
+    c->reserved_run = s->runs;
+    *buf = p;
+    return (long)n;
+}
+
+int utcp_send_commit(struct utcp_stack *s, utcp_sock sk, size_t n)
+{
+    struct utcp_conn *c = lookup(s, sk);
+    if (!c)
+        return UTCP_EBADF;
+    /* The stack ran since (ACKs may have emptied and released the queue),
+     * or the queue changed: the reservation is gone. */
+    if (n > c->reserved || c->reserved_run != s->runs)
+        return UTCP_EINVAL;
+    c->reserved = 0;
+    int err = send_allowed(c);
+    if (err)
+        return err;
+    if (n == 0)
+        return 0;
+    utcp__ring_commit(&c->sndq, (uint32_t)n);
+    utcp__output(s, c);
+    return 0;
+}
+
+/* What utcp_recv returns when no byte is queued. */
+static long recv_empty(const struct utcp_conn *c, size_t len)
+{
+    if (c->reset)
+        return UTCP_ECONNRESET;
+    if (c->error)
+        return c->error;
+    if (c->fin_rcvd || c->rd_shut)
+        return 0;
+    if (c->state == UTCP_CLOSED)
+        return UTCP_ENOTCONN;
+    if (len == 0)
+        return 0;
+    return UTCP_EAGAIN;
+}
+
+/* n bytes were taken from the front of c's receive queue. */
+static void recv_consumed(struct utcp_stack *s, struct utcp_conn *c,
+                          uint32_t n)
+{
+    utcp__ring_consume(&c->rcvq, n);
+    if (c->rcvq.len == 0 && c->ooo.n == 0)
+        utcp__ring_release(&c->rcvq, &s->buf_alloc);
+    maybe_window_update(s, c);
+}
+
+long utcp_recv_peek(struct utcp_stack *s, utcp_sock sk, const void **data)
+{
+    struct utcp_conn *c = lookup(s, sk);
+    if (!c)
+        return UTCP_EBADF;
+    if (!data || c->state == UTCP_LISTEN)
+        return UTCP_EINVAL;
+    *data = NULL;
+    if (c->rcvq.len == 0)
+        return recv_empty(c, 1);
+    const uint8_t *p1, *p2;
+    uint32_t n1, n2;
+    utcp__ring_spans(&c->rcvq, 0, c->rcvq.len, &p1, &n1, &p2, &n2);
+    *data = p1;
+    return (long)n1;
+}
+
+int utcp_recv_consume(struct utcp_stack *s, utcp_sock sk, size_t n)
+{
+    struct utcp_conn *c = lookup(s, sk);
+    if (!c)
+        return UTCP_EBADF;
+    if (c->state == UTCP_LISTEN || n > c->rcvq.len)
+        return UTCP_EINVAL;
+    if (n)
+        recv_consumed(s, c, (uint32_t)n);
+    return 0;
+}
+
 long utcp_recv(struct utcp_stack *s, utcp_sock sk, void *buf, size_t len)
 {
     struct utcp_conn *c = lookup(s, sk);
@@ -308,23 +424,10 @@ long utcp_recv(struct utcp_stack *s, utcp_sock sk, void *buf, size_t len)
         uint32_t n = utcp_min_u32(c->rcvq.len,
                                   len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
         utcp__ring_peek(&c->rcvq, 0, buf, n);
-        utcp__ring_consume(&c->rcvq, n);
-        if (c->rcvq.len == 0 && c->ooo.n == 0)
-            utcp__ring_release(&c->rcvq, &s->buf_alloc);
-        maybe_window_update(s, c);
+        recv_consumed(s, c, n);
         return (long)n;
     }
-    if (c->reset)
-        return UTCP_ECONNRESET;
-    if (c->error)
-        return c->error;
-    if (c->fin_rcvd || c->rd_shut)
-        return 0;
-    if (c->state == UTCP_CLOSED)
-        return UTCP_ENOTCONN;
-    if (len == 0)
-        return 0;
-    return UTCP_EAGAIN;
+    return recv_empty(c, len);
 }
 
 /* Queues our FIN: RFC 9293 3.10.4 CLOSE in the states that send one. */

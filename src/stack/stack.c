@@ -417,6 +417,7 @@ void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
 void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
                    size_t len, unsigned flags)
 {
+    s->runs++;
     if (now > s->now)
         s->now = now;
     s->ctr.InPackets++;
@@ -502,6 +503,7 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
 
 uint64_t utcp_tick(struct utcp_stack *s, uint64_t now)
 {
+    s->runs++;
     if (now > s->now)
         s->now = now;
     struct utcp_tnode *n;

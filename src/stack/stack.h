@@ -58,6 +58,8 @@ struct utcp_stack {
     struct utcp_rng rng;
     uint8_t isn_key[16], hash_key[16], port_key[16];
     utcp_time now;
+    uint32_t runs; /* utcp_input/utcp_tick calls: a send reservation
+                      lasts until the next one */
     uint32_t next_conn_id;
     uint32_t next_ephemeral;
     uint16_t ip_id;

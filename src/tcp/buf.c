@@ -119,6 +119,20 @@ uint32_t utcp__ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
     return n;
 }
 
+uint32_t utcp__ring_reserve(struct utcp_ring *r, const struct utcp_allocator *a,
+                           uint32_t want, uint8_t **p)
+{
+    assert(r->ahead == 0);
+    want = utcp_min_u32(utcp_max_u32(want, 1), utcp__ring_free(r));
+    if (want == 0 || !ring_storage(r, a, r->len + want))
+        return 0;
+    uint32_t tail = ring_pos(r, r->len);
+    *p = r->data + tail;
+    /* Free bytes run from tail to the end of the storage, or to head when
+     * the stored bytes wrap (tail is then before head). */
+    return tail >= r->head ? r->size - tail : r->head - tail;
+}
+
 bool utcp__ring_write_at(struct utcp_ring *r, const struct utcp_allocator *a,
                         uint32_t off, const void *src, uint32_t n)
 {

@@ -53,6 +53,14 @@ static inline uint32_t utcp__ring_free(const struct utcp_ring *r)
  * (the bytes held move to the new storage). */
 uint32_t utcp__ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
                          const void *src, uint32_t n);
+/* Zero-copy append: takes or grows storage so that up to want bytes more
+ * (at most the free space) can be stored, points *p at the contiguous free
+ * bytes after the stored ones and returns their count (may be less than
+ * want when the free space wraps; 0 when full or storage could not be
+ * allocated). The caller writes there and calls utcp__ring_commit. Only
+ * for rings without bytes held ahead (send queues). */
+uint32_t utcp__ring_reserve(struct utcp_ring *r, const struct utcp_allocator *a,
+                           uint32_t want, uint8_t **p);
 /* Writes n bytes at offset off past the end of the stored bytes (the byte
  * at len + off), without changing len: for out-of-order data. Requires
  * len + off + n <= cap. Returns false only if storage could not be

@@ -121,6 +121,8 @@ struct utcp_conn {
     uint32_t retransmits;
 
     struct utcp_ring sndq, rcvq;
+    uint32_t reserved; /* bytes utcp_send_reserve last offered ... */
+    uint32_t reserved_run; /* ... during this stack run (stack.h runs) */
     struct utcp_ranges ooo;     /* received ahead of rcv_nxt, in rcvq */
     /* RFC 2018 4: left edges of the latest out-of-order segments, newest
      * first, to order the SACK blocks we send */

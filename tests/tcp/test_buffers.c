@@ -4,7 +4,9 @@
  * socket's buffer size), returned when the application has read everything,
  * and no allocation happens per segment; the stack's buffer cache keeps the
  * block freed last, so a busy connection whose receive ring empties between
- * reads does not go back to the allocator.
+ * reads does not go back to the allocator. The zero-copy calls
+ * (utcp_send_reserve/commit, utcp_recv_peek/consume) move the same bytes
+ * as utcp_send/utcp_recv and refuse what would corrupt the queues.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,11 +157,122 @@ static void established_receive_ring_reused_through_the_cache(void **state)
     assert_int_equal(t.live, 0);
 }
 
+/* Zero-copy both ways: A writes straight into its send queue, B reads
+ * straight from its receive queue; every byte arrives once, in order. */
+static void established_zero_copy_moves_every_byte(void **state)
+{
+    (void)state;
+    struct utcp_config c;
+    utcp_config_init(&c);
+    c.seed = 9;
+    c.sndbuf = c.rcvbuf = 10000; /* small: the queues wrap often */
+    struct pair p;
+    pair_open(&p, &c);
+    const size_t total = 300000;
+    size_t sent = 0, got = 0;
+    int guard = 0;
+    while (got < total) {
+        void *w;
+        long r = utcp_send_reserve(p.n.st[A], p.ca, &w, total - sent);
+        if (sent < total && r > 0) {
+            size_t n = (size_t)r < total - sent ? (size_t)r : total - sent;
+            for (size_t i = 0; i < n; i++)
+                ((uint8_t *)w)[i] = (uint8_t)((sent + i) * 7 + 1);
+            assert_int_equal(utcp_send_commit(p.n.st[A], p.ca, n), 0);
+            sent += n;
+        } else if (sent < total) {
+            assert_int_equal(r, UTCP_EAGAIN);
+        }
+        tnet_run_for(&p.n, 1 * MS);
+        const void *d;
+        while ((r = utcp_recv_peek(p.n.st[B], p.cb, &d)) > 0) {
+            const uint8_t *b = d;
+            for (long i = 0; i < r; i++)
+                if (b[i] != (uint8_t)((got + (size_t)i) * 7 + 1))
+                    fail_msg("byte %zu differs", got + (size_t)i);
+            /* consume in two steps: partial consumption is allowed */
+            size_t half = (size_t)r / 2;
+            assert_int_equal(utcp_recv_consume(p.n.st[B], p.cb, half), 0);
+            assert_int_equal(
+                utcp_recv_consume(p.n.st[B], p.cb, (size_t)r - half), 0);
+            got += (size_t)r;
+        }
+        assert_int_equal(r, UTCP_EAGAIN);
+        assert_true(++guard < 100000);
+    }
+    /* End of stream reads as 0 through peek as through recv. */
+    assert_int_equal(utcp_shutdown(p.n.st[A], p.ca, UTCP_SHUT_WR), 0);
+    tnet_run_for(&p.n, 100 * MS);
+    const void *d;
+    assert_int_equal(utcp_recv_peek(p.n.st[B], p.cb, &d), 0);
+    assert_null(d);
+    tnet_destroy(&p.n);
+}
+
+static void established_zero_copy_refuses_stale_or_oversized_commits(
+    void **state)
+{
+    (void)state;
+    struct utcp_config c;
+    utcp_config_init(&c);
+    c.seed = 10;
+    c.sndbuf = c.rcvbuf = 8192;
+    struct pair p;
+    pair_open(&p, &c);
+    struct utcp_stack *a = p.n.st[A];
+    void *w;
+    /* No reservation yet. */
+    assert_int_equal(utcp_send_commit(a, p.ca, 1), UTCP_EINVAL);
+    long r = utcp_send_reserve(a, p.ca, &w, 100);
+    assert_int_equal(r, 100);
+    memset(w, 'x', 100);
+    /* More than was offered. */
+    assert_int_equal(utcp_send_commit(a, p.ca, 101), UTCP_EINVAL);
+    /* The stack ran in between: the reservation is gone, nothing queued. */
+    tnet_run_for(&p.n, 1 * MS);
+    assert_int_equal(utcp_send_commit(a, p.ca, 100), UTCP_EINVAL);
+    /* A copying send in between ends it too. */
+    assert_int_equal(utcp_send_reserve(a, p.ca, &w, 10), 10);
+    assert_int_equal(utcp_send(a, p.ca, "abc", 3), 3);
+    assert_int_equal(utcp_send_commit(a, p.ca, 10), UTCP_EINVAL);
+    /* want 0: whatever is contiguous; fill the queue, then EAGAIN. */
+    size_t queued = 3;
+    while ((r = utcp_send_reserve(a, p.ca, &w, 0)) > 0) {
+        memset(w, 'y', (size_t)r);
+        assert_int_equal(utcp_send_commit(a, p.ca, (size_t)r), 0);
+        queued += (size_t)r;
+    }
+    assert_int_equal(r, UTCP_EAGAIN);
+    assert_null(w);
+    assert_int_equal(queued, 8192);
+    /* After shutdown of the sending side: EPIPE, like utcp_send. */
+    tnet_run_for(&p.n, 500 * MS);
+    assert_int_equal(utcp_shutdown(a, p.ca, UTCP_SHUT_WR), 0);
+    assert_int_equal(utcp_send_reserve(a, p.ca, &w, 1), UTCP_EPIPE);
+    /* The receiver got exactly what was committed. */
+    tnet_run_for(&p.n, 500 * MS);
+    static uint8_t buf[9000];
+    size_t got = 0;
+    while ((r = utcp_recv(p.n.st[B], p.cb, buf + got, sizeof buf - got)) > 0)
+        got += (size_t)r;
+    assert_int_equal(r, 0);
+    assert_int_equal(got, 8192);
+    assert_memory_equal(buf, "abc", 3);
+    for (size_t i = 3; i < got; i++)
+        assert_int_equal(buf[i], 'y');
+    /* Consuming more than is queued, or on a listener, is refused. */
+    assert_int_equal(utcp_recv_consume(p.n.st[B], p.cb, 1), UTCP_EINVAL);
+    tnet_destroy(&p.n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(established_small_exchange_takes_small_rings),
         cmocka_unit_test(established_receive_ring_reused_through_the_cache),
+        cmocka_unit_test(established_zero_copy_moves_every_byte),
+        cmocka_unit_test(
+            established_zero_copy_refuses_stale_or_oversized_commits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
