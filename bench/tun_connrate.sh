@@ -322,6 +322,8 @@ for o in "${ORDER_LIST[@]}"; do
     [ -n "${WANT[$p]:-}" ] || continue
     m=$(median <<<"${VALS[$p,$o]}")
     rt="-"; [ -n "$u" ] && [ "$p" != utcp ] && rt=$(ratio "$u" "$m")
+    # a peer that stalled in most runs has no rate to compare with
+    [ "$p" != utcp ] && [ $((2 * ${STALLS[$p,$o]:-0})) -gt "$RUNS" ] && rt="n/a ($p stalled)"
     echo "| ${p} | ${PATHS[$p]} | $o | $m | ${VALS[$p,$o]% } | ${STALLS[$p,$o]:-0} of $RUNS | $rt |"
     echo "result part=$p order=$o median=$m runs=\"${VALS[$p,$o]% }\" stalls=${STALLS[$p,$o]:-0}" >> "$LOG/results.txt"
   done
