@@ -15,7 +15,9 @@ usage: bench/run_all.sh [OPTIONS] BUILD_DIR
 Runs, in sequence: bench_bulk (0% and 1% loss), bench_lifecycle (both close
 orders), bench_million, bench_checksum, the Linux peers (iperf3 over
 loopback and over a veth pair with MTU 1500 and offloads off; connrate over
-loopback, both orders), bench/tun_throughput.sh, bench/tun_connrate.sh and
+loopback, both orders), bench/tun_throughput.sh, bench/tun_connrate.sh, a
+port-reuse run of it (utcp closes first, the client's ports narrowed to
+60000-60999, so every SYN meets one of utcp's TIME_WAIT records) and
 bench/http_rps.sh; then prints a markdown summary (also written to
 OUT/summary.md). BUILD_DIR: a Release build (cmake -DCMAKE_BUILD_TYPE=Release).
 
@@ -23,7 +25,8 @@ options:
   --quick            short runs, about 2-3 minutes in all (default)
   --full             the durations of bench/RESULTS.md (about 25 minutes)
   --parts LIST       comma-separated subset of bulk,lifecycle,million,
-                     checksum,linux,tun_throughput,tun_connrate,http
+                     checksum,linux,tun_throughput,tun_connrate,tun_reuse,
+                     http
                      (default: all)
   --runs N           override the number of runs of every part
   --out DIR          results directory (default: bench-results-DATE in
@@ -103,7 +106,7 @@ if [ "${1:-}" = --linux-peers ]; then
   shift; linux_peers "$@"; exit 0
 fi
 
-MODE=quick; PARTS=bulk,lifecycle,million,checksum,linux,tun_throughput,tun_connrate,http
+MODE=quick; PARTS=bulk,lifecycle,million,checksum,linux,tun_throughput,tun_connrate,tun_reuse,http
 RUNS_OVERRIDE=""; OUT=""; PEERS=""; ANY_BUILD=""; BUILD=""
 die_usage() { echo "run_all: $*" >&2; echo "see --help" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -130,7 +133,7 @@ declare -A WANT=()
 IFS=, read -r -a _p <<<"$PARTS"
 for p in "${_p[@]}"; do
   case $p in
-    bulk|lifecycle|million|checksum|linux|tun_throughput|tun_connrate|http) WANT[$p]=1 ;;
+    bulk|lifecycle|million|checksum|linux|tun_throughput|tun_connrate|tun_reuse|http) WANT[$p]=1 ;;
     *) die_usage "unknown part '$p'" ;;
   esac
 done
@@ -158,11 +161,11 @@ ROOT=""; [ "$(id -u)" -eq 0 ] && ROOT=1
 if [ $MODE = quick ]; then
   BULK_MIB=64; BULK_RUNS=1; LC_SECS=2; LC_RUNS=1; MILLION_ARGS=(--conns 100000)
   CK_SECS=0.05; IPERF_SECS=3; IPERF_RUNS=1; CR_SECS=3; CR_RUNS=1
-  TT_MB=50; TT_RUNS=1; TCR_SECS=3; TCR_RUNS=1; HTTP_SECS=2; PART_LIMIT=600
+  TT_MB=50; TT_RUNS=1; TCR_SECS=3; TCR_RUNS=1; REUSE_SECS=10; HTTP_SECS=2; PART_LIMIT=600
 else
   BULK_MIB=256; BULK_RUNS=3; LC_SECS=5; LC_RUNS=3; MILLION_ARGS=()
   CK_SECS=0.3; IPERF_SECS=5; IPERF_RUNS=3; CR_SECS=5; CR_RUNS=3
-  TT_MB=200; TT_RUNS=3; TCR_SECS=10; TCR_RUNS=3; HTTP_SECS=10; PART_LIMIT=3600
+  TT_MB=200; TT_RUNS=3; TCR_SECS=10; TCR_RUNS=3; REUSE_SECS=30; HTTP_SECS=10; PART_LIMIT=3600
 fi
 if [ -n "$RUNS_OVERRIDE" ]; then
   BULK_RUNS=$RUNS_OVERRIDE; LC_RUNS=$RUNS_OVERRIDE; IPERF_RUNS=$RUNS_OVERRIDE
@@ -237,6 +240,12 @@ if [ -n "${WANT[tun_connrate]:-}" ]; then
   else part tun_connrate tun_connrate.txt "$SRC/bench/tun_connrate.sh" --seconds "$TCR_SECS" \
          --runs "$TCR_RUNS" --peers "$PEERS" --out "$OUT/tun_connrate" "$BUILD"; fi
 fi
+if [ -n "${WANT[tun_reuse]:-}" ]; then
+  if [ -z "$ROOT" ]; then skip tun_reuse "needs root"
+  elif ! need_peers; then skip tun_reuse "no peer harnesses (see peers_build.txt)"
+  else part tun_reuse tun_reuse.txt "$SRC/bench/tun_connrate.sh" --parts utcp --orders server-first \
+         --ports "60000 60999" --seconds "$REUSE_SECS" --runs 1 --peers "$PEERS" --out "$OUT/tun_reuse" "$BUILD"; fi
+fi
 if [ -n "${WANT[http]:-}" ]; then
   if [ -z "$ROOT" ]; then skip http "needs root"
   else part http http_rps.txt "$SRC/bench/http_rps.sh" "$BUILD" "$HTTP_SECS" 50 1024; fi
@@ -271,7 +280,7 @@ summary() {
   echo "| part | status |"
   echo "|---|---|"
   local p
-  for p in bulk lifecycle million checksum linux tun_throughput tun_connrate http; do
+  for p in bulk lifecycle million checksum linux tun_throughput tun_connrate tun_reuse http; do
     [ -n "${WANT[$p]:-}" ] || continue
     echo "| $p | ${STATUS[$p]:-not run}${LOAD_FIRST[$p]:+ (load ${LOAD_FIRST[$p]} before, ${LOAD_LAST[$p]} after)} |"
   done
@@ -346,6 +355,12 @@ summary() {
     grep -E '^\|' "$OUT/tun_connrate.txt" || true
     echo
     grep -E '^  (client|utcp server counters)' "$OUT/tun_connrate.txt" | sed 's/^  /- /' || true
+  fi
+  if [ -n "${WANT[tun_reuse]:-}" ] && [ -f "$OUT/tun_reuse.txt" ]; then
+    echo
+    echo "## Port reuse over TUN: utcp closes first, client ports 60000-60999 (\`bench/tun_connrate.sh --parts utcp --orders server-first --ports \"60000 60999\" --seconds $REUSE_SECS --runs 1\`)"
+    echo
+    grep -E '^  (utcp  server-first run|      |utcp server counters)' "$OUT/tun_reuse.txt" | sed 's/^ *//; s/^/- /' || true
   fi
   if [ -n "${WANT[http]:-}" ] && [ -f "$OUT/http_rps.txt" ]; then
     echo
