@@ -22,8 +22,9 @@ bench/http_rps.sh; then prints a markdown summary (also written to
 OUT/summary.md). BUILD_DIR: a Release build (cmake -DCMAKE_BUILD_TYPE=Release).
 
 options:
-  --quick            short runs, about 2-3 minutes in all (default)
-  --full             the durations of bench/RESULTS.md (about 25 minutes)
+  --quick            short runs, about 2 minutes in all (default)
+  --full             the durations of bench/RESULTS.md (about 8-10 minutes
+                     on 2 cores)
   --parts LIST       comma-separated subset of bulk,lifecycle,million,
                      checksum,linux,tun_throughput,tun_connrate,tun_reuse,
                      http
@@ -183,7 +184,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 part() {
   local name=$1 file=$2 rc=0 l0; shift 2
   l0=$(loadavg)
-  printf '%s\n' "$*" >> "$CMDS"
+  { printf '%q ' "$@"; echo; } | sed 's/ $//' >> "$CMDS"
   echo "run_all: [$(date -u +%H:%M:%S)] $name: $*" >&2
   timeout -k 10 "$PART_LIMIT" "$@" > "$OUT/$file" 2>&1 || rc=$?
   [ $rc -eq 124 ] && echo "# killed after $PART_LIMIT s" >> "$OUT/$file"
@@ -318,7 +319,7 @@ summary() {
   fi
   if [ -n "${WANT[million]:-}" ] && [ -f "$OUT/million.txt" ]; then
     echo
-    echo "## Idle connections (\`bench_million ${MILLION_ARGS[*]}\`)"
+    echo "## Idle connections (\`bench_million${MILLION_ARGS[*]:+ ${MILLION_ARGS[*]}}\`)"
     echo
     echo '```'
     grep -E '^(command|set up|resident|allocator|utcp_tick|close all|TIME_WAIT|leak check|result)' "$OUT/million.txt" || true

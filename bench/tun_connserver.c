@@ -49,7 +49,7 @@ struct srv {
     utcp_sock lsk;
     bool client_first;
     struct conn *conns;
-    struct conn *spare;  /* freed conn structs kept for reuse */
+    struct conn *spare; /* freed conn structs kept for reuse */
     uint64_t live;
     /* counters */
     uint64_t accepted, completed, replies, resets, errors, short_requests,
@@ -231,7 +231,8 @@ static void on_conn(struct utcp_run *r, utcp_sock sk, uint32_t ev, void *ctx)
     }
     if ((ev & (UTCP_EV_READABLE | UTCP_EV_HUP)) && !conn_read(c))
         return;
-    if (ev & UTCP_EV_CLOSED || utcp_poll(s->st, c->sk) & UTCP_EV_CLOSED) {
+    int now_ev = utcp_poll(s->st, c->sk); /* after the reads above */
+    if (ev & UTCP_EV_CLOSED || (now_ev > 0 && now_ev & UTCP_EV_CLOSED)) {
         if (c->phase == P_EOF)
             s->completed++;
         else
@@ -289,8 +290,7 @@ static void on_listen(struct utcp_run *r, utcp_sock sk, uint32_t ev, void *ctx)
 
 /* ---- reports ---- */
 
-static void on_interval(struct utcp_run *r, int fd, uint32_t events,
-                        void *ctx)
+static void on_interval(struct utcp_run *r, int fd, uint32_t events, void *ctx)
 {
     (void)r;
     (void)events;
@@ -396,8 +396,17 @@ static bool parse_ip(const char *s, uint32_t *out)
 /* Returns 0, E_USAGE, or -1 for --help (done). */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    enum { O_DEV = 256, O_ADDR, O_KADDR, O_PORT, O_BACKLOG, O_CFIRST,
-           O_SFIRST, O_MSL, O_INTERVAL };
+    enum {
+        O_DEV = 256,
+        O_ADDR,
+        O_KADDR,
+        O_PORT,
+        O_BACKLOG,
+        O_CFIRST,
+        O_SFIRST,
+        O_MSL,
+        O_INTERVAL
+    };
     static const struct option opts[] = {
         {"dev", required_argument, NULL, O_DEV},
         {"addr", required_argument, NULL, O_ADDR},
@@ -437,8 +446,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             char buf[32];
             const char *slash = strchr(optarg, '/');
             size_t n = slash ? (size_t)(slash - optarg) : 0;
-            if (!slash || n >= sizeof buf ||
-                !parse_num(slash + 1, 1, 32, &v))
+            if (!slash || n >= sizeof buf || !parse_num(slash + 1, 1, 32, &v))
                 return bad("kernel address (A.B.C.D/NN)", optarg);
             memcpy(buf, optarg, n);
             buf[n] = 0;
@@ -530,9 +538,8 @@ static int start(struct srv *s, const struct args *a)
         }
     }
     say("listening on %u.%u.%u.%u:%u (device %s), %s closes first",
-        a->addr >> 24, a->addr >> 16 & 255, a->addr >> 8 & 255,
-        a->addr & 255, a->port, utcp_run_dev(s->run),
-        a->client_first ? "the client" : "utcp");
+        a->addr >> 24, a->addr >> 16 & 255, a->addr >> 8 & 255, a->addr & 255,
+        a->port, utcp_run_dev(s->run), a->client_first ? "the client" : "utcp");
     return 0;
 }
 
