@@ -31,7 +31,9 @@ options:
   --ports "LO HI"    ephemeral port range in the client namespaces (default
                      "1024 65535": 64,512 ports, so a run longer than
                      64512/rate seconds makes the client reuse ports; a
-                     narrow range forces reuse sooner)
+                     narrow range forces reuse sooner; use it with
+                     --orders server-first: closing first, the client
+                     itself keeps up to --tw-buckets ports in TIME_WAIT)
   --tw-buckets N     net.ipv4.tcp_max_tw_buckets in the client namespaces
                      (default 4096, as the peers' lwip_runs.sh: without a
                      cap, a client that closes first holds every port in
