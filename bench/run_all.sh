@@ -173,7 +173,10 @@ if [ -n "$RUNS_OVERRIDE" ]; then
   CR_RUNS=$RUNS_OVERRIDE; TT_RUNS=$RUNS_OVERRIDE; TCR_RUNS=$RUNS_OVERRIDE
 fi
 
-trap 'exit 130' INT; trap 'exit 143' TERM
+CURRENT=""
+# shellcheck disable=SC2317
+stop_current() { [ -z "$CURRENT" ] || { kill -TERM "$CURRENT" 2>/dev/null; wait "$CURRENT" 2>/dev/null; } || true; }
+trap stop_current EXIT; trap 'exit 130' INT; trap 'exit 143' TERM
 
 CMDS=$OUT/commands.txt; : > "$CMDS"
 declare -A STATUS=() LOAD_FIRST=() LOAD_LAST=()
@@ -186,7 +189,12 @@ part() {
   l0=$(loadavg)
   { printf '%q ' "$@"; echo; } | sed 's/ $//' >> "$CMDS"
   echo "run_all: [$(date -u +%H:%M:%S)] $name: $*" >&2
-  timeout -k 10 "$PART_LIMIT" "$@" > "$OUT/$file" 2>&1 || rc=$?
+  # in the background, so that a signal to run_all is handled at once
+  # (timeout passes it on to the part, whose own traps clean up)
+  timeout -k 10 "$PART_LIMIT" "$@" > "$OUT/$file" 2>&1 &
+  CURRENT=$!
+  wait "$CURRENT" || rc=$?
+  CURRENT=""
   [ $rc -eq 124 ] && echo "# killed after $PART_LIMIT s" >> "$OUT/$file"
   echo "# exit $rc, load before $l0, after $(loadavg)" >> "$OUT/$file"
   if [ $rc -eq 77 ]; then STATUS[$name]="skipped (see $file)"

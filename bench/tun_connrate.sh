@@ -260,12 +260,15 @@ run_one() { # PART ORDER RUN NS ADDR
   sleep 0.05
   # connrate checks its clock only between connections: a thread stuck in
   # connect (SYN retries) or read would hold it for minutes
+  # (in the background: a signal to this script is handled at once)
   # shellcheck disable=SC2086
-  out=$(ip netns exec "$ns" timeout -k 2 $((SECS + 10)) "$CONNRATE" client "$addr" 8081 \
-        "$THREADS" "$SECS" $cf 2>&1) || rc=$?
+  ip netns exec "$ns" timeout -k 2 $((SECS + 10)) "$CONNRATE" client "$addr" 8081 \
+    "$THREADS" "$SECS" $cf > "$LOG/$tag.client" 2>&1 &
+  local cpid=$!; PIDS+=("$cpid")
+  wait "$cpid" || rc=$?
+  out=$(cat "$LOG/$tag.client")
   sleep 1.1
   stop_sampler
-  echo "$out" > "$LOG/$tag.client"
   local n list min max collapsed opens retrans
   read -r n list min max collapsed opens retrans < <(analyse "$LOG/$tag.samples")
   if [ "$rc" -eq 0 ] && [[ $out =~ ^([0-9]+)\ conn/s ]]; then
