@@ -122,7 +122,8 @@ struct tree {
 static void put(const char *dir, const char *name, const char *text)
 {
     char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
+    int n = snprintf(p, sizeof p, "%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < sizeof p);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
     fputs(text, f);
