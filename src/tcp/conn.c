@@ -35,6 +35,8 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
     c->opt.linger = -1;
     c->opt.no_ts = g->no_timestamps;
     c->opt.no_sack = g->no_sack;
+    c->opt.no_rack = g->no_rack;
+    c->t_rack = UTCP_TIME_NEVER;
     c->rto = g->rto_initial_ms * 1000u;
     c->cc = &utcp__cc_newreno;
     utcp__ring_init(&c->sndq, c->opt.sndbuf);
@@ -50,8 +52,9 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
  * still read the receive queue). */
 static void detach(struct utcp_stack *s, struct utcp_conn *c)
 {
-    c->t_rtx = c->t_delack = c->t_keep = UTCP_TIME_NEVER;
+    c->t_rtx = c->t_delack = c->t_keep = c->t_rack = UTCP_TIME_NEVER;
     utcp__wheel_cancel(&s->wheel, &c->tnode);
+    utcp__rack_release(s, c);
     if (c->in_table)
         utcp__table_remove(s, c);
     if (c->bound)

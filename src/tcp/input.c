@@ -736,6 +736,8 @@ static void eifel_check(struct utcp_stack *s, struct utcp_conn *c,
         !utcp__ts_lt(th->opts.ts_ecr, c->undo_ts))
         return;
     s->ctr.SpuriousRecoveries++;
+    if (utcp__rack_on(c))
+        utcp__rack_undo(c);
     c->cwnd = utcp_max_u32(c->cwnd, c->prior_cwnd);
     c->ssthresh = utcp_max_u32(c->ssthresh, c->prior_ssthresh);
     c->in_recovery = false;
@@ -905,19 +907,13 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
     }
     c->probes_out = 0; /* the peer is alive (persist, timer.c) */
     bool dup = is_dupack(c, g);
-    if (seq_gt(ack, c->snd_una))
+    bool advanced = seq_gt(ack, c->snd_una);
+    if (advanced)
         on_new_ack(s, c, g, ack);
-    if (c->sack_ok) {
-        /* RFC 6675 4 Update(), then its definition of a duplicate ACK (2):
-         * one that SACKs new octets, even if it also moves SND.UNA. An ACK
-         * without blocks falls back to RFC 5681's definition. */
-        uint32_t newly = utcp__sack_update(c, &th->opts);
-        if (newly || (dup && !(th->opts.present & UTCP_OPT_SACK)))
-            utcp__sack_dupack(s, c);
-    } else if (dup) {
-        on_dupack(s, c);
-    }
-    /* Send window update: the WL1/WL2 rule. */
+    /* Send window update: the WL1/WL2 rule. Before the loss detection
+     * below, which may send (limited transmit, a retransmission): with
+     * SND.UNA already advanced, the old window would put the right edge
+     * beyond the peer's. */
     if (seq_lt(c->snd_wl1, g->seq0) ||
         (c->snd_wl1 == g->seq0 && seq_leq(c->snd_wl2, ack))) {
         uint32_t old = c->snd_wnd;
@@ -933,6 +929,19 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
             c->snd_nxt = c->snd_una;
             utcp__timer_update(s, c);
         }
+    }
+    if (c->sack_ok) {
+        /* RFC 6675 4 Update(), then its definition of a duplicate ACK (2):
+         * one that SACKs new octets, even if it also moves SND.UNA. An ACK
+         * without blocks falls back to RFC 5681's definition. With RACK
+         * (RFC 8985 6.2) time decides instead of counts. */
+        uint32_t newly = utcp__sack_update(c, &th->opts);
+        if (utcp__rack_on(c))
+            utcp__rack_ack(s, c, th, advanced, newly != 0, dup);
+        else if (newly || (dup && !(th->opts.present & UTCP_OPT_SACK)))
+            utcp__sack_dupack(s, c);
+    } else if (dup) {
+        on_dupack(s, c);
     }
     switch (c->state) {
     case UTCP_FIN_WAIT_1:
