@@ -74,6 +74,8 @@ struct utcp_rack {
     bool tlp_rtt_ok : 1;       /* an RTT sample since the last probe */
     bool tlp_rearm : 1;        /* an ACK of new data: restart the PTO */
     bool was_recovering : 1;   /* in recovery at the previous ACK */
+    bool rto_recovery : 1;     /* in_recovery after a timeout: slow start,
+                                  no further reduction */
 };
 
 /* Congestion control: an algorithm sets the window growth and the loss
@@ -396,6 +398,10 @@ void utcp__tlp_schedule(struct utcp_stack *s, struct utcp_conn *c,
 void utcp__rack_timer(struct utcp_stack *s, struct utcp_conn *c);
 /* RFC 8985 6.3 and 7.1 at a retransmission timeout. */
 void utcp__rack_on_rto(struct utcp_conn *c);
+/* After the timeout's window reduction: RTO recovery by RACK's marks (all
+ * outstanding data lost, resent by utcp__rack_output in slow start), when
+ * the records cover the flight; else go-back-N stays. */
+void utcp__rack_rto_recovery(struct utcp_conn *c);
 /* sack.c: RFC 6675 4 NextSeg() rule (4), the rescue retransmission. */
 bool utcp__sack_next_rescue(const struct utcp_conn *c, utcp_seq *seq,
                             uint32_t *len);

@@ -771,7 +771,16 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
         ts_rtt_sample(s, c, g->th, flight);
     }
     c->rtx_count = 0;
-    if (c->in_recovery) {
+    if (c->in_recovery && c->rack.rto_recovery) {
+        /* RFC 8985 6.3 RTO recovery: slow start from the timeout's one
+         * segment (RFC 5681 3.1) until the RecoveryPoint is acknowledged */
+        c->cc->on_ack(c, acked);
+        if (seq_geq(ack, c->recover)) {
+            c->in_recovery = false;
+            c->rack.rto_recovery = false;
+            c->dupacks = 0;
+        }
+    } else if (c->in_recovery) {
         if (seq_geq(ack, c->recover)) {
             /* Full ACK: leave recovery. With SACK, cwnd stays at the
              * ssthresh set on entry (RFC 6675 5 (4.2)); NewReno deflates by

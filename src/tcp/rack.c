@@ -480,7 +480,7 @@ static void on_losses(struct utcp_stack *s, struct utcp_conn *c,
             return;
         c->undo_armed = false;
         enter_recovery(s, c);
-    } else if (lost_rexmit) {
+    } else if (lost_rexmit && !c->rack.rto_recovery) {
         c->undo_armed = false; /* a retransmission was lost: no undo */
         reduce(s, c, true);
     }
@@ -703,6 +703,28 @@ void utcp__rack_on_rto(struct utcp_conn *c)
     for (uint32_t i = 0; i < r->n; i++)
         rec_at(r, i)->flags &= (uint8_t)~(UTCP_TX_SACKED | UTCP_TX_LOST);
     r->tlp_on = false;
+    r->rto_recovery = false;
     c->t_rack = UTCP_TIME_NEVER;
     c->rack_timer = UTCP_TIMER_NONE;
+}
+
+void utcp__rack_rto_recovery(struct utcp_conn *c)
+{
+    struct utcp_rack *r = &c->rack;
+    if (!utcp__rack_on(c) || !r->n || rec_at(r, 0)->seq != c->snd_una ||
+        c->snd_una == c->iss)
+        return;
+    /* RFC 8985 6.3: the first segment was sent an RTO ago, and so was all
+     * the rest (RACK.rtt + reo_wnd is below the RTO): every record is
+     * lost. The SACK marks went with the scoreboard (RFC 6675 5.1); what
+     * the receiver reports again is skipped as it arrives. Retransmitted
+     * by the marks, lowest first, within cwnd (one segment, then slow
+     * start, on_new_ack); a retransmission lost again is found by RACK
+     * and resent without waiting for a second timeout. */
+    for (uint32_t i = 0; i < r->n; i++)
+        rec_at(r, i)->flags |= UTCP_TX_LOST;
+    c->in_recovery = true;
+    r->rto_recovery = true;
+    c->snd_nxt = c->snd_max;
+    c->high_rxt = c->rescue_rxt = c->recover; /* no rescue (rule 4) */
 }

@@ -191,6 +191,9 @@ static bool fire_rtx(struct utcp_stack *s, struct utcp_conn *c)
      * back to snd_una and let the ACK clock send the rest. */
     c->snd_nxt = c->snd_una;
     c->t_rtx = UTCP_TIME_NEVER;
+    /* RFC 8985 6.3: with RACK, what is not SACKed is marked lost and
+     * resent by the marks, in slow start (rack.c) */
+    utcp__rack_rto_recovery(c);
     if (c->snd_una == c->iss) {
         /* Closed in SYN-RECEIVED before our SYN was acknowledged
          * (FIN-WAIT-1 with the SYN outstanding): the SYN goes first. */

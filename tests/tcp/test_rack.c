@@ -311,6 +311,42 @@ static void established_lost_retransmission_resent_without_rto(void **state)
     seg_destroy(&h);
 }
 
+static void established_rto_recovery_resends_lost_retransmission(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    seg_init(&h, NULL);
+    sender(&h, 10);
+    /* nothing comes back: the probe, then the RTO */
+    seg_run_to_next_timer(&h);
+    expect_seg(&h, F_PSH | F_ACK, S(&h, 9), P0, SMSS, SEG_ANY);
+    seg_run_to_next_timer(&h);
+    expect_seg(&h, F_ACK, S(&h, 0), P0, SMSS, SEG_ANY);
+    expect_nothing(&h);
+    assert_int_equal(SEG_CTR(&h, Timeouts), 1);
+    /* 6.3: all is marked lost; slow start resends by the marks, past
+     * what the receiver SACKs (the probe's copy of 9) */
+    seg_run(&h, RTT);
+    sack_ack(&h, 1, 1, (const uint32_t[]){9, 10});
+    expect_seg(&h, F_ACK, S(&h, 1), P0, SMSS, SEG_ANY);
+    expect_seg(&h, F_ACK, S(&h, 2), P0, SMSS, SEG_ANY);
+    expect_nothing(&h);
+    /* 1 is lost again, 2 (sent after it) arrives: RACK resends 1 at once,
+     * no second timeout (go-back-N would wait for one, backed off) */
+    seg_run(&h, RTT);
+    sack_ack(&h, 1, 2, (const uint32_t[]){2, 3, 9, 10});
+    expect_seg(&h, F_ACK, S(&h, 1), P0, SMSS, SEG_ANY);
+    expect_seg(&h, F_ACK, S(&h, 3), P0, SMSS, SEG_ANY);
+    expect_nothing(&h);
+    assert_int_equal(SEG_CTR(&h, Timeouts), 1);
+    assert_int_equal(SEG_CTR(&h, RackLost), 1);
+    /* all arrives: the RecoveryPoint is acknowledged */
+    seg_run(&h, RTT);
+    sack_ack(&h, 4, 1, (const uint32_t[]){9, 10});
+    expect_seg(&h, F_ACK, S(&h, 4), P0, SMSS, SEG_ANY);
+    seg_destroy(&h);
+}
+
 static void established_no_rack_keeps_rfc6675_dupthresh(void **state)
 {
     (void)state;
@@ -440,6 +476,7 @@ int main(void)
         cmocka_unit_test(established_rack_marks_lost_after_reo_wnd_not_before),
         cmocka_unit_test(established_reordered_segment_within_reo_wnd_not_resent),
         cmocka_unit_test(established_lost_retransmission_resent_without_rto),
+        cmocka_unit_test(established_rto_recovery_resends_lost_retransmission),
         cmocka_unit_test(established_no_rack_keeps_rfc6675_dupthresh),
         cmocka_unit_test(two_stacks_lost_tail_probed_not_timed_out),
     };
