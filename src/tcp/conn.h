@@ -56,6 +56,8 @@ struct utcp_rack {
     utcp_seq end_seq;          /* RACK.end_seq */
     uint32_t order;            /* RACK.segment's transmission order */
     uint32_t order_next;       /* the next transmission's order */
+    utcp_seq rexmit_hi;        /* end of the highest range resent (valid
+                                  if rexmit_any) */
     utcp_seq fack;             /* RACK.fack */
     utcp_seq dsack_round;      /* RACK.dsack_round (valid if dsack_on) */
     utcp_seq tlp_end_seq;      /* TLP.end_seq (valid if tlp_on) */
@@ -74,6 +76,7 @@ struct utcp_rack {
     bool tlp_rtt_ok : 1;       /* an RTT sample since the last probe */
     bool tlp_rearm : 1;        /* an ACK of new data: restart the PTO */
     bool was_recovering : 1;   /* in recovery at the previous ACK */
+    bool rexmit_any : 1;       /* something was ever resent */
     bool rto_recovery : 1;     /* in_recovery after a timeout: slow start,
                                   no further reduction */
 };

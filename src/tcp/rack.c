@@ -143,6 +143,9 @@ void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     rec_split(s, r, seq);
     rec_split(s, r, end);
     uint32_t order = r->order_next++;
+    if (!r->rexmit_any || seq_gt(end, r->rexmit_hi))
+        r->rexmit_hi = end;
+    r->rexmit_any = true;
     for (uint32_t i = rec_find(r, seq); i < r->n; i++) {
         struct utcp_txrec *t = rec_at(r, i);
         if (!seq_lt(t->seq, end))
@@ -321,7 +324,15 @@ static uint64_t detect_loss(struct utcp_stack *s, struct utcp_conn *c,
 {
     struct utcp_rack *r = &c->rack;
     uint64_t timeout = 0;
-    if (!r->valid)
+    if (!r->valid || !r->n)
+        return 0;
+    /* The common case costs nothing: nothing SACKed and no retransmission
+     * outstanding, so the records are originals sent in sequence order;
+     * if the first was sent after RACK.segment, all were. */
+    const struct utcp_txrec *t0 = rec_at(r, 0);
+    if (!c->sacked.n &&
+        (!r->rexmit_any || seq_leq(r->rexmit_hi, c->snd_una)) &&
+        sent_after(t0->xmit_ts, t0->order, r->xmit_ts, r->order))
         return 0;
     for (uint32_t i = 0; i < r->n; i++) {
         struct utcp_txrec *t = rec_at(r, i);
@@ -684,8 +695,8 @@ void utcp__rack_timer(struct utcp_stack *s, struct utcp_conn *c)
     int kind = c->rack_timer;
     c->t_rack = UTCP_TIME_NEVER;
     c->rack_timer = UTCP_TIMER_NONE;
-    if (!utcp__rack_on(c) || c->snd_una == c->snd_max)
-        return;
+    if (!utcp__rack_on(c) || c->snd_una == c->snd_max || c->persist)
+        return; /* the persist timer probes a closed window */
     if (kind == UTCP_TIMER_TLP)
         tlp_send_probe(s, c);
     else
