@@ -100,6 +100,15 @@ struct utcp_config {
     bool no_rack;               /* with SACK, detect losses by RFC 6675's
                                    DupThresh rules instead of RACK-TLP
                                    (RFC 8985) */
+    uint8_t congestion_control; /* UTCP_CC_NEWRENO (0, the default) or
+                                   UTCP_CC_CUBIC (RFC 9438) */
+};
+
+/* Congestion control algorithms for utcp_config.congestion_control. */
+enum utcp_cc {
+    UTCP_CC_NEWRENO = 0, /* RFC 5681 / RFC 6582 window growth and halving */
+    UTCP_CC_CUBIC = 1,   /* RFC 9438: beta 0.7, the cubic window growth,
+                            the Reno-friendly region */
 };
 
 /* Fills *cfg with zeros (every default) apart from nothing: a convenience so

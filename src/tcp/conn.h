@@ -88,12 +88,27 @@ struct utcp_conn;
 struct utcp_cc_ops {
     const char *name;
     void (*init)(struct utcp_conn *c);
-    /* bytes newly acknowledged outside recovery */
-    void (*on_ack)(struct utcp_conn *c, uint32_t acked);
-    /* new ssthresh on a loss (fast retransmit or timeout) */
+    /* bytes newly acknowledged outside recovery, at now */
+    void (*on_ack)(struct utcp_conn *c, uint32_t acked, utcp_time now);
+    /* new ssthresh on a congestion event (fast retransmit, timeout, a
+     * lost retransmission, a loss repaired by a probe) */
     uint32_t (*ssthresh)(struct utcp_conn *c);
+    /* the last congestion event was spurious (Eifel): cwnd and ssthresh
+     * are restored by the engine; NULL: nothing else to restore */
+    void (*undo)(struct utcp_conn *c);
 };
 extern const struct utcp_cc_ops utcp__cc_newreno;
+extern const struct utcp_cc_ops utcp__cc_cubic;
+
+/* RFC 9438 CUBIC state (bytes, microseconds). */
+struct utcp_cubic {
+    utcp_time t_epoch;          /* start of the congestion avoidance epoch */
+    uint32_t w_max, w_max_prior; /* W_max, and before the last event */
+    uint32_t w_est;             /* W_est, the Reno-friendly window */
+    uint32_t cwnd_epoch;        /* cwnd at the start of the epoch */
+    uint32_t k_ms;              /* K */
+    bool epoch_on;
+};
 
 struct utcp_conn {
     struct utcp_hnode hnode;    /* in the connection or listener table */
@@ -164,6 +179,7 @@ struct utcp_conn {
     uint32_t cwnd, ssthresh, bytes_acked;
     utcp_seq recover;
     const struct utcp_cc_ops *cc;
+    struct utcp_cubic cubic;    /* when cc is utcp__cc_cubic */
 
     /* Timers: one wheel node armed at the earliest of these. */
     utcp_time t_rtx;            /* retransmission / SYN / persist */

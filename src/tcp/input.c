@@ -738,6 +738,8 @@ static void eifel_check(struct utcp_stack *s, struct utcp_conn *c,
     s->ctr.SpuriousRecoveries++;
     if (utcp__rack_on(c))
         utcp__rack_undo(c);
+    if (c->cc->undo)
+        c->cc->undo(c); /* RFC 9438 4.9 */
     c->cwnd = utcp_max_u32(c->cwnd, c->prior_cwnd);
     c->ssthresh = utcp_max_u32(c->ssthresh, c->prior_ssthresh);
     c->in_recovery = false;
@@ -774,7 +776,7 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
     if (c->in_recovery && c->rack.rto_recovery) {
         /* RFC 8985 6.3 RTO recovery: slow start from the timeout's one
          * segment (RFC 5681 3.1) until the RecoveryPoint is acknowledged */
-        c->cc->on_ack(c, acked);
+        c->cc->on_ack(c, acked, s->now);
         if (seq_geq(ack, c->recover)) {
             c->in_recovery = false;
             c->rack.rto_recovery = false;
@@ -805,7 +807,7 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
          * step (C) (utcp__output) sends by pipe. */
     } else {
         c->dupacks = 0;
-        c->cc->on_ack(c, acked);
+        c->cc->on_ack(c, acked, s->now);
     }
     c->snd_una = ack;
     c->lt_bytes = 0;

@@ -373,7 +373,7 @@ static void tlp_process_ack(struct utcp_stack *s, struct utcp_conn *c,
         r->tlp_on = false;
         s->ctr.TlpRecoveries++;
         if (!recovering(c)) {
-            c->ssthresh = r->tlp_ssthresh;
+            c->ssthresh = utcp_max_u32(c->cc->ssthresh(c), r->tlp_ssthresh);
             c->cwnd = utcp_min_u32(c->cwnd, c->ssthresh);
             c->bytes_acked = 0;
         }
@@ -667,10 +667,9 @@ static void tlp_send_probe(struct utcp_stack *s, struct utcp_conn *c)
 {
     struct utcp_rack *r = &c->rack;
     if (!r->tlp_on && r->tlp_rtt_ok && r->n) {
-        /* for 7.4.2's response: RFC 5681 3.1 (4) from the FlightSize, but
-         * at a tail that is a segment or two: not below half of cwnd, the
-         * window the lost segment left in (cwnd-based, as Linux) */
-        uint32_t ssthresh = utcp_max_u32(c->cc->ssthresh(c), c->cwnd / 2);
+        /* for 7.4.2's response: the FlightSize at a tail is a segment or
+         * two; not below half of the cwnd the lost segment left in */
+        uint32_t ssthresh = c->cwnd / 2;
         r->tlp_is_retrans = false;
         if (!utcp__send_new(s, c)) {
             /* the highest-sequence segment sent, again */
