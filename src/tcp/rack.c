@@ -516,7 +516,7 @@ static void detect_and_arm(struct utcp_stack *s, struct utcp_conn *c,
 }
 
 /* Counts the SACKed records (RACK.segs_sacked) without an ACK. */
-static uint32_t segs_sacked(const struct utcp_conn *c)
+static uint32_t count_sacked(const struct utcp_conn *c)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->rack.n; i++)
@@ -699,7 +699,7 @@ void utcp__rack_timer(struct utcp_stack *s, struct utcp_conn *c)
     if (kind == UTCP_TIMER_TLP)
         tlp_send_probe(s, c);
     else
-        detect_and_arm(s, c, false, segs_sacked(c));
+        detect_and_arm(s, c, false, count_sacked(c));
     utcp__output(s, c);
 }
 

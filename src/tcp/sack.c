@@ -3,7 +3,8 @@
  * block of the newest segment first (RFC 2018 4). Sender: the scoreboard of
  * SACKed ranges above SND.UNA and loss recovery by RFC 6675 (Update,
  * IsLost, SetPipe, NextSeg rules 1-4, steps (1)-(4), limited transmit
- * (3) and (A)-(C) of 5).
+ * (3) and (A)-(C) of 5) when RACK-TLP is off (no_rack); with it, rack.c
+ * decides what is lost and drives recovery (RFC 8985 9.2).
  * The scoreboard is a fixed set of ranges in the TCB: no allocation per
  * segment. Never retransmits a SACKed octet and never frees data on SACK
  * alone (RFC 2018 8: SACK information is advisory).
