@@ -99,6 +99,10 @@ const struct sim_scenario sim_scenarios[] = {
      "200 kB over a link with jitter, 2 % loss, duplicates, reordering and "
      "corruption",
      {{PATH_A_ACTIVE_CLOSE}, {"CLOSED>LISTEN", PATH_B_PASSIVE_CLOSE}}},
+    {"impaired-bulk",
+     "4 MB through 5 % loss, 5 % reordering and 20 ms each way (RACK-TLP "
+     "keeps the retransmission timer quiet)",
+     {{PATH_A_ACTIVE_CLOSE}, {"CLOSED>LISTEN", PATH_B_PASSIVE_CLOSE}}},
     {"port-reuse",
      "A binds the port of its TIME_WAIT connection: refused, then allowed "
      "with REUSEADDR",

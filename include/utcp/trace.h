@@ -79,7 +79,9 @@ const char *utcp_cause_text(int cause);
     X(KEEPALIVE, "keep-alive")                                                 \
     X(FIN_WAIT2, "FIN_WAIT_2")                                                 \
     X(TIME_WAIT, "2*MSL")                                                      \
-    X(SYN_RETRANSMIT, "SYN retransmission")
+    X(SYN_RETRANSMIT, "SYN retransmission")                                   \
+    X(RACK, "RACK reordering")                                                 \
+    X(TLP, "tail loss probe")
 
 enum utcp_timer_kind {
 #define UTCP_X_(name, text) UTCP_TIMER_##name,

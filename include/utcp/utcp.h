@@ -97,6 +97,18 @@ struct utcp_config {
                                    link does (or needs not be done) */
     bool no_timestamps;         /* do not offer RFC 7323 timestamps */
     bool no_sack;               /* do not offer SACK (RFC 2018) */
+    bool no_rack;               /* with SACK, detect losses by RFC 6675's
+                                   DupThresh rules instead of RACK-TLP
+                                   (RFC 8985) */
+    uint8_t congestion_control; /* UTCP_CC_NEWRENO (0, the default) or
+                                   UTCP_CC_CUBIC (RFC 9438) */
+};
+
+/* Congestion control algorithms for utcp_config.congestion_control. */
+enum utcp_cc {
+    UTCP_CC_NEWRENO = 0, /* RFC 5681 / RFC 6582 window growth and halving */
+    UTCP_CC_CUBIC = 1,   /* RFC 9438: beta 0.7, the cubic window growth,
+                            the Reno-friendly region */
 };
 
 /* Fills *cfg with zeros (every default) apart from nothing: a convenience so
@@ -355,7 +367,13 @@ int utcp_getinfo(struct utcp_stack *s, utcp_sock sk, struct utcp_info *info);
     X(SackRetrans, "segments retransmitted from the SACK scoreboard")         \
     X(SackRtoFlushes, "RTOs that discarded a non-empty SACK scoreboard")      \
     X(PawsDrops, "segments dropped by PAWS (RFC 7323 5)")                     \
-    X(TsRttSamples, "RTT samples taken from timestamp echoes (RFC 7323 4)")
+    X(TsRttSamples, "RTT samples taken from timestamp echoes (RFC 7323 4)") \
+    X(RackLost, "segments marked lost by RACK (RFC 8985 6.2)")               \
+    X(RackLostRetrans, "lost retransmissions found by RACK, each a window "  \
+                       "reduction (RFC 8985 9.3)")                           \
+    X(TlpProbes, "tail loss probes sent (RFC 8985 7.3)")                     \
+    X(TlpRecoveries, "losses repaired by a loss probe (RFC 8985 7.4.2)")     \
+    X(DsackRcvd, "ACKs carrying a D-SACK block (RFC 2883)")
 
 struct utcp_counters {
 #define UTCP_X_(name, help) uint64_t name;

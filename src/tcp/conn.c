@@ -35,8 +35,11 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
     c->opt.linger = -1;
     c->opt.no_ts = g->no_timestamps;
     c->opt.no_sack = g->no_sack;
+    c->opt.no_rack = g->no_rack;
+    c->t_rack = UTCP_TIME_NEVER;
     c->rto = g->rto_initial_ms * 1000u;
-    c->cc = &utcp__cc_newreno;
+    c->cc = g->congestion_control == UTCP_CC_CUBIC ? &utcp__cc_cubic
+                                                  : &utcp__cc_newreno;
     utcp__ring_init(&c->sndq, c->opt.sndbuf);
     utcp__ring_init(&c->rcvq, c->opt.rcvbuf);
     utcp__ranges_init(&c->ooo);
@@ -50,8 +53,9 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
  * still read the receive queue). */
 static void detach(struct utcp_stack *s, struct utcp_conn *c)
 {
-    c->t_rtx = c->t_delack = c->t_keep = UTCP_TIME_NEVER;
+    c->t_rtx = c->t_delack = c->t_keep = c->t_rack = UTCP_TIME_NEVER;
     utcp__wheel_cancel(&s->wheel, &c->tnode);
+    utcp__rack_release(s, c);
     if (c->in_table)
         utcp__table_remove(s, c);
     if (c->bound)

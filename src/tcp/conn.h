@@ -25,6 +25,60 @@ struct utcp_sockopts {
     int8_t linger; /* -1 graceful, 0 abortive */
     bool nodelay, keepalive, reuseaddr;
     bool no_ts, no_sack;    /* do not offer RFC 7323 TS / RFC 2018 SACK */
+    bool no_rack;           /* RFC 6675 loss detection instead of RACK-TLP */
+};
+
+/* RFC 8985 5.2: the state of the latest transmission of a range of the
+ * send sequence space (one segment as sent; split when a retransmission
+ * covers part of it). */
+enum {
+    UTCP_TX_RETRANS = 1u << 0, /* Segment.retransmitted */
+    UTCP_TX_SACKED = 1u << 1,  /* selectively acknowledged */
+    UTCP_TX_LOST = 1u << 2,    /* Segment.lost: marked, not yet resent */
+};
+struct utcp_txrec {
+    utcp_time xmit_ts;         /* Segment.xmit_ts */
+    utcp_seq seq;              /* first sequence number */
+    uint32_t len;              /* end_seq = seq + len (a FIN counts 1) */
+    uint32_t order;            /* transmission order: breaks ties of
+                                  xmit_ts (RACK_sent_after) */
+    uint8_t flags;             /* UTCP_TX_* */
+};
+
+/* RFC 8985 5.3 per-connection state, and the transmit records of
+ * [SND.UNA, SND.MAX): rec[head .. head + n), sorted by sequence; the array
+ * is allocated on the first transmission and freed when all is
+ * acknowledged (no allocation per segment). */
+struct utcp_rack {
+    struct utcp_txrec *rec;
+    uint32_t cap, head, n;
+    utcp_time xmit_ts;         /* RACK.xmit_ts */
+    utcp_seq end_seq;          /* RACK.end_seq */
+    uint32_t order;            /* RACK.segment's transmission order */
+    uint32_t order_next;       /* the next transmission's order */
+    utcp_seq rexmit_hi;        /* end of the highest range resent (valid
+                                  if rexmit_any) */
+    utcp_seq fack;             /* RACK.fack */
+    utcp_seq dsack_round;      /* RACK.dsack_round (valid if dsack_on) */
+    utcp_seq tlp_end_seq;      /* TLP.end_seq (valid if tlp_on) */
+    uint32_t rtt;              /* RACK.rtt, microseconds */
+    uint32_t min_rtt;          /* RACK.min_RTT (0: none yet) */
+    utcp_time min_rtt_ts;      /* when min_rtt was taken (window) */
+    uint32_t tlp_ssthresh;     /* ssthresh for a loss the probe repairs */
+    utcp_time reduce_ts;       /* the last window reduction (9.3) */
+    uint8_t reo_wnd_mult;      /* RACK.reo_wnd_mult */
+    uint8_t reo_wnd_persist;   /* RACK.reo_wnd_persist */
+    bool valid : 1;            /* RACK.segment exists */
+    bool reordering_seen : 1;  /* RACK.reordering_seen */
+    bool dsack_on : 1;         /* RACK.dsack_round is not None */
+    bool tlp_on : 1;           /* TLP.end_seq is not None */
+    bool tlp_is_retrans : 1;   /* TLP.is_retrans */
+    bool tlp_rtt_ok : 1;       /* an RTT sample since the last probe */
+    bool tlp_rearm : 1;        /* an ACK of new data: restart the PTO */
+    bool was_recovering : 1;   /* in recovery at the previous ACK */
+    bool rexmit_any : 1;       /* something was ever resent */
+    bool rto_recovery : 1;     /* in_recovery after a timeout: slow start,
+                                  no further reduction */
 };
 
 /* Congestion control: an algorithm sets the window growth and the loss
@@ -34,12 +88,27 @@ struct utcp_conn;
 struct utcp_cc_ops {
     const char *name;
     void (*init)(struct utcp_conn *c);
-    /* bytes newly acknowledged outside recovery */
-    void (*on_ack)(struct utcp_conn *c, uint32_t acked);
-    /* new ssthresh on a loss (fast retransmit or timeout) */
+    /* bytes newly acknowledged outside recovery, at now */
+    void (*on_ack)(struct utcp_conn *c, uint32_t acked, utcp_time now);
+    /* new ssthresh on a congestion event (fast retransmit, timeout, a
+     * lost retransmission, a loss repaired by a probe) */
     uint32_t (*ssthresh)(struct utcp_conn *c);
+    /* the last congestion event was spurious (Eifel): cwnd and ssthresh
+     * are restored by the engine; NULL: nothing else to restore */
+    void (*undo)(struct utcp_conn *c);
 };
 extern const struct utcp_cc_ops utcp__cc_newreno;
+extern const struct utcp_cc_ops utcp__cc_cubic;
+
+/* RFC 9438 CUBIC state (bytes, microseconds). */
+struct utcp_cubic {
+    utcp_time t_epoch;          /* start of the congestion avoidance epoch */
+    uint32_t w_max, w_max_prior; /* W_max, and before the last event */
+    uint32_t w_est;             /* W_est, the Reno-friendly window */
+    uint32_t cwnd_epoch;        /* cwnd at the start of the epoch */
+    uint32_t k_ms;              /* K */
+    bool epoch_on;
+};
 
 struct utcp_conn {
     struct utcp_hnode hnode;    /* in the connection or listener table */
@@ -110,11 +179,14 @@ struct utcp_conn {
     uint32_t cwnd, ssthresh, bytes_acked;
     utcp_seq recover;
     const struct utcp_cc_ops *cc;
+    struct utcp_cubic cubic;    /* when cc is utcp__cc_cubic */
 
     /* Timers: one wheel node armed at the earliest of these. */
     utcp_time t_rtx;            /* retransmission / SYN / persist */
     utcp_time t_delack;
     utcp_time t_keep;           /* keep-alive / FIN_WAIT_2 / TIME_WAIT */
+    utcp_time t_rack;           /* RACK reordering timer or TLP PTO */
+    uint8_t rack_timer;         /* UTCP_TIMER_RACK or UTCP_TIMER_TLP */
     utcp_time last_rcv;         /* for keep-alive idleness */
     utcp_time una_since;        /* oldest unacknowledged data first sent */
     utcp_time state_since;
@@ -135,6 +207,7 @@ struct utcp_conn {
     uint32_t lt_bytes;          /* sent by limited transmit since the last
                                    cumulative ACK: not in FlightSize for
                                    ssthresh (RFC 5681 3.2 (2)) */
+    struct utcp_rack rack;      /* RFC 8985, when sack_ok and not no_rack */
 
     struct utcp_sockopts opt;
 
@@ -311,5 +384,49 @@ bool utcp__sack_output(struct utcp_stack *s, struct utcp_conn *c);
  * *seq past a SACKed range and returns the most that may be sent from
  * there without resending SACKed data (UINT32_MAX: no limit). */
 uint32_t utcp__sack_skip(const struct utcp_conn *c, utcp_seq *seq);
+
+/* rack.c: RFC 8985 RACK-TLP (with SACK, unless no_rack) */
+static inline bool utcp__rack_on(const struct utcp_conn *c)
+{
+    return c->sack_ok && !c->opt.no_rack;
+}
+/* Frees the transmit records. */
+void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c);
+/* RFC 8985 6.1: [seq, seq + len) (a FIN counts 1) was sent now; below
+ * SND.MAX it is a retransmission. */
+void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
+                     uint32_t len);
+/* RFC 8985 6.2 step 1 (and 7.3 condition 2): an RFC 6298 / 7323 sample. */
+void utcp__rack_rtt_sample(struct utcp_stack *s, struct utcp_conn *c,
+                           uint32_t rtt_us);
+/* RFC 8985 6.2 and 7.4: an acceptable ACK, after SND.UNA and the
+ * scoreboard were updated; advanced: it acknowledged new data; newly: it
+ * SACKed new octets; dup: a duplicate ACK by RFC 5681's definition. May
+ * enter recovery and retransmit. */
+void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
+                    const struct utcp_tcp *th, bool advanced, bool newly,
+                    bool dup);
+/* The recovery was found spurious (Eifel): unmark, widen reo_wnd. */
+void utcp__rack_undo(struct utcp_conn *c);
+/* RFC 6675 SetPipe() with RACK's marks. */
+uint32_t utcp__rack_pipe(const struct utcp_conn *c);
+/* RFC 6675 5 (C) in recovery, by RACK's marks; whether anything went. */
+bool utcp__rack_output(struct utcp_stack *s, struct utcp_conn *c);
+/* RFC 8985 7.2: (re)starts or stops the PTO after output. */
+void utcp__tlp_schedule(struct utcp_stack *s, struct utcp_conn *c,
+                        bool sent_new);
+/* The RACK reordering timer or the PTO fired. */
+void utcp__rack_timer(struct utcp_stack *s, struct utcp_conn *c);
+/* RFC 8985 6.3 and 7.1 at a retransmission timeout. */
+void utcp__rack_on_rto(struct utcp_conn *c);
+/* After the timeout's window reduction: RTO recovery by RACK's marks (all
+ * outstanding data lost, resent by utcp__rack_output in slow start), when
+ * the records cover the flight; else go-back-N stays. */
+void utcp__rack_rto_recovery(struct utcp_conn *c);
+/* sack.c: RFC 6675 4 NextSeg() rule (4), the rescue retransmission. */
+bool utcp__sack_next_rescue(const struct utcp_conn *c, utcp_seq *seq,
+                            uint32_t *len);
+/* sack.c: RFC 6675 5 (3) limited transmit (RFC 3042). */
+void utcp__sack_limited_transmit(struct utcp_stack *s, struct utcp_conn *c);
 
 #endif

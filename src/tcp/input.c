@@ -736,6 +736,10 @@ static void eifel_check(struct utcp_stack *s, struct utcp_conn *c,
         !utcp__ts_lt(th->opts.ts_ecr, c->undo_ts))
         return;
     s->ctr.SpuriousRecoveries++;
+    if (utcp__rack_on(c))
+        utcp__rack_undo(c);
+    if (c->cc->undo)
+        c->cc->undo(c); /* RFC 9438 4.9 */
     c->cwnd = utcp_max_u32(c->cwnd, c->prior_cwnd);
     c->ssthresh = utcp_max_u32(c->ssthresh, c->prior_ssthresh);
     c->in_recovery = false;
@@ -769,7 +773,16 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
         ts_rtt_sample(s, c, g->th, flight);
     }
     c->rtx_count = 0;
-    if (c->in_recovery) {
+    if (c->in_recovery && c->rack.rto_recovery) {
+        /* RFC 8985 6.3 RTO recovery: slow start from the timeout's one
+         * segment (RFC 5681 3.1) until the RecoveryPoint is acknowledged */
+        c->cc->on_ack(c, acked, s->now);
+        if (seq_geq(ack, c->recover)) {
+            c->in_recovery = false;
+            c->rack.rto_recovery = false;
+            c->dupacks = 0;
+        }
+    } else if (c->in_recovery) {
         if (seq_geq(ack, c->recover)) {
             /* Full ACK: leave recovery. With SACK, cwnd stays at the
              * ssthresh set on entry (RFC 6675 5 (4.2)); NewReno deflates by
@@ -794,7 +807,7 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
          * step (C) (utcp__output) sends by pipe. */
     } else {
         c->dupacks = 0;
-        c->cc->on_ack(c, acked);
+        c->cc->on_ack(c, acked, s->now);
     }
     c->snd_una = ack;
     c->lt_bytes = 0;
@@ -905,19 +918,13 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
     }
     c->probes_out = 0; /* the peer is alive (persist, timer.c) */
     bool dup = is_dupack(c, g);
-    if (seq_gt(ack, c->snd_una))
+    bool advanced = seq_gt(ack, c->snd_una);
+    if (advanced)
         on_new_ack(s, c, g, ack);
-    if (c->sack_ok) {
-        /* RFC 6675 4 Update(), then its definition of a duplicate ACK (2):
-         * one that SACKs new octets, even if it also moves SND.UNA. An ACK
-         * without blocks falls back to RFC 5681's definition. */
-        uint32_t newly = utcp__sack_update(c, &th->opts);
-        if (newly || (dup && !(th->opts.present & UTCP_OPT_SACK)))
-            utcp__sack_dupack(s, c);
-    } else if (dup) {
-        on_dupack(s, c);
-    }
-    /* Send window update: the WL1/WL2 rule. */
+    /* Send window update: the WL1/WL2 rule. Before the loss detection
+     * below, which may send (limited transmit, a retransmission): with
+     * SND.UNA already advanced, the old window would put the right edge
+     * beyond the peer's. */
     if (seq_lt(c->snd_wl1, g->seq0) ||
         (c->snd_wl1 == g->seq0 && seq_leq(c->snd_wl2, ack))) {
         uint32_t old = c->snd_wnd;
@@ -933,6 +940,19 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
             c->snd_nxt = c->snd_una;
             utcp__timer_update(s, c);
         }
+    }
+    if (c->sack_ok) {
+        /* RFC 6675 4 Update(), then its definition of a duplicate ACK (2):
+         * one that SACKs new octets, even if it also moves SND.UNA. An ACK
+         * without blocks falls back to RFC 5681's definition. With RACK
+         * (RFC 8985 6.2) time decides instead of counts. */
+        uint32_t newly = utcp__sack_update(c, &th->opts);
+        if (utcp__rack_on(c))
+            utcp__rack_ack(s, c, th, advanced, newly != 0, dup);
+        else if (newly || (dup && !(th->opts.present & UTCP_OPT_SACK)))
+            utcp__sack_dupack(s, c);
+    } else if (dup) {
+        on_dupack(s, c);
     }
     switch (c->state) {
     case UTCP_FIN_WAIT_1:

@@ -305,6 +305,7 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c,
     if (seq == c->snd_una && !rexmit)
         c->una_since = s->now;
     send_seg(s, c, seq, flags, off, len);
+    utcp__rack_sent(s, c, seq, len + (fin ? 1u : 0u)); /* RFC 8985 6.1 */
     c->snd_nxt = seq + len + (fin ? 1u : 0u);
     if (seq_gt(c->snd_nxt, c->snd_max)) {
         c->snd_max = c->snd_nxt;
@@ -328,7 +329,10 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
     if (!utcp_state_synchronized(c->state) || c->state == UTCP_TIME_WAIT)
         return;
     bool sent = false;
-    if (c->in_recovery && c->sack_ok)
+    utcp_seq max0 = c->snd_max;
+    if (c->in_recovery && utcp__rack_on(c))
+        sent = utcp__rack_output(s, c); /* RFC 6675 5 (C), RFC 8985 */
+    else if (c->in_recovery && c->sack_ok)
         sent = utcp__sack_output(s, c); /* RFC 6675 5 (C) */
     else
         while (output_one(s, c, c->cwnd))
@@ -345,6 +349,9 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
         c->rtx_count = 0;
         utcp__rtx_arm(s, c);
     }
+    /* RFC 8985 7.2: the PTO after new data (or an ACK of new data) */
+    if (utcp__rack_on(c))
+        utcp__tlp_schedule(s, c, seq_gt(c->snd_max, max0));
     utcp__timer_update(s, c);
 }
 
@@ -395,6 +402,7 @@ void utcp__send_rexmit(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         flags |= UTCP_TH_PSH;
     count_rexmit(s, c);
     send_seg(s, c, seq, flags, off, n);
+    utcp__rack_sent(s, c, seq, n + (fin ? 1u : 0u)); /* RFC 8985 6.1 */
     /* RFC 6298 (5.1) */
     if (c->t_rtx == UTCP_TIME_NEVER || c->persist) {
         c->persist = false;
@@ -420,6 +428,7 @@ void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c)
             len = utcp_min_u32(utcp_min_u32(c->snd_wnd, c->mss),
                                c->sndq.len - off);
         send_seg(s, c, seq, UTCP_TH_ACK, off, len);
+        utcp__rack_sent(s, c, seq, len);
         if (seq_gt(seq + len, c->snd_nxt))
             c->snd_nxt = seq + len;
         if (seq_gt(c->snd_nxt, c->snd_max))

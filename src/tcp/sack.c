@@ -3,7 +3,8 @@
  * block of the newest segment first (RFC 2018 4). Sender: the scoreboard of
  * SACKed ranges above SND.UNA and loss recovery by RFC 6675 (Update,
  * IsLost, SetPipe, NextSeg rules 1-4, steps (1)-(4), limited transmit
- * (3) and (A)-(C) of 5).
+ * (3) and (A)-(C) of 5) when RACK-TLP is off (no_rack); with it, rack.c
+ * decides what is lost and drives recovery (RFC 8985 9.2).
  * The scoreboard is a fixed set of ranges in the TCB: no allocation per
  * segment. Never retransmits a SACKed octet and never frees data on SACK
  * alone (RFC 2018 8: SACK information is advisory).
@@ -149,6 +150,8 @@ static void hole(const struct utcp_conn *c, unsigned i, utcp_seq *a,
 
 uint32_t utcp__sack_pipe(const struct utcp_conn *c)
 {
+    if (utcp__rack_on(c))
+        return utcp__rack_pipe(c); /* RFC 8985 9.2: RACK's marks */
     /* RFC 6675 4 SetPipe(): over each unSACKed octet S1 from HighACK to
      * HighData, (a) +1 if not IsLost(S1), (b) +1 if S1 <= HighRxt. IsLost
      * is the same for every octet of a hole (the SACKed octets above it
@@ -193,7 +196,8 @@ static bool next_rexmit(const struct utcp_conn *c, bool lost_only,
 
 /* RFC 6675 4 NextSeg() rule (4): one rescue retransmission per recovery,
  * of the highest outstanding unSACKed octets. */
-static bool next_rescue(const struct utcp_conn *c, utcp_seq *seq, uint32_t *len)
+bool utcp__sack_next_rescue(const struct utcp_conn *c, utcp_seq *seq,
+                            uint32_t *len)
 {
     if (!seq_gt(c->snd_una, c->rescue_rxt))
         return false;
@@ -244,7 +248,7 @@ static void enter_recovery(struct utcp_stack *s, struct utcp_conn *c)
 
 /* RFC 6675 5 (3) (RFC 3042): new data, one SMSS while cwnd - pipe allows
  * it, so that a small window still draws enough duplicate ACKs. */
-static void limited_transmit(struct utcp_stack *s, struct utcp_conn *c)
+void utcp__sack_limited_transmit(struct utcp_stack *s, struct utcp_conn *c)
 {
     if (c->snd_una == c->iss)
         return;
@@ -269,7 +273,7 @@ void utcp__sack_dupack(struct utcp_stack *s, struct utcp_conn *c)
     /* (1) DupAcks >= DupThresh, or (2) IsLost(HighACK + 1): loss; else
      * (3) limited transmit. */
     if (c->dupacks < DUP_THRESH && !utcp__sack_is_lost(c, c->snd_una)) {
-        limited_transmit(s, c);
+        utcp__sack_limited_transmit(s, c);
         return;
     }
     /* RFC 6675 5.1: no new recovery before HighACK reaches the
@@ -299,7 +303,7 @@ bool utcp__sack_output(struct utcp_stack *s, struct utcp_conn *c)
             continue;
         } else if (next_rexmit(c, false, &seq, &len)) {
             /* rule (3) */
-        } else if (next_rescue(c, &seq, &len)) {
+        } else if (utcp__sack_next_rescue(c, &seq, &len)) {
             /* rule (4): RescueRxt = RecoveryPoint, HighRxt unchanged */
             s->ctr.SackRetrans++;
             utcp__send_rexmit(s, c, seq, len);

@@ -1,7 +1,8 @@
 /*
  * Connection timers: retransmission and RTO (RFC 6298), SYN retries, the
  * persist timer (RFC 9293 3.8.6.1), delayed ACK (RFC 1122 4.2.3.2),
- * keep-alive (RFC 1122 4.2.3.6), FIN_WAIT_2 and 2*MSL (RFC 9293 3.10.8).
+ * keep-alive (RFC 1122 4.2.3.6), FIN_WAIT_2 and 2*MSL (RFC 9293 3.10.8);
+ * the RACK reordering timer and the TLP PTO (RFC 8985 8) are rack.c's.
  * A connection owns one wheel node, armed at its earliest deadline.
  * Never touches a connection after closing it (utcp__conn_close may free).
  */
@@ -18,6 +19,10 @@ int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when)
             : (c->state == UTCP_SYN_SENT || c->state == UTCP_SYN_RECEIVED)
                 ? UTCP_TIMER_SYN_RETRANSMIT
                 : UTCP_TIMER_RETRANSMIT;
+    }
+    if (c->t_rack < t) {
+        t = c->t_rack;
+        k = c->rack_timer; /* RFC 8985 8: RACK reordering or TLP PTO */
     }
     if (c->t_delack < t) {
         t = c->t_delack;
@@ -79,6 +84,7 @@ void utcp__rtt_sample_n(struct utcp_stack *s, struct utcp_conn *c,
         c->rttvar = (uint32_t)(((b - 1) * c->rttvar + delta) / b);
         c->srtt = (uint32_t)(((a - 1) * c->srtt + r) / a);
     }
+    utcp__rack_rtt_sample(s, c, r); /* RFC 8985 6.2 step 1 */
     /* RTO = SRTT + max(G, K*RTTVAR), G = 1 ms, then (2.4)/(2.5) bounds. */
     uint64_t rto = (uint64_t)c->srtt + utcp_max_u64(1000, 4ull * c->rttvar);
     rto = utcp_max_u64(rto, UTCP_MS(s->cfg.rto_min_ms));
@@ -178,12 +184,16 @@ static bool fire_rtx(struct utcp_stack *s, struct utcp_conn *c)
     if (c->sacked.n)
         s->ctr.SackRtoFlushes++;
     utcp__sack_clear(c);
+    utcp__rack_on_rto(c); /* RFC 8985 6.3, 7.1 */
     c->high_rxt = c->rescue_rxt = c->snd_una;
     c->rtt_active = false; /* RFC 6298 (5.5)-(5.7) with Karn */
     /* RFC 6298 (5.4): retransmit the earliest unacknowledged segment; go
      * back to snd_una and let the ACK clock send the rest. */
     c->snd_nxt = c->snd_una;
     c->t_rtx = UTCP_TIME_NEVER;
+    /* RFC 8985 6.3: with RACK, what is not SACKed is marked lost and
+     * resent by the marks, in slow start (rack.c) */
+    utcp__rack_rto_recovery(c);
     if (c->snd_una == c->iss) {
         /* Closed in SYN-RECEIVED before our SYN was acknowledged
          * (FIN-WAIT-1 with the SYN outstanding): the SYN goes first. */
@@ -247,6 +257,11 @@ void utcp__timer_fire(struct utcp_stack *s, struct utcp_conn *c)
         trace_timer(s, c, UTCP_TIMER_DELACK);
         s->ctr.DelayedAcks++;
         utcp__send_ack(s, c);
+    }
+    if (c->t_rack <= now) {
+        /* before the RTO: a PTO due with it re-arms it (RFC 8985 7.3) */
+        trace_timer(s, c, c->rack_timer);
+        utcp__rack_timer(s, c);
     }
     if (c->t_rtx <= now) {
         c->t_rtx = UTCP_TIME_NEVER;

@@ -7,8 +7,9 @@
  * a graceful run; every connection record is freed.
  * UTCP_RANDOM_SEED=s replays one seed; UTCP_RANDOM_SEEDS=n sets the count.
  * UTCP_RANDOM_LOSS=n draws the loss up to n per mille, UTCP_RANDOM_LOSS_PM=n
- * fixes it. UTCP_RANDOM_NO_SACK / UTCP_RANDOM_NO_TS turn the options off
- * (to compare RFC 6675 with NewReno recovery); the run prints recovery
+ * fixes it. UTCP_RANDOM_NO_SACK / UTCP_RANDOM_NO_TS / UTCP_RANDOM_NO_RACK
+ * turn the options off (to compare RACK-TLP, RFC 6675 and NewReno
+ * recovery), UTCP_RANDOM_CUBIC selects CUBIC; the run prints recovery
  * counters.
  */
 #include <setjmp.h>
@@ -176,6 +177,9 @@ static void run_seed(unsigned seed)
     cfg.delack_ms = rbelow(&r, 4) == 0 ? 200 : 0;
     cfg.no_sack = getenv("UTCP_RANDOM_NO_SACK") != NULL;
     cfg.no_timestamps = getenv("UTCP_RANDOM_NO_TS") != NULL;
+    cfg.no_rack = getenv("UTCP_RANDOM_NO_RACK") != NULL;
+    if (getenv("UTCP_RANDOM_CUBIC"))
+        cfg.congestion_control = UTCP_CC_CUBIC;
     struct tnet *n = calloc(1, sizeof *n);
     assert_non_null(n);
     tnet_init(n, &cfg);
