@@ -52,6 +52,7 @@ struct utcp_txrec {
 struct utcp_rack {
     struct utcp_txrec *rec;
     uint32_t cap, head, n;
+    uint32_t hint; /* cap when last released: taken again at that size */
     utcp_time xmit_ts;         /* RACK.xmit_ts */
     utcp_seq end_seq;          /* RACK.end_seq */
     uint32_t order;            /* RACK.segment's transmission order */

@@ -35,8 +35,10 @@ static utcp_seq rec_end(const struct utcp_txrec *t)
 void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c)
 {
     struct utcp_rack *r = &c->rack;
-    if (r->rec)
-        utcp__free(&s->alloc, r->rec, r->cap * sizeof *r->rec);
+    if (r->rec) {
+        utcp__free(&s->buf_alloc, r->rec, r->cap * sizeof *r->rec);
+        r->hint = r->cap;
+    }
     r->rec = NULL;
     r->cap = r->head = r->n = 0;
 }
@@ -52,14 +54,16 @@ static bool rec_room(struct utcp_stack *s, struct utcp_rack *r)
         r->head = 0;
         return true;
     }
-    uint32_t cap = r->cap ? 2 * r->cap : 16;
-    struct utcp_txrec *p = utcp__alloc(&s->alloc, cap * sizeof *p);
+    /* Through the stack's block cache, restarting at the last size: a
+     * connection whose flight drains often reuses the same block. */
+    uint32_t cap = r->cap ? 2 * r->cap : (r->hint ? r->hint : 16);
+    struct utcp_txrec *p = utcp__alloc(&s->buf_alloc, cap * sizeof *p);
     if (!p)
         return false;
     if (r->n)
         memcpy(p, r->rec + r->head, r->n * sizeof *p);
     if (r->rec)
-        utcp__free(&s->alloc, r->rec, r->cap * sizeof *r->rec);
+        utcp__free(&s->buf_alloc, r->rec, r->cap * sizeof *r->rec);
     r->rec = p;
     r->cap = cap;
     r->head = 0;

@@ -121,10 +121,13 @@ static void established_small_exchange_takes_small_rings(void **state)
     unsigned long calls = t.calls;
 
     /* 300 KB: the rings double as needed, to no more than the buffer
-     * size, and nothing is allocated per segment (a few doublings only). */
+     * size, and nothing is allocated per segment: with no cache the calls
+     * are the doublings and the storage taken again after each drain (of
+     * the receive ring, of the record of segments in flight), far fewer
+     * than the ~205 segments. */
     move_bytes(&p, 300000, 2);
     assert_true(t.largest <= (size_t)c.sndbuf);
-    assert_true(t.calls - calls <= 2 * 9);
+    assert_true(t.calls - calls <= 300000 / 1460 / 4);
     /* Read out: the receive ring went back. */
     assert_true(t.live - idle <= (long long)c.sndbuf);
 
@@ -141,13 +144,17 @@ static void established_receive_ring_reused_through_the_cache(void **state)
     utcp_config_init(&c);
     c.seed = 4;
     c.allocator = &al;
-    /* A cache just the size of one ring: the blocks a growing ring left
-     * behind must make room for the full-size one when it is freed. */
+    /* A cache little larger than one ring: the blocks a growing ring left
+     * behind (508 KiB) must make room for the full-size one when it is
+     * freed. */
     c.sndbuf = c.rcvbuf = 512u * 1024;
-    c.buf_cache_bytes = 512u * 1024;
+    c.buf_cache_bytes = 640u * 1024;
     struct pair p;
     pair_open(&p, &c);
-    move_bytes(&p, 2u << 20, 5); /* the rings reach their full size */
+    /* Warm up: the rings reach their full size, and the record of the
+     * segments in flight the size the congestion window needs. */
+    move_bytes(&p, 2u << 20, 5);
+    move_bytes(&p, 2u << 20, 7);
     unsigned long calls = t.calls;
     move_bytes(&p, 2u << 20, 6);
     /* The receive ring is released each time B reads it empty and taken
