@@ -403,13 +403,10 @@ long utcp_tun_recv(struct utcp_tun *t, uint8_t *buf, size_t cap,
     long n = io_vec(t, true, iov, 2);
     if (n < 0)
         return n;
-    if (n < (long)sizeof h) {
-        t->st.rx_dropped[UTCP_VNET_SHORT]++;
-        return 0;
-    }
-    size_t len = (size_t)n - sizeof h;
+    size_t blen = (size_t)n < sizeof h ? (size_t)n : sizeof h;
+    size_t len = (size_t)n - blen;
     struct utcp_vnet_rx rx;
-    enum utcp_vnet_reason r = utcp_vnet_parse(h, buf, len, &rx);
+    enum utcp_vnet_reason r = utcp_vnet_parse(h, blen, buf, len, &rx);
     if (r != UTCP_VNET_OK) {
         t->st.rx_dropped[r]++;
         return 0;

@@ -57,13 +57,15 @@ static size_t ipv4_tcp_ihl(const uint8_t *pkt, size_t len)
     return ihl;
 }
 
-enum utcp_vnet_reason utcp_vnet_parse(const uint8_t b[UTCP_VNET_HDR_LEN],
+enum utcp_vnet_reason utcp_vnet_parse(const uint8_t *b, size_t blen,
                                       const uint8_t *pkt, size_t len,
                                       struct utcp_vnet_rx *rx)
 {
+    memset(rx, 0, sizeof *rx);
+    if (blen < UTCP_VNET_HDR_LEN)
+        return UTCP_VNET_SHORT;
     struct utcp_vnet_hdr h;
     utcp_vnet_hdr_decode(b, &h);
-    memset(rx, 0, sizeof *rx);
     rx->h = h;
     if (h.gso_type & UTCP_VNET_GSO_ECN)
         return UTCP_VNET_ECN; /* we never negotiate ECN (RFC 3168) */

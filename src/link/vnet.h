@@ -58,14 +58,15 @@ void utcp_vnet_hdr_decode(const uint8_t b[UTCP_VNET_HDR_LEN],
 void utcp_vnet_hdr_encode(uint8_t b[UTCP_VNET_HDR_LEN],
                           const struct utcp_vnet_hdr *h);
 
-/* Checks header b against the IPv4 packet pkt[0..len) that followed it.
- * Returns UTCP_VNET_OK and fills *rx, or the reason to drop the frame:
- * GSO other than TCPv4, the ECN bit, unknown flags, a checksum position or
+/* Checks header b (blen bytes were read of it: fewer than
+ * UTCP_VNET_HDR_LEN is UTCP_VNET_SHORT) against the IPv4 packet
+ * pkt[0..len) that followed it. Returns UTCP_VNET_OK and fills *rx, or the
+ * reason to drop the frame: GSO other than TCPv4, the ECN bit, unknown flags, a checksum position or
  * header length outside the packet, a GSO frame that is not IPv4/TCP or has
  * no segment size. A NEEDS_CSUM at a place other than the IPv4 TCP
  * checksum is accepted with csum_partial and no CSUM_OK (the caller
  * completes it; the stack then verifies it as usual). */
-enum utcp_vnet_reason utcp_vnet_parse(const uint8_t b[UTCP_VNET_HDR_LEN],
+enum utcp_vnet_reason utcp_vnet_parse(const uint8_t *b, size_t blen,
                                       const uint8_t *pkt, size_t len,
                                       struct utcp_vnet_rx *rx);
 
