@@ -317,6 +317,19 @@ reopen:;
             goto reopen;
         }
     }
+    if (!vnet && ioctl(fd, TUNSETOFFLOAD, 0ul) < 0 && errno != EINVAL &&
+        errno != ENOTTY) {
+        /* Offloads belong to the device, not to the descriptor: a
+         * persistent device keeps the ones an earlier offload-mode user
+         * set, and the kernel would go on handing up partial checksums
+         * (and GSO frames) with no header to say so. Plain mode clears
+         * them; a kernel without the ioctl never had them. */
+        int e = errno;
+        utcp__msg(msg, msglen, "TUNSETOFFLOAD(0) on '%s': %s", name,
+                  strerror(e));
+        close(fd);
+        return utcp__errno_code(e);
+    }
     struct utcp_tun *t = calloc(1, sizeof *t);
     if (!t) {
         close(fd);
