@@ -8,9 +8,10 @@
 #   write() per 1500-byte packet, no TCP) and a do-nothing TCP sink over TUN
 #   with offloads (tuntcpsink vnet: what the kernel can push up);
 #   lwIP over TUN both ways (../shared/peers lwip_peer + tcpbulk).
-# Each utcp and veth figure is the median of RUNS transfers of SIZE_MB,
-# timed from connect to the receiver's end of stream (wall clock); the peer
-# figures are the median of RUNS runs of SECS seconds. Gbit/s = 10^9 bit/s
+# RUNS rounds, each measuring every row once (interleaved, so a noisy
+# machine's slow phases hit all rows alike); each figure is the median over
+# the rounds. A utcp or veth transfer moves SIZE_MB, timed from connect to
+# the receiver's end of stream (wall clock); a peer run lasts SECS seconds. Gbit/s = 10^9 bit/s
 # of TCP payload (tunbench: of IP bytes). Needs root; everything happens in
 # namespaces utcp-bench-* (198.18.0.0/15), deleted at the end. The peers are
 # built with bench/peers_build.sh; without them their rows are skipped.
@@ -59,74 +60,65 @@ ip netns exec $B ethtool -K vB tso off gso off gro off >/dev/null
 now() { date +%s%N; }
 wait_listen() { for _ in $(seq 100); do ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return; sleep 0.02; done; }
 gbps() { echo "$SIZE_MB $1" | awk '{ printf "%.2f", $1 * 1048576 * 8 / ($2 / 1e9) / 1e9 }'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
+median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
 
-# utcp: $1 = offload|plain
-declare -A res
-utcp_runs() {
-  local mode=$1 args=() k2u=() u2k=() s t0
+# One round measures every row once, so slow phases of a noisy machine hit
+# all of them alike; each figure is the median over the rounds.
+declare -A res runs
+add() { runs[$1]="${runs[$1]:-}${runs[$1]:+ }$2"; }
+utcp_round() { # $1 = offload|plain
+  local mode=$1 args=() s t0
   [ "$mode" = plain ] && args=(--no-offload)
-  for _ in $(seq "$RUNS"); do
-    ip netns exec $T socat -u OPEN:"$TMP/src" TCP-LISTEN:5001,reuseaddr & s=$!
-    wait_listen $T 5001; t0=$(now)
-    ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5001 < /dev/null > /dev/null
-    k2u+=("$(gbps $(( $(now) - t0 )))"); wait $s
+  ip netns exec $T socat -u OPEN:"$TMP/src" TCP-LISTEN:5001,reuseaddr & s=$!
+  wait_listen $T 5001; t0=$(now)
+  ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5001 < /dev/null > /dev/null
+  add k2u_$mode "$(gbps $(( $(now) - t0 )))"; wait $s
 
-    ip netns exec $T socat -u TCP-LISTEN:5002,reuseaddr OPEN:/dev/null & s=$!
-    wait_listen $T 5002; t0=$(now)
-    ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5002 < "$TMP/src" > /dev/null
-    wait $s; u2k+=("$(gbps $(( $(now) - t0 )))")
-  done
-  res[k2u_$mode]=$(echo "${k2u[*]}" | median); res[k2u_${mode}_runs]="${k2u[*]}"
-  res[u2k_$mode]=$(echo "${u2k[*]}" | median); res[u2k_${mode}_runs]="${u2k[*]}"
+  ip netns exec $T socat -u TCP-LISTEN:5002,reuseaddr OPEN:/dev/null & s=$!
+  wait_listen $T 5002; t0=$(now)
+  ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5002 < "$TMP/src" > /dev/null
+  wait $s; add u2k_$mode "$(gbps $(( $(now) - t0 )))"
 }
 mode_line=$(ip netns exec $T "$UTCP" nc -v --dev ut0 198.18.0.1 9 < /dev/null 2>&1 | grep "device ut0:" || true)
-utcp_runs offload
-utcp_runs plain
 
-k2k=()
-for _ in $(seq "$RUNS"); do
+if [ -n "$PEERS" ] && [ -x "$PEERS/lwip_peer" ]; then
+  ip netns add $L; ip -n $L link set lo up
+  ip -n $L tuntap add dev btun1 mode tun
+  ip -n $L addr add 198.18.3.1/24 dev btun1; ip -n $L link set btun1 mtu 1500 up
+  ip netns exec $L "$PEERS/lwip_peer" 3600 > "$TMP/lwip.log" 2>&1 & LPID=$!
+  sleep 1
+fi
+for r in $(seq "$RUNS"); do
+  echo "round $r of $RUNS" >&2
+  utcp_round offload
+  utcp_round plain
   ip netns exec $B socat -u TCP-LISTEN:5003,reuseaddr OPEN:/dev/null & s=$!
   wait_listen $B 5003; t0=$(now)
   ip netns exec $A socat -u OPEN:"$TMP/src" TCP:198.19.0.2:5003
-  wait $s; k2k+=("$(gbps $(( $(now) - t0 )))")
-done
-res[k2k]=$(echo "${k2k[*]}" | median); res[k2k_runs]="${k2k[*]}"
-
-res[ceil_rx]=-; res[ceil_tx]=-; res[sink]=-; res[lwip_rx]=-; res[lwip_tx]=-
-if [ -n "$PEERS" ]; then
-  # The device ceiling: tunbench makes btun0 (198.18.1.0/24) in its namespace.
-  rx=(); tx=(); sink=()
-  for _ in $(seq "$RUNS"); do
+  wait $s; add k2k "$(gbps $(( $(now) - t0 )))"
+  if [ -n "$PEERS" ]; then
+    # The device ceiling: tunbench makes btun0 (198.18.1.0/24) in a fresh
+    # namespace each time; tuntcpsink btun2 (198.18.4.0/24).
     ip netns add $C; ip -n $C link set lo up
-    rx+=("$(ip netns exec $C "$PEERS/tunbench" rx 1500 "$SECS" | sed -n 's/.*= \([0-9.]*\) Gbit.*/\1/p')")
+    add ceil_rx "$(ip netns exec $C "$PEERS/tunbench" rx 1500 "$SECS" | sed -n 's/.*= \([0-9.]*\) Gbit.*/\1/p')"
     ip netns del $C; ip netns add $C; ip -n $C link set lo up
-    tx+=("$(ip netns exec $C "$PEERS/tunbench" tx 1500 "$SECS" | sed -n 's/.*wrote .*= \([0-9.]*\) Gbit.*kernel.*/\1/p')")
+    add ceil_tx "$(ip netns exec $C "$PEERS/tunbench" tx 1500 "$SECS" | sed -n 's/.*wrote .*= \([0-9.]*\) Gbit.*kernel.*/\1/p')"
     ip netns del $C
     ip netns add $S; ip -n $S link set lo up
-    sink+=("$(ip netns exec $S "$PEERS/tuntcpsink" vnet "$SECS" | sed -n 's/^vnet: \([0-9.]*\) Gbit.*/\1/p')")
+    add sink "$(ip netns exec $S "$PEERS/tuntcpsink" vnet "$SECS" | sed -n 's/^vnet: \([0-9.]*\) Gbit.*/\1/p')"
     ip netns del $S
-  done
-  res[ceil_rx]=$(echo "${rx[*]}" | median); res[ceil_rx_runs]="${rx[*]}"
-  res[ceil_tx]=$(echo "${tx[*]}" | median); res[ceil_tx_runs]="${tx[*]}"
-  res[sink]=$(echo "${sink[*]}" | median); res[sink_runs]="${sink[*]}"
-  if [ -x "$PEERS/lwip_peer" ]; then
-    ip netns add $L; ip -n $L link set lo up
-    ip -n $L tuntap add dev btun1 mode tun
-    ip -n $L addr add 198.18.3.1/24 dev btun1; ip -n $L link set btun1 mtu 1500 up
-    ip netns exec $L "$PEERS/lwip_peer" 600 > "$TMP/lwip.log" 2>&1 & LPID=$!
-    sleep 1
-    lr=(); lt=()
-    for _ in $(seq "$RUNS"); do
-      lr+=("$(ip netns exec $L timeout $((SECS + 10)) "$PEERS/tcpbulk" send 198.18.3.2 5001 "$SECS" | awk '{print $1}')")
-      lt+=("$(ip netns exec $L timeout $((SECS + 10)) "$PEERS/tcpbulk" recv 198.18.3.2 5002 "$SECS" | awk '{print $1}')")
+    if [ -n "$LPID" ]; then
+      add lwip_rx "$(ip netns exec $L timeout $((SECS + 10)) "$PEERS/tcpbulk" send 198.18.3.2 5001 "$SECS" | awk '{print $1}')"
+      add lwip_tx "$(ip netns exec $L timeout $((SECS + 10)) "$PEERS/tcpbulk" recv 198.18.3.2 5002 "$SECS" | awk '{print $1}')"
       sleep 0.5
-    done
-    kill $LPID; wait $LPID 2>/dev/null || true; LPID=
-    res[lwip_rx]=$(echo "${lr[*]}" | median); res[lwip_rx_runs]="${lr[*]}"
-    res[lwip_tx]=$(echo "${lt[*]}" | median); res[lwip_tx_runs]="${lt[*]}"
+    fi
   fi
-fi
+done
+[ -n "$LPID" ] && { kill $LPID; wait $LPID 2>/dev/null || true; LPID=; }
+for k in k2u_offload u2k_offload k2u_plain u2k_plain k2k ceil_rx ceil_tx sink lwip_rx lwip_tx; do
+  res[$k]=$(echo "${runs[$k]:-}" | median)
+  res[${k}_runs]=${runs[$k]:-}
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 echo "TUN bulk throughput, MTU 1500, $SIZE_MB MB per utcp/veth transfer, $SECS s per peer run, median of $RUNS (Gbit/s of TCP payload)"
