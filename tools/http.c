@@ -868,9 +868,13 @@ static int start_runtime(struct srv *s, const struct http_args *a)
         return H_ERR;
     }
     s->lsk = sk;
-    say("serving %s on http://%u.%u.%u.%u:%u/ (device %s)", s->root,
-        a->addr >> 24, a->addr >> 16 & 255, a->addr >> 8 & 255, a->addr & 255,
-        a->port, utcp_run_dev(s->run));
+    const char *why = NULL;
+    bool off = utcp_run_offload(s->run, &why);
+    say("serving %s on http://%u.%u.%u.%u:%u/ (device %s, %s mode%s%s)",
+        s->root, a->addr >> 24, a->addr >> 16 & 255, a->addr >> 8 & 255,
+        a->addr & 255, a->port, utcp_run_dev(s->run),
+        off ? "offload" : "plain", off || !why ? "" : ": ",
+        off || !why ? "" : why);
     return 0;
 }
 

@@ -38,6 +38,7 @@ bg_ns "$UTCP" http "${MODE_ARGS[@]}" --dev "$DEV" --addr "$UADDR" --root "$WWW" 
   --log "$TMP/access.txt" 2> "$TMP/http.log"
 hpid=$!
 wait_for_line "$TMP/http.log" "serving"
+grep -q "$MODE mode" "$TMP/http.log" || fail "utcp http not in $MODE mode: $(cat "$TMP/http.log")"
 
 kcurl() { in_ns curl -sS --max-time 30 "$@"; }
 code() { kcurl -o /dev/null -w '%{http_code}' "$@"; }
