@@ -26,8 +26,8 @@
 #define UTCP_VNET_HDR_LEN 10
 
 /* flags (virtio spec 5.1.6) */
-#define UTCP_VNET_F_NEEDS_CSUM 1u /* checksum left partial: complete it at
-                                     csum_start + csum_offset */
+/* the checksum is left partial: complete it at csum_start + csum_offset */
+#define UTCP_VNET_F_NEEDS_CSUM 1u
 #define UTCP_VNET_F_DATA_VALID 2u /* the checksum was verified */
 /* gso_type */
 #define UTCP_VNET_GSO_NONE 0u
@@ -61,11 +61,12 @@ void utcp_vnet_hdr_encode(uint8_t b[UTCP_VNET_HDR_LEN],
 /* Checks header b (blen bytes were read of it: fewer than
  * UTCP_VNET_HDR_LEN is UTCP_VNET_SHORT) against the IPv4 packet
  * pkt[0..len) that followed it. Returns UTCP_VNET_OK and fills *rx, or the
- * reason to drop the frame: GSO other than TCPv4, the ECN bit, unknown flags, a checksum position or
- * header length outside the packet, a GSO frame that is not IPv4/TCP or has
- * no segment size. A NEEDS_CSUM at a place other than the IPv4 TCP
- * checksum is accepted with csum_partial and no CSUM_OK (the caller
- * completes it; the stack then verifies it as usual). */
+ * reason to drop the frame: GSO other than TCPv4, the ECN bit, unknown
+ * flags, a checksum position or header length outside the packet, a GSO
+ * frame that is not IPv4/TCP or has no segment size. A NEEDS_CSUM at a
+ * place other than the IPv4 TCP checksum is accepted with csum_partial and
+ * no CSUM_OK (the caller completes it; the stack then verifies it as
+ * usual). */
 enum utcp_vnet_reason utcp_vnet_parse(const uint8_t *b, size_t blen,
                                       const uint8_t *pkt, size_t len,
                                       struct utcp_vnet_rx *rx);
