@@ -142,6 +142,11 @@ static void usage(FILE *f)
         "                         leave the device's addresses as they "
         "are)\n"
         "  --mtu N                device and stack MTU (default 1500)\n"
+        "  --no-offload           plain TUN: no virtio-net header, no "
+        "checksum or\n"
+        "                         segmentation offload (default: offload "
+        "when the\n"
+        "                         kernel accepts it)\n"
         "  --sndbuf N, --rcvbuf N socket buffers in bytes (default 262144, "
         "65536)\n"
         "  --trace                print every state change to stderr\n"
@@ -672,7 +677,7 @@ static void on_trace(void *ctx, const struct utcp_trace_event *ev)
 
 struct http_args {
     const char *root, *log, *dev;
-    bool no_log, index, trace;
+    bool no_log, index, trace, no_offload;
     uint16_t port;
     uint32_t addr, kaddr;
     uint8_t kprefix;
@@ -769,6 +774,8 @@ static int parse_args(int argc, char **argv, struct http_args *a)
             a->index = true;
         } else if (!strcmp(name, "--no-log")) {
             a->no_log = true;
+        } else if (!strcmp(name, "--no-offload")) {
+            a->no_offload = true;
         } else if (!strcmp(name, "--trace")) {
             a->trace = true;
         } else {
@@ -831,6 +838,7 @@ static int start_runtime(struct srv *s, const struct http_args *a)
     cfg.addr = a->addr;
     cfg.kernel_addr = a->kaddr;
     cfg.kernel_prefix = a->kprefix;
+    cfg.no_offload = a->no_offload;
     utcp_config_init(&cfg.stack);
     cfg.stack.sndbuf = (uint32_t)a->sndbuf;
     cfg.stack.rcvbuf = (uint32_t)a->rcvbuf;
@@ -860,9 +868,13 @@ static int start_runtime(struct srv *s, const struct http_args *a)
         return H_ERR;
     }
     s->lsk = sk;
-    say("serving %s on http://%u.%u.%u.%u:%u/ (device %s)", s->root,
-        a->addr >> 24, a->addr >> 16 & 255, a->addr >> 8 & 255, a->addr & 255,
-        a->port, utcp_run_dev(s->run));
+    const char *why = NULL;
+    bool off = utcp_run_offload(s->run, &why);
+    say("serving %s on http://%u.%u.%u.%u:%u/ (device %s, %s mode%s%s)",
+        s->root, a->addr >> 24, a->addr >> 16 & 255, a->addr >> 8 & 255,
+        a->addr & 255, a->port, utcp_run_dev(s->run),
+        off ? "offload" : "plain", off || !why ? "" : ": ",
+        off || !why ? "" : why);
     return 0;
 }
 

@@ -67,6 +67,11 @@ static void usage(FILE *f)
         "leave the\n"
         "                         device's addresses as they are)\n"
         "  --mtu N                device and stack MTU (default 1500)\n"
+        "  --no-offload           plain TUN: no virtio-net header, no "
+        "checksum or\n"
+        "                         segmentation offload (default: offload "
+        "when the\n"
+        "                         kernel accepts it; -v prints the mode)\n"
         "  --sndbuf N, --rcvbuf N socket buffer sizes in bytes (default "
         "262144)\n"
         "  --syn-retries N        SYN retransmissions before giving up "
@@ -485,7 +490,7 @@ struct nc_args {
     uint8_t kprefix;
     unsigned long mtu, sndbuf, rcvbuf, syn_retries;
     bool have_syn_retries;
-    bool trace, verbose, rst_on_eof, no_ts, no_sack;
+    bool trace, verbose, rst_on_eof, no_ts, no_sack, no_offload;
     struct utcp_filter filter;
     bool impaired;
     int impair_dirs; /* bit 0: utcp -> kernel, bit 1: kernel -> utcp */
@@ -557,6 +562,8 @@ static int parse_args(int argc, char **argv, struct nc_args *a)
             a->no_ts = true;
         } else if (FLAG("--no-sack")) {
             a->no_sack = true;
+        } else if (FLAG("--no-offload")) {
+            a->no_offload = true;
         } else if (FLAG("--rst-on-eof")) {
             a->rst_on_eof = true;
         } else if (FLAG("-p") || FLAG("--local-port")) {
@@ -705,6 +712,25 @@ static void summary(struct nc *nc)
         (unsigned long long)rs.filter_dropped[0],
         (unsigned long long)rs.filter_dropped[1],
         (unsigned long long)rs.wakeups);
+    if (utcp_run_offload(nc->run, NULL)) {
+        struct utcp_tun_stats ts;
+        utcp_run_tun_stats(nc->run, &ts);
+        uint64_t bad = 0;
+        for (int i = 1; i < UTCP_VNET_REASON_COUNT; i++)
+            bad += ts.rx_dropped[i];
+        say("offload: %llu GSO frames read, %llu checksum-verified; %llu "
+            "TSO segments written, %llu with a partial checksum; %llu bad "
+            "headers dropped",
+            (unsigned long long)ts.rx_gso, (unsigned long long)ts.rx_csum_ok,
+            (unsigned long long)ts.tx_gso,
+            (unsigned long long)ts.tx_csum_partial,
+            (unsigned long long)bad);
+        for (int i = 1; i < UTCP_VNET_REASON_COUNT; i++)
+            if (ts.rx_dropped[i])
+                say("  %llu dropped: %s",
+                    (unsigned long long)ts.rx_dropped[i],
+                    utcp_vnet_reason_text(i));
+    }
 }
 
 int utcp_tool_nc(int argc, char **argv)
@@ -733,6 +759,7 @@ int utcp_tool_nc(int argc, char **argv)
     rc_cfg.addr = a.addr;
     rc_cfg.kernel_addr = a.kaddr;
     rc_cfg.kernel_prefix = a.kprefix;
+    rc_cfg.no_offload = a.no_offload;
     utcp_config_init(&rc_cfg.stack);
     rc_cfg.stack.sndbuf = (uint32_t)a.sndbuf;
     rc_cfg.stack.rcvbuf = (uint32_t)a.rcvbuf;
@@ -756,6 +783,17 @@ int utcp_tool_nc(int argc, char **argv)
         return NC_ERR;
     }
     nc->st = utcp_run_stack(nc->run);
+    if (a.verbose) {
+        const char *why = NULL;
+        if (utcp_run_offload(nc->run, &why))
+            say("device %s: offload mode (virtio-net header, checksum and "
+                "TSO4 offloads%s)",
+                utcp_run_dev(nc->run),
+                a.impaired ? "; impairments: no TSO, full checksums" : "");
+        else
+            say("device %s: plain mode (%s)", utcp_run_dev(nc->run),
+                why ? why : "offloads off");
+    }
     struct stat sb;
     if (fstat(1, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {
         /* A pipe or socket: never block the loop on a slow reader; the

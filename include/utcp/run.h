@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "utcp/filter.h"
+#include "utcp/tun.h"
 #include "utcp/utcp.h"
 
 #ifdef __cplusplus
@@ -50,6 +51,17 @@ struct utcp_run_config {
                              kernel_prefix; 0: leave the device's
                              addresses alone (set up beforehand) */
     uint8_t kernel_prefix;
+    /* Plain TUN (no IFF_VNET_HDR). By default the device runs in offload
+     * mode (utcp/tun.h) when the kernel accepts it, and the stack then
+     * leaves TCP checksums of data to the kernel (UTCP_OFFLOAD_TX_CSUM),
+     * sends TSO segments of up to 64 KiB (utcp_config.tso_max) and takes
+     * the kernel's GSO frames whole, their checksums trusted per packet
+     * (UTCP_INPUT_CSUM_OK). With a filter (impairments) the stack sends
+     * only complete, MSS-sized packets (the filter acts per wire packet)
+     * and partial checksums from the kernel are completed in software
+     * before the filter; GSO frames from the kernel still pass the filter
+     * as one unit (one loss drops the whole frame). */
+    bool no_offload;
     /* The stack: copied; addr, mtu and output are filled in by the
      * runtime; a seed of 0 becomes one from the clock and the pid; an
      * all-zero secret becomes the per-boot secret kept beside the control
@@ -98,6 +110,11 @@ const char *utcp_run_dev(const struct utcp_run *r);
 /* The control socket's path (owned by r, valid until destroy), or NULL
  * when there is none. */
 const char *utcp_run_ctl_path(const struct utcp_run *r);
+/* Whether the device runs in offload mode; when not, *why (may be NULL)
+ * says why (static text owned by r). */
+bool utcp_run_offload(const struct utcp_run *r, const char **why);
+/* The device's offload-mode counters (utcp/tun.h). */
+void utcp_run_tun_stats(const struct utcp_run *r, struct utcp_tun_stats *out);
 /* Now on the runtime's clock (CLOCK_MONOTONIC, microseconds). */
 uint64_t utcp_run_now(void);
 

@@ -44,6 +44,28 @@ struct utcp_allocator {
  * valid only during the call. */
 typedef void (*utcp_output_fn)(void *ctx, const uint8_t *pkt, size_t len);
 
+/* What the stack tells an output_ex callback about the packet it hands
+ * out (utcp_config.output_ex). */
+struct utcp_output_meta {
+    /* 0: an ordinary packet (a TCP payload of at most one MSS, or no TCP).
+     * Else a TSO segment (utcp_config.tso_max): a TCP payload longer than
+     * one MSS that the link must cut into gso_size-byte segments (the last
+     * one shorter), as a NIC doing TCP segmentation offload does. */
+    uint16_t gso_size;
+    /* IPv4 plus TCP header bytes (options included) when gso_size or
+     * csum_partial is set; may be 0 otherwise. */
+    uint16_t hdr_len;
+    /* The TCP checksum field holds only the pseudo-header sum (folded, not
+     * complemented, over the packet's whole TCP length): the link must
+     * complete it (UTCP_OFFLOAD_TX_CSUM). Always set with gso_size. */
+    bool csum_partial;
+};
+
+/* Like utcp_output_fn, with the metadata above (owned by the stack, valid
+ * only during the call). */
+typedef void (*utcp_output_ex_fn)(void *ctx, const uint8_t *pkt, size_t len,
+                                  const struct utcp_output_meta *meta);
+
 /* Checksum offloads (utcp_config.offload). */
 enum {
     /* The link completes TCP checksums: data segments leave with the
@@ -62,8 +84,9 @@ enum {
 
 struct utcp_config {
     uint32_t addr;          /* the stack's IPv4 address, host byte order */
-    utcp_output_fn output;  /* required */
-    void *output_ctx;
+    utcp_output_fn output;  /* required unless output_ex is set */
+    void *output_ctx;       /* given to output or output_ex */
+    utcp_output_ex_fn output_ex; /* used instead of output when set */
     utcp_trace_fn trace;    /* optional: every segment, state change, timer,
                                drop; see trace.h */
     void *trace_ctx;
@@ -95,6 +118,16 @@ struct utcp_config {
                                    UINT32_MAX: keep none */
     unsigned offload;           /* UTCP_OFFLOAD_* bits: checksum work the
                                    link does (or needs not be done) */
+    /* TCP segmentation offload: 0 (default) sends at most one MSS per
+     * segment. Else the largest payload the link cuts into MSS-sized
+     * segments for us (a TUN device with IFF_VNET_HDR, a NIC): new data
+     * then leaves in segments of up to tso_max rounded down to a multiple
+     * of the MSS, within the send and congestion windows, each flagged to
+     * output_ex with gso_size = MSS. Retransmissions, probes and control
+     * segments stay within one MSS. Needs output_ex and
+     * UTCP_OFFLOAD_TX_CSUM (a TSO segment's checksum is left partial);
+     * at most 65535 - 40 - 60. */
+    uint32_t tso_max;
     bool no_timestamps;         /* do not offer RFC 7323 timestamps */
     bool no_sack;               /* do not offer SACK (RFC 2018) */
     bool no_rack;               /* with SACK, detect losses by RFC 6675's

@@ -1,9 +1,11 @@
 /*
- * Linux TUN driver: opens /dev/net/tun as IFF_TUN | IFF_NO_PI (plain IPv4
- * packets, no offloads, so every checksum is complete), configures the
- * device with the classic interface ioctls, and moves single packets.
- * Must never touch a device it was not asked for, block, or report an error
- * without saying which step failed and what to do about it.
+ * Linux TUN driver: opens /dev/net/tun as IFF_TUN | IFF_NO_PI, by default
+ * with IFF_VNET_HDR and the checksum and TSO4 offloads (a virtio-net header
+ * on every packet, GSO frames both ways), else plain (whole packets,
+ * complete checksums); configures the device with the classic interface
+ * ioctls, and moves single packets or frames. Must never touch a device it
+ * was not asked for, block, trust a header from the device unchecked, or
+ * report an error without saying which step failed and what to do.
  */
 #define _GNU_SOURCE
 #include "link/tun.h"
@@ -19,8 +21,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "link/vnet.h"
 #include "utcp/errors.h"
 
 #define TUN_PATH "/dev/net/tun"
@@ -28,8 +32,24 @@
 struct utcp_tun {
     int fd;
     uint16_t mtu;
+    bool vnet;        /* offload mode: a virtio-net header on every packet */
+    const char *why;  /* plain mode: why */
+    char why_buf[96];
+    struct utcp_tun_stats st;
     char name[IFNAMSIZ];
 };
+
+const char *utcp_vnet_reason_text(int reason)
+{
+    static const char *const text[] = {
+#define UTCP_X_(name, t) t,
+        UTCP_VNET_REASONS(UTCP_X_)
+#undef UTCP_X_
+    };
+    if (reason < 0 || reason >= UTCP_VNET_REASON_COUNT)
+        return "?";
+    return text[reason];
+}
 
 int utcp__errno_code(int e)
 {
@@ -226,6 +246,10 @@ int utcp_tun_open(const struct utcp_tun_config *cfg, struct utcp_tun **out,
             return UTCP_ENOENT;
         }
     }
+    bool vnet = !cfg->no_offload;
+    const char *why = vnet ? NULL : "disabled by configuration";
+    char why_buf[96] = "";
+reopen:;
     int fd = open(TUN_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
@@ -240,10 +264,20 @@ int utcp_tun_open(const struct utcp_tun_config *cfg, struct utcp_tun **out,
             utcp__msg(msg, msglen, "%s: %s", TUN_PATH, strerror(e));
         return utcp__errno_code(e == ENODEV || e == ENXIO ? ENOENT : e);
     }
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
     memcpy(ifr.ifr_name, name, strlen(name));
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
+        if (vnet && e == EINVAL) {
+            /* A kernel without IFF_VNET_HDR (or a device that is no TUN:
+             * plain mode then reports that). */
+            close(fd);
+            snprintf(why_buf, sizeof why_buf, "TUNSETIFF IFF_VNET_HDR: %s",
+                     strerror(e));
+            vnet = false;
+            goto reopen;
+        }
         if (e == EBUSY)
             utcp__msg(msg, msglen,
                       "device '%s' is busy: another process has it open", name);
@@ -262,6 +296,40 @@ int utcp_tun_open(const struct utcp_tun_config *cfg, struct utcp_tun **out,
         close(fd);
         return utcp__errno_code(e);
     }
+    if (vnet) {
+        /* The 10-byte struct virtio_net_hdr (vnet.h); TUN_F_CSUM: we take
+         * partial checksums; TUN_F_TSO4: and TCPv4 GSO frames (Linux
+         * requires TUN_F_CSUM for any TSO flag). Refused: plain mode, on a
+         * fresh descriptor (IFF_VNET_HDR cannot be cleared once set). */
+        int sz = UTCP_VNET_HDR_LEN;
+        const char *step = NULL;
+        if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0)
+            step = "TUNSETVNETHDRSZ";
+        else if (ioctl(fd, TUNSETOFFLOAD,
+                       (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0)
+            step = "TUNSETOFFLOAD(CSUM|TSO4)";
+        if (step) {
+            int e = errno;
+            close(fd);
+            snprintf(why_buf, sizeof why_buf, "%s refused: %s", step,
+                     strerror(e));
+            vnet = false;
+            goto reopen;
+        }
+    }
+    if (!vnet && ioctl(fd, TUNSETOFFLOAD, 0ul) < 0 && errno != EINVAL &&
+        errno != ENOTTY) {
+        /* Offloads belong to the device, not to the descriptor: a
+         * persistent device keeps the ones an earlier offload-mode user
+         * set, and the kernel would go on handing up partial checksums
+         * (and GSO frames) with no header to say so. Plain mode clears
+         * them; a kernel without the ioctl never had them. */
+        int e = errno;
+        utcp__msg(msg, msglen, "TUNSETOFFLOAD(0) on '%s': %s", name,
+                  strerror(e));
+        close(fd);
+        return utcp__errno_code(e);
+    }
     struct utcp_tun *t = calloc(1, sizeof *t);
     if (!t) {
         close(fd);
@@ -269,6 +337,9 @@ int utcp_tun_open(const struct utcp_tun_config *cfg, struct utcp_tun **out,
         return UTCP_ENOMEM;
     }
     t->fd = fd;
+    t->vnet = vnet;
+    memcpy(t->why_buf, why_buf, sizeof t->why_buf);
+    t->why = vnet ? NULL : why ? why : t->why_buf;
     memcpy(t->name, ifr.ifr_name, sizeof t->name);
     t->name[sizeof t->name - 1] = '\0';
     int rc = configure(t, cfg, msg, msglen);
@@ -303,30 +374,108 @@ uint16_t utcp_tun_mtu(const struct utcp_tun *t)
     return t->mtu;
 }
 
-long utcp_tun_read(struct utcp_tun *t, void *buf, size_t cap)
+bool utcp_tun_offload(const struct utcp_tun *t, const char **why)
+{
+    if (why)
+        *why = t->vnet ? NULL : t->why;
+    return t->vnet;
+}
+
+void utcp_tun_get_stats(const struct utcp_tun *t, struct utcp_tun_stats *out)
+{
+    *out = t->st;
+}
+
+/* One readv/writev, EINTR retried; a byte count or a UTCP_E* code. */
+static long io_vec(struct utcp_tun *t, bool rd, struct iovec *iov, int n)
 {
     for (;;) {
-        ssize_t n = read(t->fd, buf, cap);
-        if (n >= 0)
-            return (long)n;
+        ssize_t r = rd ? readv(t->fd, iov, n) : writev(t->fd, iov, n);
+        if (r >= 0)
+            return (long)r;
         if (errno == EINTR)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (errno == EAGAIN || errno == EWOULDBLOCK ||
+            (!rd && errno == ENOBUFS))
             return UTCP_EAGAIN;
         return utcp__errno_code(errno);
     }
 }
 
+long utcp_tun_recv(struct utcp_tun *t, uint8_t *buf, size_t cap,
+                   unsigned *input_flags, uint32_t *partial)
+{
+    uint8_t h[UTCP_VNET_HDR_LEN];
+    struct iovec iov[2] = {{h, sizeof h}, {buf, cap}};
+    if (input_flags)
+        *input_flags = 0;
+    if (partial)
+        *partial = 0;
+    if (!t->vnet)
+        return io_vec(t, true, iov + 1, 1);
+    long n = io_vec(t, true, iov, 2);
+    if (n < 0)
+        return n;
+    size_t blen = (size_t)n < sizeof h ? (size_t)n : sizeof h;
+    size_t len = (size_t)n - blen;
+    struct utcp_vnet_rx rx;
+    enum utcp_vnet_reason r = utcp_vnet_parse(h, blen, buf, len, &rx);
+    if (r != UTCP_VNET_OK) {
+        t->st.rx_dropped[r]++;
+        return 0;
+    }
+    if (rx.h.gso_type == UTCP_VNET_GSO_TCPV4)
+        t->st.rx_gso++;
+    if (rx.input_flags & UTCP_INPUT_CSUM_OK)
+        t->st.rx_csum_ok++;
+    if (input_flags)
+        *input_flags = rx.input_flags;
+    if (partial && rx.csum_partial)
+        *partial = (uint32_t)rx.h.csum_start << 16 | rx.h.csum_offset;
+    if (len == 0)
+        return 0; /* a header and nothing: nothing to hand up */
+    return (long)len;
+}
+
+long utcp_tun_read(struct utcp_tun *t, void *buf, size_t cap)
+{
+    uint32_t partial;
+    long n = utcp_tun_recv(t, buf, cap, NULL, &partial);
+    if (n > 0 && partial)
+        utcp_vnet_csum_complete(buf, (size_t)n, (uint16_t)(partial >> 16),
+                                (uint16_t)partial);
+    return n;
+}
+
+long utcp_tun_send(struct utcp_tun *t, const uint8_t *pkt, size_t len,
+                   const struct utcp_output_meta *meta)
+{
+    uint8_t h[UTCP_VNET_HDR_LEN];
+    struct iovec iov[2] = {{h, sizeof h}, {(void *)(uintptr_t)pkt, len}};
+    bool wants = meta && (meta->gso_size || meta->csum_partial);
+    if (!t->vnet) {
+        if (wants) {
+            t->st.tx_bad_meta++;
+            return UTCP_EINVAL;
+        }
+        long n = io_vec(t, false, iov + 1, 1);
+        return n;
+    }
+    if (!utcp_vnet_build(h, pkt, len, meta)) {
+        t->st.tx_bad_meta++;
+        return UTCP_EINVAL;
+    }
+    long n = io_vec(t, false, iov, 2);
+    if (n < 0)
+        return n;
+    if (meta && meta->gso_size)
+        t->st.tx_gso++;
+    else if (wants)
+        t->st.tx_csum_partial++;
+    return n >= (long)sizeof h ? n - (long)sizeof h : 0;
+}
+
 long utcp_tun_write(struct utcp_tun *t, const void *pkt, size_t len)
 {
-    for (;;) {
-        ssize_t n = write(t->fd, pkt, len);
-        if (n >= 0)
-            return (long)n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-            return UTCP_EAGAIN;
-        return utcp__errno_code(errno);
-    }
+    return utcp_tun_send(t, pkt, len, NULL);
 }

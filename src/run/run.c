@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "link/tun.h"
+#include "link/vnet.h"
 
 enum { TAG_TUN = 1, TAG_TIMER, TAG_SIG, TAG_CTL, TAG_USER };
 #define READ_BUDGET 64 /* packets read from the device per wakeup */
@@ -183,9 +184,10 @@ static struct run_qpkt q_pop(struct utcp_run *r)
 
 /* ---- packet path ---- */
 
-static void tun_send(struct utcp_run *r, const uint8_t *pkt, size_t len)
+static void tun_send(struct utcp_run *r, const uint8_t *pkt, size_t len,
+                     const struct utcp_output_meta *meta)
 {
-    long n = utcp_tun_write(r->tun, pkt, len);
+    long n = utcp_tun_send(r->tun, pkt, len, meta);
     if (n >= 0) {
         r->stats.tx_packets++;
         r->stats.tx_bytes += len;
@@ -196,20 +198,23 @@ static void tun_send(struct utcp_run *r, const uint8_t *pkt, size_t len)
     }
 }
 
-static void stack_in(struct utcp_run *r, const uint8_t *pkt, size_t len)
+static void stack_in(struct utcp_run *r, const uint8_t *pkt, size_t len,
+                     unsigned flags)
 {
-    utcp_input(r->stack, r->now, pkt, len);
+    utcp_input_ex(r->stack, r->now, pkt, len, flags);
 }
 
-/* Sends pkt in direction dir (0: to the kernel, 1: into the stack),
- * through the filter when there is one. */
-static void deliver(struct utcp_run *r, int dir, const uint8_t *pkt, size_t len)
+/* Sends pkt in direction dir (0: to the kernel, with the stack's output
+ * metadata; 1: into the stack, with UTCP_INPUT_* flags), through the
+ * filter when there is one (then there are neither: see run.h). */
+static void deliver(struct utcp_run *r, int dir, const uint8_t *pkt, size_t len,
+                    const struct utcp_output_meta *meta, unsigned flags)
 {
     if (!r->has_filter) {
         if (dir == 0)
-            tun_send(r, pkt, len);
+            tun_send(r, pkt, len, meta);
         else
-            stack_in(r, pkt, len);
+            stack_in(r, pkt, len, flags);
         return;
     }
     struct utcp_filter_verdict v;
@@ -227,9 +232,9 @@ static void deliver(struct utcp_run *r, int dir, const uint8_t *pkt, size_t len)
             i == 0 && v.corrupted ? &v : NULL;
         if (v.at[i] <= r->now && !cv) {
             if (dir == 0)
-                tun_send(r, pkt, len);
+                tun_send(r, pkt, len, NULL);
             else
-                stack_in(r, pkt, len);
+                stack_in(r, pkt, len, 0);
         } else {
             if (i == 0)
                 r->stats.filter_delayed[dir]++;
@@ -238,10 +243,11 @@ static void deliver(struct utcp_run *r, int dir, const uint8_t *pkt, size_t len)
     }
 }
 
-static void run_output(void *ctx, const uint8_t *pkt, size_t len)
+static void run_output(void *ctx, const uint8_t *pkt, size_t len,
+                       const struct utcp_output_meta *meta)
 {
     struct utcp_run *r = ctx;
-    deliver(r, 0, pkt, len);
+    deliver(r, 0, pkt, len, meta, 0);
 }
 
 static void deliver_due(struct utcp_run *r)
@@ -250,9 +256,9 @@ static void deliver_due(struct utcp_run *r)
         struct run_qpkt e = q_pop(r);
         if (e.dir == 0) {
             r->qout--;
-            tun_send(r, e.data, e.len);
+            tun_send(r, e.data, e.len, NULL);
         } else
-            stack_in(r, e.data, e.len);
+            stack_in(r, e.data, e.len, 0);
         free(e.data);
     }
 }
@@ -260,16 +266,28 @@ static void deliver_due(struct utcp_run *r)
 static int read_tun(struct utcp_run *r)
 {
     for (int i = 0; i < READ_BUDGET; i++) {
-        long n = utcp_tun_read(r->tun, r->pkt, PKT_BUF);
+        unsigned flags;
+        uint32_t partial;
+        long n = utcp_tun_recv(r->tun, r->pkt, PKT_BUF, &flags, &partial);
         if (n == UTCP_EAGAIN)
             return 0;
         if (n < 0) {
             r->stats.rx_errors++;
             return (int)n;
         }
+        if (n == 0)
+            continue; /* a bad virtio-net header: counted by the device */
         r->stats.rx_packets++;
         r->stats.rx_bytes += (uint64_t)n;
-        deliver(r, 1, r->pkt, (size_t)n);
+        if (r->has_filter && partial) {
+            /* The filter may corrupt it: give it a packet as on a wire,
+             * whose checksum the stack then verifies. */
+            utcp_vnet_csum_complete(r->pkt, (size_t)n,
+                                    (uint16_t)(partial >> 16),
+                                    (uint16_t)partial);
+            flags = 0;
+        }
+        deliver(r, 1, r->pkt, (size_t)n, NULL, flags);
     }
     return 0;
 }
@@ -489,7 +507,7 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
     r->cfg = *cfg;
     r->ep = r->tfd = r->sigfd = r->ctlfd = -1;
     r->armed = UINT64_MAX;
-    r->pkt = malloc(PKT_BUF);
+    r->pkt = malloc(PKT_BUF); /* any IPv4 packet: a GSO frame too */
     if (!r->pkt) {
         free(r);
         utcp__msg(msg, msglen, "out of memory");
@@ -506,6 +524,7 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
     tc.up = true;
     tc.kernel_addr = cfg->kernel_addr;
     tc.kernel_prefix = cfg->kernel_prefix;
+    tc.no_offload = cfg->no_offload;
     int rc = utcp_tun_open(&tc, &r->tun, msg, msglen);
     if (rc) {
         utcp_run_destroy(r);
@@ -514,8 +533,20 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
     struct utcp_config sc = cfg->stack;
     sc.addr = cfg->addr;
     sc.mtu = utcp_tun_mtu(r->tun) ? utcp_tun_mtu(r->tun) : tc.mtu;
-    sc.output = run_output;
+    sc.output = NULL;
+    sc.output_ex = run_output;
     sc.output_ctx = r;
+    if (utcp_tun_offload(r->tun, NULL) && !r->has_filter) {
+        /* The kernel completes our data checksums and cuts our TSO
+         * segments (TCPv4 GSO, a 20-byte IPv4 and at most 60-byte TCP
+         * header in 64 KiB). */
+        sc.offload |= UTCP_OFFLOAD_TX_CSUM;
+        sc.tso_max = 65535u - 20u - 60u;
+    } else {
+        /* plain device or a filter: complete, MSS-sized packets only */
+        sc.offload &= ~(unsigned)UTCP_OFFLOAD_TX_CSUM;
+        sc.tso_max = 0;
+    }
     if (!sc.seed)
         sc.seed = utcp_run_now() ^ ((uint64_t)getpid() << 32);
     static const uint8_t zero[16];
@@ -606,6 +637,16 @@ struct utcp_stack *utcp_run_stack(struct utcp_run *r)
 const char *utcp_run_dev(const struct utcp_run *r)
 {
     return utcp_tun_name(r->tun);
+}
+
+bool utcp_run_offload(const struct utcp_run *r, const char **why)
+{
+    return utcp_tun_offload(r->tun, why);
+}
+
+void utcp_run_tun_stats(const struct utcp_run *r, struct utcp_tun_stats *out)
+{
+    utcp_tun_get_stats(r->tun, out);
 }
 
 const char *utcp_run_ctl_path(const struct utcp_run *r)

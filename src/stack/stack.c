@@ -132,7 +132,7 @@ static void derive_key(struct utcp_rng *r, uint8_t key[16])
 
 int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
 {
-    if (!cfg || !out || !cfg->output || cfg->addr == 0)
+    if (!cfg || !out || (!cfg->output && !cfg->output_ex) || cfg->addr == 0)
         return UTCP_EINVAL;
     struct utcp_config c = *cfg;
     apply_defaults(&c);
@@ -140,6 +140,13 @@ int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
         c.rto_min_ms > c.rto_max_ms || c.delack_ms > 500 || c.ttl > 255 ||
         c.sndbuf < 1 || c.rcvbuf < 1 ||
         (c.offload & ~(unsigned)(UTCP_OFFLOAD_TX_CSUM | UTCP_OFFLOAD_RX_CSUM)))
+        return UTCP_EINVAL;
+    /* TSO segments leave with a partial checksum, through output_ex (the
+     * link must learn the segment size), and fit one IPv4 packet with the
+     * largest headers. */
+    if (c.tso_max &&
+        (!c.output_ex || !(c.offload & UTCP_OFFLOAD_TX_CSUM) ||
+         c.tso_max > UTCP_TSO_MAX_LIMIT))
         return UTCP_EINVAL;
     const struct utcp_allocator *a =
         c.allocator ? c.allocator : &utcp__default_allocator;
@@ -277,6 +284,14 @@ void utcp__trace_drop(struct utcp_stack *s, const struct utcp_conn *c,
 void utcp__emit(struct utcp_stack *s, const struct utcp_conn *c,
                 const uint8_t *pkt, size_t len)
 {
+    static const struct utcp_output_meta plain = {0, 0, false};
+    utcp__emit_meta(s, c, pkt, len, &plain);
+}
+
+void utcp__emit_meta(struct utcp_stack *s, const struct utcp_conn *c,
+                     const uint8_t *pkt, size_t len,
+                     const struct utcp_output_meta *meta)
+{
     if (s->cfg.trace) {
         struct utcp_trace_event ev = {0};
         ev.kind = UTCP_TRACE_SEG_OUT;
@@ -287,7 +302,10 @@ void utcp__emit(struct utcp_stack *s, const struct utcp_conn *c,
         }
         utcp__trace(s, &ev);
     }
-    s->cfg.output(s->cfg.output_ctx, pkt, len);
+    if (s->cfg.output_ex)
+        s->cfg.output_ex(s->cfg.output_ctx, pkt, len, meta);
+    else
+        s->cfg.output(s->cfg.output_ctx, pkt, len);
 }
 
 /* ---- ports ---- */

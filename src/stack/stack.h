@@ -22,6 +22,10 @@
  * connection in steady state. At most utcp_config.obj_cache (default
  * UTCP_OBJ_CACHE) of each are kept. */
 #define UTCP_OBJ_CACHE 256
+
+/* The largest utcp_config.tso_max: a TSO segment with a 20-byte IPv4
+ * header and a 60-byte TCP header still fits the 16-bit total length. */
+#define UTCP_TSO_MAX_LIMIT (65535u - 20u - 60u)
 enum { UTCP_OBJ_CONN, UTCP_OBJ_TWREC, UTCP_OBJ_KINDS };
 
 /* RFC 5961 7: challenge ACKs per second, per stack (Linux's old default). */
@@ -136,6 +140,10 @@ void utcp__trace_drop(struct utcp_stack *s, const struct utcp_conn *c,
 /* Hands a finished packet to the output callback, traced and counted. */
 void utcp__emit(struct utcp_stack *s, const struct utcp_conn *c,
                 const uint8_t *pkt, size_t len);
+/* The same with the metadata output_ex receives (utcp__emit: all zero). */
+void utcp__emit_meta(struct utcp_stack *s, const struct utcp_conn *c,
+                     const uint8_t *pkt, size_t len,
+                     const struct utcp_output_meta *meta);
 
 /* Ports: the per-port table is allocated on first use; false: no memory. */
 bool utcp__ports_ensure(struct utcp_stack *s);

@@ -110,12 +110,12 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     const uint8_t *payload = NULL;
     unsigned bf = 0;
     uint32_t psum = 0;
+    size_t at = UTCP_IPV4_HDR_LEN + UTCP_TCP_HDR_LEN +
+                utcp_tcp_opts_len(&th.opts);
     if (len) {
         /* Copy the payload straight to its place in the packet; the
          * builder then only checksums it (wire.h allows a payload already
          * at buf + header length). */
-        size_t at = UTCP_IPV4_HDR_LEN + UTCP_TCP_HDR_LEN +
-                    utcp_tcp_opts_len(&th.opts);
         if (at + len > s->pkt_cap)
             return; /* cannot happen: pkt_cap covers any segment */
         payload = s->pkt + at;
@@ -145,7 +145,14 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     }
     if (flags & UTCP_TH_RST)
         s->ctr.OutRsts++;
-    utcp__emit(s, c, s->pkt, n);
+    struct utcp_output_meta meta = {0, 0, false};
+    meta.csum_partial = (bf & UTCP_BUILD_CSUM_PARTIAL) != 0;
+    meta.hdr_len = (uint16_t)at;
+    /* A TSO segment (output_one): the link cuts it at our MSS, each piece
+     * with a copy of these headers and options. */
+    if (len > c->mss)
+        meta.gso_size = c->mss;
+    utcp__emit_meta(s, c, s->pkt, n, &meta);
 }
 
 void utcp__send_syn(struct utcp_stack *s, struct utcp_conn *c)
@@ -242,10 +249,22 @@ static uint32_t unsent_off(const struct utcp_conn *c)
     return d < 0 ? 0 : (uint32_t)d;
 }
 
+/* The largest payload of one segment carrying new data: the MSS, or with
+ * TSO (utcp_config.tso_max) the largest multiple of it the link takes. */
+static uint32_t seg_max(const struct utcp_stack *s, const struct utcp_conn *c,
+                        bool tso)
+{
+    if (!tso || !s->cfg.tso_max || !c->mss || seq_lt(c->snd_nxt, c->snd_max))
+        return c->mss; /* retransmissions stay within one MSS */
+    uint32_t m = s->cfg.tso_max / c->mss * c->mss;
+    return m > c->mss ? m : c->mss;
+}
+
 /* Sends one data/FIN segment starting at snd_nxt, within min(snd_wnd,
- * cwnd); returns false when nothing may be sent. */
+ * cwnd); returns false when nothing may be sent. tso: new data may leave
+ * as one TSO segment of several MSS (see seg_max). */
 static bool output_one(struct utcp_stack *s, struct utcp_conn *c,
-                       uint32_t cwnd)
+                       uint32_t cwnd, bool tso)
 {
     uint32_t hole = UINT32_MAX;
     if (c->sacked.n && seq_lt(c->snd_nxt, c->snd_max)) {
@@ -265,11 +284,21 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c,
     uint32_t inflight = (uint32_t)seq_diff(c->snd_nxt, c->snd_una);
     uint32_t wnd = utcp_min_u32(c->snd_wnd, cwnd);
     uint32_t usable = wnd > inflight ? wnd - inflight : 0;
-    uint32_t len = utcp_min_u32(utcp_min_u32(avail, usable), c->mss);
+    uint32_t len = utcp_min_u32(utcp_min_u32(avail, usable), seg_max(s, c, tso));
     bool hole_cut = hole < len; /* a retransmission up to a SACKed range */
     if (hole_cut)
         len = hole;
     bool fin = fin_pending && len == avail;
+    if (len > c->mss && len % c->mss &&
+        !(len == avail && (c->opt.nodelay || fin))) {
+        /* A TSO segment ends on a whole MSS unless the short tail would
+         * leave at once one MSS at a time too (all the data, with NODELAY
+         * or the FIN): a window-limited tail, or one Nagle holds behind
+         * the full segments, goes through the SWS and Nagle checks below
+         * on the next call, exactly as without TSO. */
+        len -= len % c->mss;
+        fin = false;
+    }
 
     if (len < avail || (len == 0 && !fin)) {
         /* Window-limited. RFC 1122 4.2.3.4 sender SWS avoidance: send a
@@ -335,7 +364,7 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
     else if (c->in_recovery && c->sack_ok)
         sent = utcp__sack_output(s, c); /* RFC 6675 5 (C) */
     else
-        while (output_one(s, c, c->cwnd))
+        while (output_one(s, c, c->cwnd, true))
             sent = true;
     /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in
      * flight, the persist timer probes the window. RFC 1122 4.2.3.4: the
@@ -365,7 +394,7 @@ void utcp__retransmit_una(struct utcp_stack *s, struct utcp_conn *c)
     uint32_t wnd = c->snd_wnd;
     if (c->snd_wnd < c->mss)
         c->snd_wnd = c->mss; /* the segment was within the window before */
-    output_one(s, c, c->cwnd);
+    output_one(s, c, c->cwnd, false);
     c->snd_wnd = wnd;
     c->cwnd = save_cwnd;
     if (seq_gt(save, c->snd_nxt))
@@ -377,7 +406,8 @@ bool utcp__send_new(struct utcp_stack *s, struct utcp_conn *c)
     /* RFC 6675 4 NextSeg (2): the pipe, not cwnd, limits this send. */
     if (c->snd_nxt != c->snd_max)
         return false;
-    return output_one(s, c, UINT32_MAX);
+    /* one MSS per call: the caller recounts the pipe after each */
+    return output_one(s, c, UINT32_MAX, false);
 }
 
 void utcp__send_rexmit(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,

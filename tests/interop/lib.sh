@@ -23,6 +23,17 @@ for tool in ip socat python3 ss sha256sum; do
 done
 [ -x "$UTCP" ] || fail "no utcp binary at $UTCP"
 
+# The TUN mode under test: UTCP_INTEROP_OFFLOAD=1 (default) lets the tools
+# use the offload mode (virtio-net header, checksum and TSO4 offloads:
+# docs/tun.md), 0 passes --no-offload (plain TUN). Every utcp nc and utcp
+# http the tests start gets MODE_ARGS.
+case "${UTCP_INTEROP_OFFLOAD:-1}" in
+  1) MODE=offload; MODE_ARGS=() ;;
+  0) MODE=plain; MODE_ARGS=(--no-offload) ;;
+  *) fail "UTCP_INTEROP_OFFLOAD must be 0 or 1, not '${UTCP_INTEROP_OFFLOAD}'" ;;
+esac
+echo "--- $TEST_NAME: TUN mode $MODE"
+
 # Short: namespace names are not limited, device names are (15 bytes).
 NS="utcp-it-${TEST_NAME}-$$"
 DEV=ut0
@@ -88,7 +99,7 @@ bg_ns() {
 }
 
 # utcp nc with the test's device and address.
-unc() { ip netns exec "$NS" "$UTCP" nc --dev "$DEV" --addr "$UADDR" "$@"; }
+unc() { ip netns exec "$NS" "$UTCP" nc "${MODE_ARGS[@]}" --dev "$DEV" --addr "$UADDR" "$@"; }
 
 # Waits (up to $2 s, default 5) until a kernel TCP socket listens on port $1.
 wait_kernel_listen() {
@@ -125,6 +136,6 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # utcp nc in the background (redirect at the call); PID in $!.
 bg_unc() {
   # explicit <&0: a background job would get /dev/null as stdin otherwise
-  ip netns exec "$NS" "$UTCP" nc --dev "$DEV" --addr "$UADDR" "$@" <&0 &
+  ip netns exec "$NS" "$UTCP" nc "${MODE_ARGS[@]}" --dev "$DEV" --addr "$UADDR" "$@" <&0 &
   PIDS+=($!)
 }

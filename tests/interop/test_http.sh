@@ -34,10 +34,11 @@ set -e
 grep -q "nonexistent" "$TMP/noroot.log" || fail "no clear message: $(cat "$TMP/noroot.log")"
 
 ns_up
-bg_ns "$UTCP" http --dev "$DEV" --addr "$UADDR" --root "$WWW" --port $PORT \
+bg_ns "$UTCP" http "${MODE_ARGS[@]}" --dev "$DEV" --addr "$UADDR" --root "$WWW" --port $PORT \
   --log "$TMP/access.txt" 2> "$TMP/http.log"
 hpid=$!
 wait_for_line "$TMP/http.log" "serving"
+grep -q "$MODE mode" "$TMP/http.log" || fail "utcp http not in $MODE mode: $(cat "$TMP/http.log")"
 
 kcurl() { in_ns curl -sS --max-time 30 "$@"; }
 code() { kcurl -o /dev/null -w '%{http_code}' "$@"; }
@@ -126,7 +127,7 @@ grep -q '"GET /big.bin HTTP/1.1" 200 '$((MB * 1048576)) "$TMP/access.txt" || fai
 grep -q '"GET /missing HTTP/1.1" 404 ' "$TMP/access.txt" || fail "no log line for the 404"
 
 note "--index serves index.html; --timeout closes an idle connection"
-bg_ns "$UTCP" http --dev "$DEV" --addr "$UADDR" --root "$WWW" --port $PORT \
+bg_ns "$UTCP" http "${MODE_ARGS[@]}" --dev "$DEV" --addr "$UADDR" --root "$WWW" --port $PORT \
   --index --timeout 2 --no-log 2> "$TMP/http2.log"
 hpid=$!
 wait_for_line "$TMP/http2.log" "serving"

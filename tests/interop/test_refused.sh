@@ -16,7 +16,7 @@ set +e
 [ $rc -eq 2 ] || fail "utcp nc with a bad host exited $rc, want 2"
 "$UTCP" nc -l 99999 > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "utcp nc with a bad port exited $rc, want 2"
-in_ns "$UTCP" nc --dev lo 198.18.0.1 5000 < /dev/null > /dev/null 2> "$TMP/lo.log"; rc=$?
+in_ns "$UTCP" nc "${MODE_ARGS[@]}" --dev lo 198.18.0.1 5000 < /dev/null > /dev/null 2> "$TMP/lo.log"; rc=$?
 set -e
 [ $rc -eq 1 ] || fail "utcp nc --dev lo exited $rc, want 1"
 grep -q "not a TUN device" "$TMP/lo.log" || fail "no clear message for --dev lo: $(cat "$TMP/lo.log")"
@@ -46,7 +46,7 @@ wait_pid $ncpid 5
 [ "$WAIT_RC" -eq 143 ] || fail "utcp nc -l after SIGTERM exited $WAIT_RC, want 143"
 
 note "utcp nc creates its own device and gives the kernel its address"
-in_ns "$UTCP" nc --dev ut1 --addr 198.18.1.2 --kernel-addr 198.18.1.1/24 -v -l 7000 \
+in_ns "$UTCP" nc "${MODE_ARGS[@]}" --dev ut1 --addr 198.18.1.2 --kernel-addr 198.18.1.1/24 -v -l 7000 \
   < /dev/null > "$TMP/own.out" 2> "$TMP/own.log" &
 PIDS+=($!); ownpid=$!
 wait_for_line "$TMP/own.log" "listening on"

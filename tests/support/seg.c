@@ -13,7 +13,8 @@
 #include "seg.h"
 #include "fsmlog.h"
 
-static void output(void *ctx, const uint8_t *pkt, size_t len)
+static void output_ex(void *ctx, const uint8_t *pkt, size_t len,
+                      const struct utcp_output_meta *meta)
 {
     struct seg_h *h = ctx;
     if (h->ncap == SEG_MAX_CAP)
@@ -46,6 +47,7 @@ static void output(void *ctx, const uint8_t *pkt, size_t len)
     memcpy(c->raw, pkt, len);
     c->raw_len = len;
     c->data = c->raw + (th.payload - pkt);
+    c->meta = *meta;
 }
 
 static void trace(void *ctx, const struct utcp_trace_event *ev)
@@ -96,7 +98,8 @@ void seg_init(struct seg_h *h, const struct utcp_config *cfg)
     memset(h, 0, sizeof *h);
     h->cfg = cfg ? *cfg : seg_default_cfg();
     h->cfg.addr = SEG_US;
-    h->cfg.output = output;
+    h->cfg.output = NULL;
+    h->cfg.output_ex = output_ex; /* the metadata is captured too */
     h->cfg.output_ctx = h;
     h->cfg.trace = trace;
     h->cfg.trace_ctx = h;

@@ -40,6 +40,7 @@ struct seg_cap {
     uint8_t *raw; /* the whole IPv4 packet */
     size_t raw_len;
     const uint8_t *data; /* into raw */
+    struct utcp_output_meta meta; /* what output_ex was told */
 };
 
 struct seg_state_ev {
