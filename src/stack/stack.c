@@ -432,6 +432,53 @@ void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     utcp_input_ex(s, now, pkt, len, 0);
 }
 
+/* RFC 9293 3.1: the checksum over the pseudo-header, the header and the
+ * data of the TCP segment in ip (a correct one sums to -0). */
+static bool tcp_csum_ok(const struct utcp_ipv4 *ip)
+{
+    if (ip->payload_len > 0xffffu)
+        return false;
+    uint32_t sum = utcp_csum_pseudo(ip->src, ip->dst, UTCP_IPPROTO_TCP,
+                                    (uint16_t)ip->payload_len);
+    return utcp_csum_fold(utcp_csum_partial(ip->payload, ip->payload_len,
+                                            sum)) == 0;
+}
+
+/* The common case of a data segment: the next bytes expected, in order,
+ * on a connection that takes data, with room for them. Its payload is
+ * copied to its place in the receive ring while the checksum is summed (one
+ * pass over the data instead of two); the data step stores it if the
+ * segment is accepted (input.c step_text). Returns whether the checksum was
+ * verified this way and is good; false sends the caller to the ordinary
+ * check (also when the segment does not qualify). Nothing here changes
+ * what the connection holds: the bytes lie past the stored ones. */
+static bool place_payload(struct utcp_stack *s, struct utcp_conn *c,
+                          const struct utcp_ipv4 *ip, const struct utcp_tcp *th)
+{
+    uint32_t n = (uint32_t)th->payload_len;
+    if (n == 0 || (th->flags & (UTCP_TH_SYN | UTCP_TH_RST)) ||
+        th->seq != c->rcv_nxt || c->ooo.n != 0 || c->rd_shut ||
+        (c->state != UTCP_ESTABLISHED && c->state != UTCP_FIN_WAIT_1 &&
+         c->state != UTCP_FIN_WAIT_2) ||
+        n > utcp__ring_free(&c->rcvq) || ip->payload_len > 0xffffu)
+        return false;
+    uint32_t sum = utcp_csum_pseudo(ip->src, ip->dst, UTCP_IPPROTO_TCP,
+                                    (uint16_t)ip->payload_len);
+    /* The header is a whole number of 32-bit words: the payload's sum
+     * chains on at an even offset. */
+    sum = utcp_csum_partial(ip->payload, th->hdr_len, sum);
+    if (!utcp__ring_place_csum(&c->rcvq, &s->buf_alloc, th->payload, n, sum,
+                               &sum))
+        return false;
+    if (utcp_csum_fold(sum) != 0)
+        return false; /* the ordinary check finds it bad too */
+    s->placed.c = c;
+    s->placed.data = th->payload;
+    s->placed.seq = th->seq;
+    s->placed.len = n;
+    return true;
+}
+
 void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
                    size_t len, unsigned flags)
 {
@@ -463,9 +510,15 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     struct utcp_tcp th;
     bool verify = !(flags & UTCP_INPUT_CSUM_OK) &&
                   !(s->cfg.offload & UTCP_OFFLOAD_RX_CSUM);
-    r = utcp_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, verify,
+    /* The structure first; the checksum below, once we know whether the
+     * payload can be verified while it is copied to its place. */
+    r = utcp_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, false,
                        &th);
     if (r != UTCP_WIRE_OK) {
+        /* A corrupted segment is reported as such, whatever the damage
+         * made of its header. */
+        if (verify && !tcp_csum_ok(&ip))
+            r = UTCP_WIRE_TCP_CHECKSUM;
         s->ctr.InErrs++;
         drop_wire(s, pkt, len, r);
         return;
@@ -475,6 +528,13 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     struct utcp_hnode *cn = utcp__ht_find_h(&s->conns, &k, kh);
     struct utcp_conn *c =
         cn ? UTCP_CONTAINER_OF(cn, struct utcp_conn, hnode) : NULL;
+    s->placed.c = NULL;
+    if (verify && !(c && place_payload(s, c, &ip, &th)) && !tcp_csum_ok(&ip)) {
+        s->placed.c = NULL;
+        s->ctr.InErrs++;
+        drop_wire(s, pkt, len, UTCP_WIRE_TCP_CHECKSUM);
+        return;
+    }
     if (s->cfg.trace) {
         struct utcp_trace_event ev = {0};
         ev.kind = UTCP_TRACE_SEG_IN;
@@ -491,6 +551,7 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
         s->ctr.InRsts++;
     if (c) {
         utcp__tcp_input(s, c, &ip, &th);
+        s->placed.c = NULL;
         return;
     }
     struct utcp_twrec *tw = utcp__tw_find_h(s, &k, kh);

@@ -64,6 +64,16 @@ struct utcp_stack {
     utcp_time now;
     uint32_t runs; /* utcp_input/utcp_tick calls: a send reservation
                       lasts until the next one */
+    /* The payload of the segment being processed, already copied into
+     * its connection's receive ring (past the stored bytes, not stored)
+     * while its checksum was verified: the data step then only stores it
+     * (stack.c place_payload). Valid during one utcp_input_ex call. */
+    struct {
+        const struct utcp_conn *c;
+        const uint8_t *data;
+        utcp_seq seq;
+        uint32_t len;
+    } placed;
     uint32_t next_conn_id;
     uint32_t next_ephemeral;
     uint16_t ip_id;

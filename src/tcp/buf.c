@@ -133,6 +133,33 @@ uint32_t utcp__ring_reserve(struct utcp_ring *r, const struct utcp_allocator *a,
     return tail >= r->head ? r->size - tail : r->head - tail;
 }
 
+bool utcp__ring_place_csum(struct utcp_ring *r, const struct utcp_allocator *a,
+                           const uint8_t *src, uint32_t n, uint32_t sum,
+                           uint32_t *sum_out)
+{
+    assert(n <= utcp__ring_free(r));
+    if (n == 0) {
+        *sum_out = sum;
+        return true;
+    }
+    if (!ring_storage(r, a, r->len + n))
+        return false;
+    uint32_t pos = ring_pos(r, r->len);
+    uint32_t first = utcp_min_u32(n, r->size - pos);
+    if (first == n || (first & 1u) == 0) {
+        sum = utcp_csum_copy(r->data + pos, src, first, sum);
+        if (first < n)
+            sum = utcp_csum_copy(r->data, src + first, n - first, sum);
+    } else {
+        /* Sums chain only at even offsets (RFC 1071 byte pairs): the
+         * rare odd split is summed from the source, then copied. */
+        sum = utcp_csum_partial(src, n, sum);
+        ring_copy_in(r, r->len, src, n);
+    }
+    *sum_out = sum;
+    return true;
+}
+
 bool utcp__ring_write_at(struct utcp_ring *r, const struct utcp_allocator *a,
                         uint32_t off, const void *src, uint32_t n)
 {

@@ -61,6 +61,17 @@ uint32_t utcp__ring_write(struct utcp_ring *r, const struct utcp_allocator *a,
  * for rings without bytes held ahead (send queues). */
 uint32_t utcp__ring_reserve(struct utcp_ring *r, const struct utcp_allocator *a,
                            uint32_t want, uint8_t **p);
+/* Copies n bytes from src just past the stored bytes (where the next
+ * utcp__ring_write would put them) without storing them (len and the
+ * held-ahead mark stay; utcp__ring_commit(n) later stores them), and
+ * returns their Internet checksum partial sum added to sum (sum must cover
+ * an even number of bytes): the receive path's copy and checksum
+ * verification in one pass. Requires n <= free space and nothing held
+ * ahead that matters (it is overwritten). False only if storage could not
+ * be allocated. */
+bool utcp__ring_place_csum(struct utcp_ring *r, const struct utcp_allocator *a,
+                           const uint8_t *src, uint32_t n, uint32_t sum,
+                           uint32_t *sum_out);
 /* Writes n bytes at offset off past the end of the stored bytes (the byte
  * at len + off), without changing len: for out-of-order data. Requires
  * len + off + n <= cap. Returns false only if storage could not be

@@ -358,7 +358,17 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
         return STEP_GONE;
     }
     if (g->seq == c->rcv_nxt) {
-        uint32_t n = utcp__ring_write(&c->rcvq, &s->buf_alloc, g->data, g->len);
+        uint32_t n;
+        if (s->placed.c == c && s->placed.seq == g->seq &&
+            s->placed.data == g->data && g->len <= s->placed.len) {
+            /* already copied while its checksum was verified (stack.c
+             * place_payload): store it (the tail trimmed to the window
+             * stays out) */
+            utcp__ring_commit(&c->rcvq, g->len);
+            n = g->len;
+        } else {
+            n = utcp__ring_write(&c->rcvq, &s->buf_alloc, g->data, g->len);
+        }
         if (n < g->len) {
             /* no memory for the buffer: as if the segment were lost */
             drop(s, c, g, UTCP_DROP_REASS_FULL);
