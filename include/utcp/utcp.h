@@ -377,6 +377,7 @@ int utcp_getinfo(struct utcp_stack *s, utcp_sock sk, struct utcp_info *info);
     X(InPackets, "IPv4 packets handed to utcp_input")                          \
     X(InIpErrs, "IPv4 packets dropped as malformed")                           \
     X(InIpFragments, "IPv4 fragments dropped (no reassembly)")                 \
+    X(InOtherIpVersion, "packets of another IP version (IPv6) dropped")        \
     X(InNotForUs, "packets for another address or protocol")                   \
     X(InIcmp, "ICMP messages received")                                        \
     X(OutIcmp, "ICMP messages sent")                                           \

@@ -489,8 +489,12 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     struct utcp_ipv4 ip;
     enum utcp_wire_reason r = utcp_ipv4_parse(pkt, len, &ip);
     if (r != UTCP_WIRE_OK) {
+        /* An IPv6 packet (the kernel sends router solicitations to a TUN
+         * device) is not a malformed IPv4 one: counted apart. */
         if (r == UTCP_WIRE_IP_FRAGMENT)
             s->ctr.InIpFragments++;
+        else if (r == UTCP_WIRE_IP_VERSION && len > 0 && pkt[0] >> 4 == 6)
+            s->ctr.InOtherIpVersion++;
         else
             s->ctr.InIpErrs++;
         drop_wire(s, pkt, len, r);

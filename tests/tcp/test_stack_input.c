@@ -49,6 +49,32 @@ static void closed_fragment_counted_and_dropped(void **state)
     seg_destroy(&h);
 }
 
+static void closed_ipv6_packet_counted_apart(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    seg_init(&h, NULL);
+    /* An IPv6 router solicitation as the kernel sends it to a TUN device:
+     * not for this IPv4 stack, and not a malformed IPv4 packet either. */
+    uint8_t pkt[48] = {0x60, 0, 0, 0, 0, 8, 58, 255};
+    pkt[8] = 0xfe;
+    pkt[9] = 0x80;
+    pkt[24] = 0xff;
+    pkt[25] = 0x02;
+    pkt[39] = 0x02;
+    pkt[40] = 133; /* ICMPv6 router solicitation */
+    seg_send_raw(&h, pkt, sizeof pkt);
+    expect_nothing(&h);
+    assert_int_equal(SEG_CTR(&h, InOtherIpVersion), 1);
+    assert_int_equal(SEG_CTR(&h, InIpErrs), 0);
+    /* A version 5 header is a malformed IPv4 one. */
+    pkt[0] = 0x50;
+    seg_send_raw(&h, pkt, sizeof pkt);
+    assert_int_equal(SEG_CTR(&h, InIpErrs), 1);
+    assert_int_equal(SEG_CTR(&h, InOtherIpVersion), 1);
+    seg_destroy(&h);
+}
+
 static void closed_packet_for_another_address_ignored(void **state)
 {
     (void)state;
@@ -82,6 +108,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(closed_fragment_counted_and_dropped),
+        cmocka_unit_test(closed_ipv6_packet_counted_apart),
         cmocka_unit_test(closed_packet_for_another_address_ignored),
         cmocka_unit_test(closed_malformed_ip_header_counted),
     };
