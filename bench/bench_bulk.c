@@ -24,6 +24,7 @@ struct opts {
     unsigned offload;         /* utcp_config.offload for both stacks */
     bool zerocopy;            /* utcp_send_reserve/commit and
                                  utcp_recv_peek/consume */
+    uint32_t writes;          /* > 0: writes per turn of the loop */
 };
 
 static const char *const alloc_name[2] = {"malloc", "pool"};
@@ -141,8 +142,10 @@ static int run(const struct opts *o, double loss_pct, int alloc,
     while (!eof) {
         w.now = bw_mono_us() - base + skew;
         bool progress = false;
-        /* the sending application: fill the send buffer */
-        while (!shut) {
+        /* the sending application: fill the send buffer (or, with
+         * --writes N, make at most N writes of CHUNK bytes per turn) */
+        uint32_t writes = 0;
+        while (!shut && (!o->writes || writes++ < o->writes)) {
             if (cap_at > 0 && (iter & 63u) == 0 && bw_now_s() > cap_at)
                 capped = true;
             if (sent < total && !capped) {
@@ -273,7 +276,7 @@ static void usage(FILE *f, const char *prog)
 {
     fprintf(f,
             "usage: %s [--mib N] [--loss P] [--alloc malloc|pool] [--buf KIB]\n"
-            "       [--seed S] [--seconds X] [--offload] [--zerocopy]\n"
+            "       [--seed S] [--seconds X] [--offload] [--zerocopy] [--writes N]\n"
             "  --mib N      bytes to transfer per run, MiB (default 256)\n"
             "  --loss P     random loss on the wire, percent, both ways "
             "(default: 0 and 1)\n"
@@ -286,13 +289,17 @@ static void usage(FILE *f, const char *prog)
             "  --offload    checksum offload both ways (the wire is trusted, "
             "like loopback)\n"
             "  --zerocopy   the applications use utcp_send_reserve/commit and "
-            "utcp_recv_peek/consume\n",
+            "utcp_recv_peek/consume\n"
+            "  --writes N   the sender makes at most N writes of 64 KiB before "
+            "the wire and\n"
+            "               the receiver run (default: it fills its send "
+            "buffer)\n",
             prog);
 }
 
 int main(int argc, char **argv)
 {
-    struct opts o = {256, -1, 0, 4096, 1, -1, 0, false};
+    struct opts o = {256, -1, 0, 4096, 1, -1, 0, false, 0};
     for (int i = 1; i < argc; i++) {
         double v;
         const char *a = argv[i];
@@ -338,6 +345,10 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--seconds") == 0) {
             if (!bw_arg_double(argv[0], a, val, 0.001, 3600, &o.seconds))
                 return 2;
+        } else if (strcmp(a, "--writes") == 0) {
+            if (!bw_arg_double(argv[0], a, val, 1, 1 << 20, &v))
+                return 2;
+            o.writes = (uint32_t)v;
         } else {
             usage(stderr, argv[0]);
             return 2;
