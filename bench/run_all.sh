@@ -25,7 +25,7 @@ options:
   --quick            short runs, about 2 minutes in all (default)
   --full             the durations of bench/RESULTS.md (about 8-10 minutes
                      on 2 cores)
-  --parts LIST       comma-separated subset of bulk,lifecycle,million,
+  --parts LIST       comma-separated subset of bulk,instr,lifecycle,million,
                      checksum,linux,tun_throughput,tun_connrate,tun_reuse,
                      http
                      (default: all)
@@ -107,7 +107,7 @@ if [ "${1:-}" = --linux-peers ]; then
   shift; linux_peers "$@"; exit 0
 fi
 
-MODE=quick; PARTS=bulk,lifecycle,million,checksum,linux,tun_throughput,tun_connrate,tun_reuse,http
+MODE=quick; PARTS=bulk,instr,lifecycle,million,checksum,linux,tun_throughput,tun_connrate,tun_reuse,http
 RUNS_OVERRIDE=""; OUT=""; PEERS=""; ANY_BUILD=""; BUILD=""
 die_usage() { echo "run_all: $*" >&2; echo "see --help" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -134,7 +134,7 @@ declare -A WANT=()
 IFS=, read -r -a _p <<<"$PARTS"
 for p in "${_p[@]}"; do
   case $p in
-    bulk|lifecycle|million|checksum|linux|tun_throughput|tun_connrate|tun_reuse|http) WANT[$p]=1 ;;
+    bulk|instr|lifecycle|million|checksum|linux|tun_throughput|tun_connrate|tun_reuse|http) WANT[$p]=1 ;;
     *) die_usage "unknown part '$p'" ;;
   esac
 done
@@ -221,6 +221,18 @@ if [ -n "${WANT[bulk]:-}" ]; then
     part bulk "bulkzc256-$r.txt" "$BUILD/bench/bench_bulk" --mib "$BULK_MIB" --loss 0 --zerocopy --offload --buf 256
   done
 fi
+# instructions per byte, noise-free: callgrind counts every instruction of
+# the process (the benchmark's own checks of every byte included)
+INSTR_MIB=32
+if [ -n "${WANT[instr]:-}" ]; then
+  if ! command -v valgrind >/dev/null; then skip instr "needs valgrind (scripts/deps.sh --bench)"
+  else
+    part instr instr-default.txt valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      "$BUILD/bench/bench_bulk" --mib "$INSTR_MIB" --loss 0 --alloc pool
+    part instr instr-zc.txt valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      "$BUILD/bench/bench_bulk" --mib "$INSTR_MIB" --loss 0 --alloc pool --zerocopy --offload --writes 4
+  fi
+fi
 if [ -n "${WANT[lifecycle]:-}" ]; then
   for r in $(seq "$LC_RUNS"); do
     part lifecycle "lifecycle-cfirst-$r.txt" "$BUILD/bench/bench_lifecycle" --seconds "$LC_SECS"
@@ -294,7 +306,7 @@ summary() {
   echo "| part | status |"
   echo "|---|---|"
   local p
-  for p in bulk lifecycle million checksum linux tun_throughput tun_connrate tun_reuse http; do
+  for p in bulk instr lifecycle million checksum linux tun_throughput tun_connrate tun_reuse http; do
     [ -n "${WANT[$p]:-}" ] || continue
     echo "| $p | ${STATUS[$p]:-not run}${LOAD_FIRST[$p]:+ (load ${LOAD_FIRST[$p]} before, ${LOAD_LAST[$p]} after)} |"
   done
@@ -323,6 +335,21 @@ summary() {
         [ -n "$g" ] || continue
         echo "| 0.00% \`$label\` | $alloc | $(med <<<"$g") | $(list <<<"$g") | $(ratio "$(med <<<"$g")" "$lo") | $(ratio "$(med <<<"$g")" "$veth") |"
       done
+    done
+  fi
+  if [ -n "${WANT[instr]:-}" ] && [ -f "$OUT/instr-default.txt" ]; then
+    echo
+    echo "## Instructions per byte (callgrind, \`bench_bulk --mib $INSTR_MIB --loss 0 --alloc pool [--zerocopy --offload --writes 4]\`)"
+    echo
+    echo "Every instruction of the process per payload byte delivered, the benchmark's own checks of each byte (memcmp and a ones'-complement sum) included."
+    echo
+    echo "| run | instructions | per byte |"
+    echo "|---|---:|---:|"
+    local f n
+    for f in default zc; do
+      n=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$OUT/instr-$f.txt" | head -1)
+      [ -n "$n" ] || continue
+      echo "| $f | $n | $(awk -v n="$n" -v b="$INSTR_MIB" 'BEGIN { printf "%.2f", n / (b * 1048576) }') |"
     done
   fi
   if [ -n "${WANT[lifecycle]:-}" ]; then
