@@ -257,6 +257,11 @@ static uint32_t seg_max(const struct utcp_stack *s, const struct utcp_conn *c,
     if (!tso || !s->cfg.tso_max || !c->mss || seq_lt(c->snd_nxt, c->snd_max))
         return c->mss; /* retransmissions stay within one MSS */
     uint32_t m = s->cfg.tso_max / c->mss * c->mss;
+    /* BBR: a burst of about 1 ms at the pacing rate (Linux
+     * bbr_tso_segs_goal), not the whole 64 KiB at a low rate */
+    uint32_t goal = utcp__bbr_tso_bytes(c);
+    if (goal && goal < m)
+        m = goal;
     return m > c->mss ? m : c->mss;
 }
 
@@ -366,6 +371,16 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
     else
         while (output_one(s, c, c->cwnd, true))
             sent = true;
+    /* draft-cheng-iccrg-delivery-rate-estimation 3.3: application-limited
+     * when nothing is left to send, nothing is to be resent and the pipe
+     * is below cwnd: the rate samples of this flight do not measure the
+     * path */
+    if (utcp__rack_on(c) && unsent_off(c) >= c->sndq.len && !c->in_recovery) {
+        uint32_t flight = (uint32_t)seq_diff(c->snd_max, c->snd_una);
+        if (flight < c->cwnd)
+            c->rack.app_limited =
+                utcp_max_u64(c->rack.delivered + flight, 1);
+    }
     /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in
      * flight, the persist timer probes the window. RFC 1122 4.2.3.4: the
      * same timer is the sender SWS "override timeout" when the window is

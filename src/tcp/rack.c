@@ -102,6 +102,19 @@ static bool rec_split(struct utcp_stack *s, struct utcp_rack *r, utcp_seq x)
     return true;
 }
 
+/* draft-cheng-iccrg-delivery-rate-estimation 3.2 (upon transmitting a
+ * data packet): the connection's delivery state goes with the record. */
+static void rate_stamp(const struct utcp_rack *r, struct utcp_txrec *t)
+{
+    t->delivered = r->delivered;
+    t->delivered_ts = r->delivered_ts;
+    t->first_tx_ts = r->first_tx_ts;
+    if (r->app_limited)
+        t->flags |= UTCP_TX_APP_LIMITED;
+    else
+        t->flags &= (uint8_t)~UTCP_TX_APP_LIMITED;
+}
+
 /* A new segment [seq, seq + len) is appended (RACK_transmit_new_data). */
 static void rec_append(struct utcp_stack *s, struct utcp_conn *c,
                        utcp_seq seq, uint32_t len)
@@ -115,6 +128,7 @@ static void rec_append(struct utcp_stack *s, struct utcp_conn *c,
         t->len = (uint32_t)seq_diff(seq + len, t->seq);
         t->xmit_ts = s->now;
         t->order = r->order_next++;
+        rate_stamp(r, t);
         return;
     }
     struct utcp_txrec *t = rec_at(r, r->n++);
@@ -123,6 +137,7 @@ static void rec_append(struct utcp_stack *s, struct utcp_conn *c,
     t->xmit_ts = s->now;
     t->order = r->order_next++;
     t->flags = 0;
+    rate_stamp(r, t);
 }
 
 void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
@@ -131,6 +146,12 @@ void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     struct utcp_rack *r = &c->rack;
     if (!utcp__rack_on(c) || !len)
         return;
+    /* draft-cheng-iccrg-delivery-rate-estimation 3.2: with nothing in
+     * flight, the send and ACK intervals start now */
+    if (c->snd_una == c->snd_max) {
+        r->first_tx_ts = s->now;
+        r->delivered_ts = s->now;
+    }
     utcp_seq end = seq + len;
     utcp_seq last = r->n ? rec_end(rec_at(r, r->n - 1)) : seq;
     if (!r->n || seq_geq(seq, last)) {
@@ -157,6 +178,7 @@ void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         t->flags = (uint8_t)((t->flags | UTCP_TX_RETRANS) & ~UTCP_TX_LOST);
         t->xmit_ts = s->now;
         t->order = order;
+        rate_stamp(r, t);
     }
 }
 
@@ -197,12 +219,38 @@ struct delivery {
     uint32_t order;
 };
 
+/* draft-cheng-iccrg-delivery-rate-estimation 3.3 (upon receiving an
+ * ACK): record t is delivered; the sample follows the most recently sent
+ * packet (the largest P.delivered; ties go to the later one). */
+static void rate_delivered(struct utcp_stack *s, struct utcp_rack *r,
+                           const struct utcp_txrec *t)
+{
+    struct utcp_rate_sample *rs = &r->rs;
+    r->delivered += t->len;
+    r->delivered_ts = s->now;
+    rs->acked_sacked += t->len;
+    if (!(t->flags & UTCP_TX_RETRANS)) {
+        uint32_t rtt = (uint32_t)(s->now - t->xmit_ts);
+        if (!rs->rtt || rtt < rs->rtt)
+            rs->rtt = rtt ? rtt : 1;
+    }
+    if (rs->prior_ts && t->delivered < rs->prior_delivered)
+        return;
+    rs->prior_delivered = t->delivered;
+    rs->prior_ts = t->delivered_ts ? t->delivered_ts : 1;
+    rs->is_app_limited = (t->flags & UTCP_TX_APP_LIMITED) != 0;
+    rs->send_elapsed = t->xmit_ts - t->first_tx_ts;
+    rs->ack_elapsed = r->delivered_ts - t->delivered_ts;
+    r->first_tx_ts = t->xmit_ts; /* C.first_sent_time = P.sent_time */
+}
+
 /* Steps 2 and 3 for one record newly ACKed or SACKed. */
 static void delivered(struct utcp_stack *s, struct utcp_conn *c,
                       struct delivery *d, const struct utcp_txrec *t)
 {
     struct utcp_rack *r = &c->rack;
     utcp_seq end = rec_end(t);
+    rate_delivered(s, r, t);
     /* Step 3: an original delivered below RACK.fack was reordered */
     if (seq_gt(end, r->fack))
         r->fack = end;
@@ -237,6 +285,9 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
         struct utcp_txrec *t = rec_at(r, 0);
         if (seq_gt(rec_end(t), c->snd_una)) {
             if (seq_lt(t->seq, c->snd_una)) { /* partly acknowledged */
+                uint32_t part = (uint32_t)seq_diff(c->snd_una, t->seq);
+                r->delivered += part; /* C.delivered counts it */
+                r->rs.acked_sacked += part;
                 t->len = (uint32_t)seq_diff(rec_end(t), c->snd_una);
                 t->seq = c->snd_una;
             }
@@ -348,6 +399,7 @@ static uint64_t detect_loss(struct utcp_stack *s, struct utcp_conn *c,
         if (due <= s->now) {
             t->flags |= UTCP_TX_LOST;
             (*lost)++;
+            r->lost_new += t->len; /* rs.losses for BBR */
             /* a retransmission sent since the last reduction: RFC 5681
              * 4.3 / RFC 8985 9.3, a further congestion signal (one per
              * round of retransmissions) */
@@ -376,7 +428,8 @@ static void tlp_process_ack(struct utcp_stack *s, struct utcp_conn *c,
          * (RFC 5681 3.2), once, unless a recovery already did */
         r->tlp_on = false;
         s->ctr.TlpRecoveries++;
-        if (!recovering(c)) {
+        /* a model-based control (BBR) does not reduce on a loss */
+        if (!recovering(c) && !c->cc->on_rate) {
             c->ssthresh = utcp_max_u32(c->cc->ssthresh(c), r->tlp_ssthresh);
             c->cwnd = utcp_min_u32(c->cwnd, c->ssthresh);
             c->bytes_acked = 0;
@@ -528,13 +581,40 @@ static uint32_t count_sacked(const struct utcp_conn *c)
     return n;
 }
 
+/* draft-cheng-iccrg-delivery-rate-estimation 3.4 GenerateRateSample():
+ * after the records this ACK delivered were taken (rate_delivered). */
+static void rate_generate(struct utcp_rack *r)
+{
+    struct utcp_rate_sample *rs = &r->rs;
+    /* 3.3: the application-limited phase ends once its data is
+     * delivered */
+    if (r->app_limited && r->delivered > r->app_limited)
+        r->app_limited = 0;
+    rs->valid = false;
+    if (!rs->prior_ts)
+        return; /* nothing delivered by this ACK */
+    /* 3.4: the longer of the send and ACK intervals, so that an ACK
+     * compression or a send burst does not overestimate the rate */
+    rs->interval = utcp_max_u64(rs->send_elapsed, rs->ack_elapsed);
+    rs->delivered = r->delivered - rs->prior_delivered;
+    /* 3.4: an interval below min_rtt is a measurement artefact (ACK
+     * compression, a stretched ACK): not a valid sample (as Linux) */
+    if (!rs->interval || (r->min_rtt && rs->interval < r->min_rtt))
+        return;
+    rs->valid = true;
+}
+
 void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
                     const struct utcp_tcp *th, bool advanced, bool newly,
                     bool dup)
 {
     struct utcp_rack *r = &c->rack;
     struct delivery d = {false, 0, 0, 0};
+    memset(&r->rs, 0, sizeof r->rs);
+    if (c->cc->on_rate)
+        r->rs.prior_in_flight = utcp__rack_pipe(c);
     uint32_t sacked = rack_deliver(s, c, &d);
+    rate_generate(r);
     if (d.any) {
         /* Step 2: RACK.segment, RACK.rtt */
         r->rtt = (uint32_t)(s->now - d.xmit_ts);
