@@ -262,6 +262,8 @@ struct utcp_conn {
     utcp_time t_keep;           /* keep-alive / FIN_WAIT_2 / TIME_WAIT */
     utcp_time t_rack;           /* RACK reordering timer or TLP PTO */
     uint8_t rack_timer;         /* UTCP_TIMER_RACK or UTCP_TIMER_TLP */
+    utcp_time t_pace;           /* pacing: output waits for this instant */
+    utcp_time pace_next;        /* pacing: the next departure allowed */
     utcp_time last_rcv;         /* for keep-alive idleness */
     utcp_time una_since;        /* oldest unacknowledged data first sent */
     utcp_time state_since;
@@ -294,6 +296,12 @@ struct utcp_conn {
     uint32_t synq_len, accq_len, backlog;
     struct utcp_conn *ev_next, *ev_prev; /* stack event list */
 };
+
+/* The pacing rate of c in bytes per second; 0: not paced. */
+static inline uint64_t utcp__pacing_rate(const struct utcp_conn *c)
+{
+    return c->cc == &utcp__cc_bbr ? c->bbr.pacing_rate : 0;
+}
 
 static inline bool utcp_state_synchronized(int st)
 {
@@ -387,6 +395,9 @@ bool utcp__send_new(struct utcp_stack *s, struct utcp_conn *c);
 void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c);
 /* Sends a keep-alive probe (SEQ = snd_una - 1, no data). */
 void utcp__send_keepalive(struct utcp_stack *s, struct utcp_conn *c);
+/* Pacing (BBR): true when c must wait before sending more; the pacing
+ * timer is then set (the caller re-arms the wheel node). */
+bool utcp__pace_wait(struct utcp_stack *s, struct utcp_conn *c);
 
 /* Arms the Eifel check (RFC 3522) for the recovery just entered: prior
  * cwnd and ssthresh, and the TSval of the retransmission just sent. */

@@ -75,6 +75,33 @@ static void set_options(const struct utcp_stack *s, struct utcp_conn *c,
     }
 }
 
+/* Pacing (draft-cardwell-iccrg-bbr-congestion-control 4.2.1, Linux's
+ * internal pacing, tcp_update_skb_after_send): each data segment moves the
+ * next departure len / pacing_rate later. Output may run up to PACE_SLACK
+ * ahead of it, so a burst of about 1 ms leaves per wake-up (Linux sizes
+ * its TSO bursts to 1 ms of pacing for the same reason: the cost of a
+ * timer per 1448-byte packet at high rates). */
+#define PACE_SLACK UTCP_MS(1)
+
+static void pace_sent(struct utcp_stack *s, struct utcp_conn *c, uint32_t len)
+{
+    uint64_t rate = utcp__pacing_rate(c);
+    if (!rate || !len)
+        return;
+    utcp_time from = c->pace_next > s->now ? c->pace_next : s->now;
+    c->pace_next = from + (uint64_t)len * 1000000u / rate;
+}
+
+bool utcp__pace_wait(struct utcp_stack *s, struct utcp_conn *c)
+{
+    if (!utcp__pacing_rate(c) || c->pace_next <= s->now + PACE_SLACK) {
+        c->t_pace = UTCP_TIME_NEVER;
+        return false;
+    }
+    c->t_pace = c->pace_next - PACE_SLACK;
+    return true;
+}
+
 /* A retransmission is about to go out: counters, the TSval it carries
  * (RFC 7323 RTTM and the Eifel check) and a trace event. */
 static void count_rexmit(struct utcp_stack *s, struct utcp_conn *c)
@@ -153,6 +180,7 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     if (len > c->mss)
         meta.gso_size = c->mss;
     utcp__emit_meta(s, c, s->pkt, n, &meta);
+    pace_sent(s, c, len);
 }
 
 void utcp__send_syn(struct utcp_stack *s, struct utcp_conn *c)
@@ -369,7 +397,7 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
     else if (c->in_recovery && c->sack_ok)
         sent = utcp__sack_output(s, c); /* RFC 6675 5 (C) */
     else
-        while (output_one(s, c, c->cwnd, true))
+        while (!utcp__pace_wait(s, c) && output_one(s, c, c->cwnd, true))
             sent = true;
     /* draft-cheng-iccrg-delivery-rate-estimation 3.3: application-limited
      * when nothing is left to send, nothing is to be resent and the pipe

@@ -682,8 +682,10 @@ bool utcp__rack_output(struct utcp_stack *s, struct utcp_conn *c)
 {
     bool sent = false;
     uint32_t pipe = utcp__rack_pipe(c);
-    /* RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS */
-    while (c->cwnd >= pipe && c->cwnd - pipe >= c->mss) {
+    /* RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS (and the pacing time
+     * has come, with BBR) */
+    while (c->cwnd >= pipe && c->cwnd - pipe >= c->mss &&
+           !utcp__pace_wait(s, c)) {
         utcp_seq seq, before = c->snd_max;
         uint32_t len;
         if (next_lost(c, &seq, &len)) { /* NextSeg (1), RACK's marks */
