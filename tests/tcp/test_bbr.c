@@ -132,6 +132,7 @@ static void finish(struct tnet *n, utcp_sock a, utcp_sock b)
     tnet_run_for(n, 300 * SEC);
     assert_int_equal(n->bad_transitions, 0);
     tnet_destroy(n);
+    free(n);
 }
 
 /* ---------------------------------------------------------------------
