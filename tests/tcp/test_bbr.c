@@ -43,6 +43,7 @@ static struct utcp_conn *conn_of(struct utcp_stack *st)
 struct wire {
     uint64_t rng;
     unsigned loss_pm;      /* per mille, each way */
+    unsigned reorder_pm;   /* per mille held 15 ms longer, each way */
     uint64_t rate;         /* bytes per second from A (0: unlimited) */
     uint64_t link_free;    /* when the bottleneck is next idle */
 };
@@ -56,6 +57,9 @@ static int wire_filter(struct tnet *n, int from, const struct utcp_tcp *th,
     w->rng = w->rng * 6364136223846793005ull + 1442695040888963407ull;
     if ((w->rng >> 33) % 1000 < w->loss_pm)
         return TNET_DROP;
+    w->rng = w->rng * 6364136223846793005ull + 1442695040888963407ull;
+    if ((w->rng >> 33) % 1000 < w->reorder_pm)
+        *extra = 15 * MS; /* as utcp nc --reorder at a 20 ms delay */
     if (from == 0 && w->rate) {
         /* a FIFO bottleneck: serialised at rate, queued behind the last */
         uint64_t start = w->link_free > n->now ? w->link_free : n->now;
@@ -330,7 +334,7 @@ static struct obs *bottleneck_run(uint64_t d)
 {
     static struct obs o;
     memset(&o, 0, sizeof o);
-    struct wire w = {1, 0, RATE, 0};
+    struct wire w = {1, 0, 0, RATE, 0};
     utcp_sock a, b;
     struct tnet *n = pair(UTCP_CC_BBR, 20 * MS, &w, &a, &b);
     size_t sent = 0, rcvd = 0;
@@ -455,10 +459,11 @@ static void probe_rtt_bbr_after_10s_without_new_min(void **state)
     assert_true(o->e[q].min_rtt_ts >= o->e[p].at + 200 * MS);
 }
 
-/* Bytes moved in d by cc over 5% loss each way and a 40 ms RTT. */
+/* Bytes moved in d by cc over 5% loss and 5% reordering each way and a
+ * 40 ms RTT (the impairment of tests/interop/test_impaired.sh). */
 static size_t lossy_run(uint8_t cc, uint64_t d, uint64_t seed)
 {
-    struct wire w = {seed, 50, 0, 0};
+    struct wire w = {seed, 50, 50, 0, 0};
     utcp_sock a, b;
     struct tnet *n = pair(cc, 20 * MS, &w, &a, &b);
     size_t sent = 0, rcvd = 0;
@@ -474,8 +479,8 @@ static void two_stacks_bbr_random_loss_keeps_rate(void **state)
     for (uint64_t seed = 1; seed <= 3; seed++) {
         size_t x = lossy_run(UTCP_CC_BBR, 20 * SEC, seed);
         size_t y = lossy_run(UTCP_CC_NEWRENO, 20 * SEC, seed);
-        print_message("seed %llu: 20 s at 5%% loss, 40 ms RTT: BBR %zu "
-                      "bytes, NewReno %zu\n",
+        print_message("seed %llu: 20 s at 5%% loss, 5%% reordering, 40 ms "
+                      "RTT: BBR %zu bytes, NewReno %zu\n",
                       (unsigned long long)seed, x, y);
         bbr += x;
         reno += y;
