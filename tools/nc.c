@@ -73,7 +73,8 @@ static void usage(FILE *f)
         "when the\n"
         "                         kernel accepts it; -v prints the mode)\n"
         "  --sndbuf N, --rcvbuf N socket buffer sizes in bytes (default "
-        "262144)\n"
+        "4194304,\n"
+        "                         262144)\n"
         "  --syn-retries N        SYN retransmissions before giving up "
         "(default 6)\n"
         "  --cc newreno|cubic|bbr congestion control (default bbr, as "
@@ -518,7 +519,11 @@ static int parse_args(int argc, char **argv, struct nc_args *a)
     a->dev = "utcp0";
     a->addr = 198u << 24 | 18u << 16 | 2u; /* 198.18.0.2 */
     a->mtu = 1500;
-    a->sndbuf = a->rcvbuf = 262144;
+    /* a send buffer as large as Linux's (tcp_wmem's 4 MiB): with loss,
+     * everything from the oldest hole on stays queued, and a full queue
+     * stops the new data that RACK needs to find lost retransmissions */
+    a->sndbuf = 4u << 20;
+    a->rcvbuf = 262144;
     a->seed = 1;
     a->impair_dirs = 3;
     a->cc = UTCP_TOOL_CC_DEFAULT;

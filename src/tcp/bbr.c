@@ -38,7 +38,8 @@ static const uint16_t cycle_gain[CYCLE_LEN] = {
 #define MIN_RTT_WIN UTCP_SEC(10)
 /* draft 4.3.5 / Linux bbr_probe_rtt_mode_ms: 200 ms at 4 segments */
 #define PROBE_RTT_TIME UTCP_MS(200)
-#define MIN_CWND_SEGS 4u  /* draft 4.2.3.1 BBRMinPipeCwnd; bbr_cwnd_min_target */
+/* draft 4.2.3.1 BBRMinPipeCwnd, Linux bbr_cwnd_min_target */
+#define MIN_CWND_SEGS 4u
 #define INIT_CWND_SEGS 10u /* Linux TCP_INIT_CWND, the BDP before any RTT */
 #define PACING_MARGIN 1u   /* Linux bbr_pacing_margin_percent */
 
@@ -215,8 +216,7 @@ static bool is_next_cycle_phase(const struct utcp_conn *c, utcp_time now)
         return full_length;
     if (gain > BBR_UNIT) /* probing: until a loss or the inflight target */
         return full_length &&
-               (rs->losses ||
-                rs->prior_in_flight >= bdp(c, b->max_bw, gain));
+               (rs->losses || rs->prior_in_flight >= bdp(c, b->max_bw, gain));
     /* draining: until the queue it made is gone, or one round */
     return full_length || rs->prior_in_flight <= bdp(c, b->max_bw, BBR_UNIT);
 }
@@ -394,6 +394,5 @@ static void bbr_on_rate(struct utcp_conn *c, utcp_time now)
     set_cwnd(c, pipe);
 }
 
-const struct utcp_cc_ops utcp__cc_bbr = {"bbr",        bbr_init,
-                                        bbr_on_ack,   bbr_ssthresh,
-                                        bbr_undo,     bbr_on_rate};
+const struct utcp_cc_ops utcp__cc_bbr = {"bbr",        bbr_init, bbr_on_ack,
+                                         bbr_ssthresh, bbr_undo, bbr_on_rate};

@@ -273,10 +273,44 @@ static void delivered(struct utcp_stack *s, struct utcp_conn *c,
     }
 }
 
+/* Marks the records inside this ACK's own SACK blocks. The scoreboard
+ * holds at most UTCP_REASS_MAX (16) ranges and drops a block beyond them
+ * (RFC 2018 8: SACK is advisory); the records keep the mark themselves, so
+ * a flight with more holes than that (a large window at a few per cent of
+ * loss: BBR's) does not see SACKed segments as lost and resend them. Only
+ * blocks within (SND.UNA, SND.MAX], as RFC 6675 Update(). Returns the
+ * count of records newly marked. */
+static uint32_t mark_ack_blocks(struct utcp_stack *s, struct utcp_conn *c,
+                                const struct utcp_tcp *th, struct delivery *d)
+{
+    struct utcp_rack *r = &c->rack;
+    const struct utcp_tcp_opts *o = &th->opts;
+    uint32_t marked = 0;
+    if (!(o->present & UTCP_OPT_SACK))
+        return 0;
+    for (unsigned b = 0; b < o->sack_count && b < UTCP_MAX_SACK_BLOCKS; b++) {
+        utcp_seq l = o->sack[b].left, rt = o->sack[b].right;
+        if (!seq_lt(l, rt) || seq_leq(rt, c->snd_una) ||
+            seq_gt(rt, c->snd_max))
+            continue;
+        for (uint32_t i = rec_find(r, l); i < r->n; i++) {
+            struct utcp_txrec *t = rec_at(r, i);
+            if (seq_gt(rec_end(t), rt))
+                break;
+            if (seq_lt(t->seq, l) || (t->flags & UTCP_TX_SACKED))
+                continue;
+            t->flags = (uint8_t)((t->flags | UTCP_TX_SACKED) & ~UTCP_TX_LOST);
+            marked++;
+            delivered(s, c, d, t);
+        }
+    }
+    return marked;
+}
+
 /* Takes the cumulatively acknowledged records off and marks newly SACKed
  * ones; returns the count of SACKed records (RACK.segs_sacked). */
 static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
-                             struct delivery *d)
+                             const struct utcp_tcp *th, struct delivery *d)
 {
     struct utcp_rack *r = &c->rack;
     if (!r->valid && r->n)
@@ -320,7 +354,7 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
             delivered(s, c, d, t);
         }
     }
-    return sacked;
+    return sacked + mark_ack_blocks(s, c, th, d);
 }
 
 /* RFC 2883 4: a D-SACK block is the first one, below the cumulative ACK or
@@ -613,7 +647,7 @@ void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
     memset(&r->rs, 0, sizeof r->rs);
     if (c->cc->on_rate)
         r->rs.prior_in_flight = utcp__rack_pipe(c);
-    uint32_t sacked = rack_deliver(s, c, &d);
+    uint32_t sacked = rack_deliver(s, c, th, &d);
     rate_generate(r);
     if (d.any) {
         /* Step 2: RACK.segment, RACK.rtt */

@@ -42,10 +42,10 @@ static struct utcp_conn *conn_of(struct utcp_stack *st)
 
 struct wire {
     uint64_t rng;
-    unsigned loss_pm;      /* per mille, each way */
-    unsigned reorder_pm;   /* per mille held 15 ms longer, each way */
-    uint64_t rate;         /* bytes per second from A (0: unlimited) */
-    uint64_t link_free;    /* when the bottleneck is next idle */
+    unsigned loss_pm;    /* per mille, each way */
+    unsigned reorder_pm; /* per mille held 15 ms longer, each way */
+    uint64_t rate;       /* bytes per second from A (0: unlimited) */
+    uint64_t link_free;  /* when the bottleneck is next idle */
 };
 
 static int wire_filter(struct tnet *n, int from, const struct utcp_tcp *th,
@@ -250,8 +250,7 @@ static void established_bbr_paces_segments(void **state)
      * in a burst (the first one at once) */
     ack(&h, S(&h, 5));
     uint64_t rate = c->bbr.pacing_rate;
-    assert_int_equal(rate,
-                     5ull * SMSS * SEC / RTT * 739 / 256 * 99 / 100);
+    assert_int_equal(rate, 5ull * SMSS * SEC / RTT * 739 / 256 * 99 / 100);
     uint64_t gap = (uint64_t)SMSS * SEC / rate;
     seg_run(&h, 20 * MS);
     const struct seg_cap *p = seg_take(&h), *q;
@@ -339,8 +338,8 @@ static struct obs *bottleneck_run(uint64_t d)
     struct tnet *n = pair(UTCP_CC_BBR, 20 * MS, &w, &a, &b);
     size_t sent = 0, rcvd = 0;
     pump(n, a, b, d, &sent, &rcvd, observe, &o);
-    print_message("%zu bytes in %.1f s over %u B/s\n", rcvd,
-                  (double)d / SEC, RATE);
+    print_message("%zu bytes in %.1f s over %u B/s\n", rcvd, (double)d / SEC,
+                  RATE);
     finish(n, a, b);
     return &o;
 }
