@@ -273,6 +273,58 @@ static void established_bbr_paces_segments(void **state)
     seg_destroy(&h);
 }
 
+/* An ACK of a with one SACK block [S(k), S(k + 1)). */
+static void sack1(struct seg_h *h, uint32_t a, uint32_t k)
+{
+    struct utcp_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    o.present = UTCP_OPT_SACK;
+    o.sack_count = 1;
+    o.sack[0].left = S(h, k);
+    o.sack[0].right = S(h, k + 1);
+    seg_send_opts(h, F_ACK, P0, a, h->pwin, &o, NULL, 0);
+}
+
+static void established_bbr_sack_beyond_scoreboard_not_resent(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    bbr_sender(&h, 100 * SMSS);
+    struct utcp_conn *c = conn_of(h.st);
+    /* two rounds of STARTUP open cwnd to the peer's window (44 SMSS) */
+    seg_run(&h, RTT);
+    ack(&h, S(&h, 10));
+    seg_run(&h, RTT);
+    ack(&h, S(&h, 30));
+    seg_run(&h, RTT);
+    while (seg_take(&h))
+        ;
+    uint32_t base = 30, n = c->rack.n;
+    assert_true(n >= 36);
+    /* every other segment SACKed: 18 disjoint ranges, more than the
+     * scoreboard's 16; the records keep all the marks */
+    for (uint32_t k = 1; k < 36; k += 2)
+        sack1(&h, S(&h, base), base + k);
+    uint32_t sacked = 0;
+    for (uint32_t i = 0; i < c->rack.n; i++)
+        sacked += (c->rack.rec[c->rack.head + i].flags & UTCP_TX_SACKED) != 0;
+    assert_int_equal(c->sacked.n, 16);
+    assert_int_equal(sacked, 18);
+    /* and nothing SACKed is ever resent */
+    seg_run(&h, 2 * RTT);
+    const struct seg_cap *q;
+    size_t resent = 0;
+    while ((q = seg_take(&h)) != NULL) {
+        if ((int32_t)(q->seq - S(&h, base + 36)) >= 0)
+            continue; /* new data */
+        uint32_t k = (q->seq - S(&h, 0)) / SMSS - base;
+        assert_int_equal(k % 2, 0);
+        resent++;
+    }
+    assert_true(resent >= 1);
+    seg_destroy(&h);
+}
+
 static void established_bbr_app_limited_sample_marked(void **state)
 {
     (void)state;
@@ -493,6 +545,7 @@ int main(void)
         cmocka_unit_test(established_bbr_rate_sample_follows_draft),
         cmocka_unit_test(established_bbr_paces_segments),
         cmocka_unit_test(established_bbr_app_limited_sample_marked),
+        cmocka_unit_test(established_bbr_sack_beyond_scoreboard_not_resent),
         cmocka_unit_test(startup_bbr_exits_when_bandwidth_plateaus),
         cmocka_unit_test(drain_bbr_empties_queue_then_probe_bw),
         cmocka_unit_test(probe_bw_bbr_cycles_gains),
