@@ -6,11 +6,11 @@
 # as test_bulk (UTCP_INTEROP_IMPAIRED_KB, in KiB). utcp nc sends with BBR
 # (--cc bbr, the tools' default, passed here explicitly), which, like the
 # kernel's BBR in the other direction, does not take random loss for
-# congestion: the upload runs at about 9.5 MB/s (5.5 s, no timeout) with
+# congestion: the upload runs at 6-10 MB/s (5.4-8.5 s, no timeout) with
 # utcp nc's 4 MiB send buffer, where NewReno or CUBIC hold near Mathis's
 # limit of MSS/RTT * 1.22/sqrt(p), about 0.14 MB/s at 5% loss and a 40 ms
 # RTT (6 MB took 45 s with NewReno and RACK-TLP: 50 MB would take six
-# minutes). The download from the kernel's BBR runs at 2.2-2.6 MB/s (20 s;
+# minutes). The download from the kernel's BBR runs at 2.2-2.7 MB/s (20 s;
 # utcp's receive window is 256 KiB).
 . "$(dirname "$0")/lib.sh" "$@"
 SIZE_KB=${UTCP_INTEROP_IMPAIRED_KB:-51200}
