@@ -174,8 +174,8 @@ static void cubic_undo(struct utcp_conn *c)
     c->cubic.epoch_on = false;
 }
 
-const struct utcp_cc_ops utcp__cc_cubic = {"cubic", cubic_init, cubic_on_ack,
-                                          cubic_ssthresh, cubic_undo, NULL};
+const struct utcp_cc_ops utcp__cc_cubic = {
+    "cubic", cubic_init, cubic_on_ack, cubic_ssthresh, cubic_undo, NULL};
 
 const struct utcp_cc_ops *utcp__cc_ops_for(unsigned cc)
 {

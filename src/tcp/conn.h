@@ -32,9 +32,9 @@ struct utcp_sockopts {
  * send sequence space (one segment as sent; split when a retransmission
  * covers part of it). */
 enum {
-    UTCP_TX_RETRANS = 1u << 0, /* Segment.retransmitted */
-    UTCP_TX_SACKED = 1u << 1,  /* selectively acknowledged */
-    UTCP_TX_LOST = 1u << 2,    /* Segment.lost: marked, not yet resent */
+    UTCP_TX_RETRANS = 1u << 0,     /* Segment.retransmitted */
+    UTCP_TX_SACKED = 1u << 1,      /* selectively acknowledged */
+    UTCP_TX_LOST = 1u << 2,        /* Segment.lost: marked, not yet resent */
     UTCP_TX_APP_LIMITED = 1u << 3, /* P.is_app_limited (delivery rate
                                       estimation draft 3.2) */
 };
@@ -47,26 +47,26 @@ struct utcp_txrec {
     uint8_t flags;             /* UTCP_TX_* */
     /* draft-cheng-iccrg-delivery-rate-estimation 3.2: the connection's
      * delivery state when this transmission left */
-    uint64_t delivered;        /* P.delivered (bytes) */
-    utcp_time delivered_ts;    /* P.delivered_time */
-    utcp_time first_tx_ts;     /* P.first_sent_time */
+    uint64_t delivered;     /* P.delivered (bytes) */
+    utcp_time delivered_ts; /* P.delivered_time */
+    utcp_time first_tx_ts;  /* P.first_sent_time */
 };
 
 /* draft-cheng-iccrg-delivery-rate-estimation 3.1 and 3.3: one rate
  * sample, made by each ACK that delivers data. */
 struct utcp_rate_sample {
-    uint64_t prior_delivered;  /* rs.prior_delivered */
-    utcp_time prior_ts;        /* rs.prior_time (0: no sample) */
+    uint64_t prior_delivered; /* rs.prior_delivered */
+    utcp_time prior_ts;       /* rs.prior_time (0: no sample) */
     utcp_time send_elapsed, ack_elapsed;
-    uint64_t interval;         /* rs.interval (microseconds) */
-    uint64_t delivered;        /* rs.delivered (bytes) */
-    uint32_t acked_sacked;     /* bytes newly delivered by this ACK */
-    uint32_t rtt;              /* newest RTT of an original (0: none) */
-    uint32_t losses;           /* bytes newly marked lost since the last
-                                  ACK */
-    uint32_t prior_in_flight;  /* the pipe before this ACK */
-    bool is_app_limited;       /* rs.is_app_limited */
-    bool valid;                /* a rate can be computed */
+    uint64_t interval;        /* rs.interval (microseconds) */
+    uint64_t delivered;       /* rs.delivered (bytes) */
+    uint32_t acked_sacked;    /* bytes newly delivered by this ACK */
+    uint32_t rtt;             /* newest RTT of an original (0: none) */
+    uint32_t losses;          /* bytes newly marked lost since the last
+                                 ACK */
+    uint32_t prior_in_flight; /* the pipe before this ACK */
+    bool is_app_limited;      /* rs.is_app_limited */
+    bool valid;               /* a rate can be computed */
 };
 
 /* RFC 8985 5.3 per-connection state, and the transmit records of
@@ -108,8 +108,8 @@ struct utcp_rack {
      * C.delivered_time, C.first_sent_time, C.app_limited */
     uint64_t delivered;
     utcp_time delivered_ts, first_tx_ts;
-    uint64_t app_limited;      /* 0: not application-limited */
-    uint32_t lost_new;         /* bytes marked lost, not yet reported */
+    uint64_t app_limited;       /* 0: not application-limited */
+    uint32_t lost_new;          /* bytes marked lost, not yet reported */
     struct utcp_rate_sample rs; /* the latest ACK's sample */
 };
 
@@ -142,27 +142,31 @@ const struct utcp_cc_ops *utcp__cc_ops_for(unsigned cc);
 /* BBR v1 (draft-cardwell-iccrg-bbr-congestion-control, Linux tcp_bbr.c):
  * bytes, bytes per second, microseconds. */
 #define UTCP_BBR_BW_ROUNDS 10u /* BBR.BtlBwFilterLen: 10 round trips */
-enum { UTCP_BBR_STARTUP, UTCP_BBR_DRAIN, UTCP_BBR_PROBE_BW,
-       UTCP_BBR_PROBE_RTT };
+enum {
+    UTCP_BBR_STARTUP,
+    UTCP_BBR_DRAIN,
+    UTCP_BBR_PROBE_BW,
+    UTCP_BBR_PROBE_RTT
+};
 struct utcp_bbr {
     uint64_t bw[UTCP_BBR_BW_ROUNDS]; /* the max of each of the last 10
                                         rounds (slot round % 10) */
-    uint64_t max_bw;           /* BBR.BtlBw: max of bw[] */
-    uint64_t full_bw;          /* BBR.full_bw */
-    uint64_t pacing_rate;      /* bytes per second (0: none yet) */
-    uint64_t next_rtt_delivered; /* BBR.next_round_delivered */
-    uint64_t round_count;      /* BBR.round_count */
-    uint64_t bw_round;         /* the round of the newest bw[] sample */
-    utcp_time min_rtt_ts;      /* BBR.rtprop_stamp */
-    utcp_time probe_rtt_done_ts; /* 0: not yet at 4 segments */
-    utcp_time cycle_ts;        /* BBR.cycle_stamp */
-    uint32_t min_rtt;          /* BBR.RTprop (0: none yet) */
-    uint32_t prior_cwnd;       /* saved at a loss or PROBE_RTT */
+    uint64_t max_bw;                 /* BBR.BtlBw: max of bw[] */
+    uint64_t full_bw;                /* BBR.full_bw */
+    uint64_t pacing_rate;            /* bytes per second (0: none yet) */
+    uint64_t next_rtt_delivered;     /* BBR.next_round_delivered */
+    uint64_t round_count;            /* BBR.round_count */
+    uint64_t bw_round;               /* the round of the newest bw[] sample */
+    utcp_time min_rtt_ts;            /* BBR.rtprop_stamp */
+    utcp_time probe_rtt_done_ts;     /* 0: not yet at 4 segments */
+    utcp_time cycle_ts;              /* BBR.cycle_stamp */
+    uint32_t min_rtt;                /* BBR.RTprop (0: none yet) */
+    uint32_t prior_cwnd;             /* saved at a loss or PROBE_RTT */
     uint16_t pacing_gain, cwnd_gain; /* BBR_UNIT = 256 is 1.0 */
-    uint8_t mode;              /* UTCP_BBR_* */
-    uint8_t cycle_idx;         /* PROBE_BW phase, 0..7 */
+    uint8_t mode;                    /* UTCP_BBR_* */
+    uint8_t cycle_idx;               /* PROBE_BW phase, 0..7 */
     uint8_t full_bw_cnt;
-    uint8_t prev_state;        /* 0 open, 1 recovery, 2 loss (RTO) */
+    uint8_t prev_state; /* 0 open, 1 recovery, 2 loss (RTO) */
     bool full_bw_reached : 1;
     bool round_start : 1;
     bool packet_conservation : 1;

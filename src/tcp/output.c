@@ -411,8 +411,7 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
     if (utcp__rack_on(c) && unsent_off(c) >= c->sndq.len && !c->in_recovery) {
         uint32_t flight = (uint32_t)seq_diff(c->snd_max, c->snd_una);
         if (flight < c->cwnd)
-            c->rack.app_limited =
-                utcp_max_u64(c->rack.delivered + flight, 1);
+            c->rack.app_limited = utcp_max_u64(c->rack.delivered + flight, 1);
     }
     /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in
      * flight, the persist timer probes the window. RFC 1122 4.2.3.4: the

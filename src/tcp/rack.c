@@ -290,8 +290,7 @@ static uint32_t mark_ack_blocks(struct utcp_stack *s, struct utcp_conn *c,
         return 0;
     for (unsigned b = 0; b < o->sack_count && b < UTCP_MAX_SACK_BLOCKS; b++) {
         utcp_seq l = o->sack[b].left, rt = o->sack[b].right;
-        if (!seq_lt(l, rt) || seq_leq(rt, c->snd_una) ||
-            seq_gt(rt, c->snd_max))
+        if (!seq_lt(l, rt) || seq_leq(rt, c->snd_una) || seq_gt(rt, c->snd_max))
             continue;
         for (uint32_t i = rec_find(r, l); i < r->n; i++) {
             struct utcp_txrec *t = rec_at(r, i);
