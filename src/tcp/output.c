@@ -420,7 +420,8 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
      * that follows would stall the connection for ever). */
     uint32_t off = unsent_off(c);
     if (!sent && off < c->sndq.len && c->snd_nxt == c->snd_una &&
-        c->t_rtx == UTCP_TIME_NEVER) {
+        c->t_rtx == UTCP_TIME_NEVER &&
+        c->t_pace == UTCP_TIME_NEVER) { /* not when pacing holds it */
         c->persist = true;
         c->rtx_count = 0;
         utcp__rtx_arm(s, c);
