@@ -149,6 +149,8 @@ static void usage(FILE *f)
         "                         kernel accepts it)\n"
         "  --sndbuf N, --rcvbuf N socket buffers in bytes (default 262144, "
         "65536)\n"
+        "  --cc newreno|cubic|bbr congestion control (default bbr, as "
+        "Linux here)\n"
         "  --trace                print every state change to stderr\n"
         "\n"
         "exit status: 0 stopped by SIGINT/SIGTERM (connections closed "
@@ -682,6 +684,7 @@ struct http_args {
     uint32_t addr, kaddr;
     uint8_t kprefix;
     unsigned long mtu, sndbuf, rcvbuf, max_conns, timeout;
+    int cc; /* enum utcp_cc */
 };
 
 static int bad(const char *fmt, const char *arg)
@@ -740,6 +743,12 @@ static int parse_valued(struct http_args *a, const char *name, const char *v)
     } else if (!strcmp(name, "--timeout")) {
         if (!parse_ul(v, 1, 86400, &a->timeout))
             return bad("bad timeout '%s' (1..86400 s)", v);
+    } else if (!strcmp(name, "--cc")) {
+        a->cc = utcp_tool_cc(v);
+        if (a->cc < 0)
+            return bad("unknown congestion control '%s' (newreno, cubic or "
+                       "bbr)",
+                       v);
     } else {
         return bad("unknown option '%s'", name);
     }
@@ -759,6 +768,7 @@ static int parse_args(int argc, char **argv, struct http_args *a)
     a->rcvbuf = 65536;
     a->max_conns = 1024;
     a->timeout = 30;
+    a->cc = UTCP_TOOL_CC_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *eq = strchr(o, '=');
         char name[32];
@@ -842,6 +852,7 @@ static int start_runtime(struct srv *s, const struct http_args *a)
     utcp_config_init(&cfg.stack);
     cfg.stack.sndbuf = (uint32_t)a->sndbuf;
     cfg.stack.rcvbuf = (uint32_t)a->rcvbuf;
+    cfg.stack.congestion_control = (uint8_t)a->cc;
     if (a->trace) {
         cfg.stack.trace = on_trace;
         cfg.stack.trace_ctx = s;

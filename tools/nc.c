@@ -73,9 +73,14 @@ static void usage(FILE *f)
         "when the\n"
         "                         kernel accepts it; -v prints the mode)\n"
         "  --sndbuf N, --rcvbuf N socket buffer sizes in bytes (default "
-        "262144)\n"
+        "4194304,\n"
+        "                         262144)\n"
         "  --syn-retries N        SYN retransmissions before giving up "
         "(default 6)\n"
+        "  --cc newreno|cubic|bbr congestion control (default bbr, as "
+        "Linux here; bbr\n"
+        "                         needs SACK: with --no-sack it is "
+        "newreno)\n"
         "  --no-timestamps, --no-sack\n"
         "                         do not offer RFC 7323 timestamps / RFC "
         "2018 SACK\n"
@@ -491,6 +496,7 @@ struct nc_args {
     unsigned long mtu, sndbuf, rcvbuf, syn_retries;
     bool have_syn_retries;
     bool trace, verbose, rst_on_eof, no_ts, no_sack, no_offload;
+    int cc; /* enum utcp_cc */
     struct utcp_filter filter;
     bool impaired;
     int impair_dirs; /* bit 0: utcp -> kernel, bit 1: kernel -> utcp */
@@ -513,9 +519,14 @@ static int parse_args(int argc, char **argv, struct nc_args *a)
     a->dev = "utcp0";
     a->addr = 198u << 24 | 18u << 16 | 2u; /* 198.18.0.2 */
     a->mtu = 1500;
-    a->sndbuf = a->rcvbuf = 262144;
+    /* a send buffer as large as Linux's (tcp_wmem's 4 MiB): with loss,
+     * everything from the oldest hole on stays queued, and a full queue
+     * stops the new data that RACK needs to find lost retransmissions */
+    a->sndbuf = 4u << 20;
+    a->rcvbuf = 262144;
     a->seed = 1;
     a->impair_dirs = 3;
+    a->cc = UTCP_TOOL_CC_DEFAULT;
     utcp_filter_init(&a->filter);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -603,6 +614,13 @@ static int parse_args(int argc, char **argv, struct nc_args *a)
                 return bad("bad SYN retry count '%s' (0..255)", v);
             a->syn_retries = ul;
             a->have_syn_retries = true;
+        } else if (FLAG("--cc")) {
+            NEEDV();
+            a->cc = utcp_tool_cc(v);
+            if (a->cc < 0)
+                return bad("unknown congestion control '%s' (newreno, cubic "
+                           "or bbr)",
+                           v);
         } else if (FLAG("--impair-dir")) {
             NEEDV();
             if (!strcmp(v, "both"))
@@ -765,6 +783,7 @@ int utcp_tool_nc(int argc, char **argv)
     rc_cfg.stack.rcvbuf = (uint32_t)a.rcvbuf;
     rc_cfg.stack.no_timestamps = a.no_ts;
     rc_cfg.stack.no_sack = a.no_sack;
+    rc_cfg.stack.congestion_control = (uint8_t)a.cc;
     if (a.have_syn_retries)
         rc_cfg.stack.syn_retries = (uint8_t)a.syn_retries;
     if (a.trace) {

@@ -103,6 +103,9 @@ const struct sim_scenario sim_scenarios[] = {
      "4 MB through 5 % loss, 5 % reordering and 20 ms each way (RACK-TLP "
      "keeps the retransmission timer quiet)",
      {{PATH_A_ACTIVE_CLOSE}, {"CLOSED>LISTEN", PATH_B_PASSIVE_CLOSE}}},
+    {"impaired-bulk-bbr",
+     "the same 4 MB with BBR: about 3 s where NewReno takes about 30",
+     {{PATH_A_ACTIVE_CLOSE}, {"CLOSED>LISTEN", PATH_B_PASSIVE_CLOSE}}},
     {"port-reuse",
      "A binds the port of its TIME_WAIT connection: refused, then allowed "
      "with REUSEADDR",

@@ -4,6 +4,27 @@
 
 #define UTCP_VERSION_STRING "0.1.0"
 
+#include <string.h>
+
+#include "utcp/utcp.h"
+
+/* The tools' congestion control when --cc is not given: BBR, as the Linux
+ * kernel here (docs/tun.md says why). */
+#define UTCP_TOOL_CC_DEFAULT UTCP_CC_BBR
+
+/* --cc NAME: the enum utcp_cc value of newreno, cubic or bbr; -1 for
+ * anything else. */
+static inline int utcp_tool_cc(const char *name)
+{
+    if (!strcmp(name, "newreno"))
+        return UTCP_CC_NEWRENO;
+    if (!strcmp(name, "cubic"))
+        return UTCP_CC_CUBIC;
+    if (!strcmp(name, "bbr"))
+        return UTCP_CC_BBR;
+    return -1;
+}
+
 struct utcp_tool {
     const char *name;
     int (*run)(int argc, char **argv); /* argv[0] is the command name */

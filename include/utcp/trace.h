@@ -81,7 +81,8 @@ const char *utcp_cause_text(int cause);
     X(TIME_WAIT, "2*MSL")                                                      \
     X(SYN_RETRANSMIT, "SYN retransmission")                                   \
     X(RACK, "RACK reordering")                                                 \
-    X(TLP, "tail loss probe")
+    X(TLP, "tail loss probe")                                                  \
+    X(PACE, "pacing")
 
 enum utcp_timer_kind {
 #define UTCP_X_(name, text) UTCP_TIMER_##name,

@@ -133,8 +133,9 @@ struct utcp_config {
     bool no_rack;               /* with SACK, detect losses by RFC 6675's
                                    DupThresh rules instead of RACK-TLP
                                    (RFC 8985) */
-    uint8_t congestion_control; /* UTCP_CC_NEWRENO (0, the default) or
-                                   UTCP_CC_CUBIC (RFC 9438) */
+    uint8_t congestion_control; /* UTCP_CC_NEWRENO (0, the default),
+                                   UTCP_CC_CUBIC (RFC 9438) or UTCP_CC_BBR
+                                   (BBR v1) */
 };
 
 /* Congestion control algorithms for utcp_config.congestion_control. */
@@ -142,6 +143,12 @@ enum utcp_cc {
     UTCP_CC_NEWRENO = 0, /* RFC 5681 / RFC 6582 window growth and halving */
     UTCP_CC_CUBIC = 1,   /* RFC 9438: beta 0.7, the cubic window growth,
                             the Reno-friendly region */
+    UTCP_CC_BBR = 2,     /* BBR v1 (draft-cardwell-iccrg-bbr-congestion-
+                            control, as Linux tcp_bbr.c): a model of the
+                            bottleneck bandwidth and the round-trip time,
+                            paced; random loss is not a congestion signal.
+                            Needs SACK and RACK (no_rack off): a connection
+                            without them uses NewReno */
 };
 
 /* Fills *cfg with zeros (every default) apart from nothing: a convenience so

@@ -117,7 +117,8 @@ const char *utcp__scn_kind_name(enum scn_kind k);
     X(MTU, "mtu", SIZE)                                                        \
     X(SYN_RETRIES, "syn-retries", INT)                                         \
     X(SYNACK_RETRIES, "synack-retries", INT)                                   \
-    X(DATA_RETRIES, "data-retries", INT)
+    X(DATA_RETRIES, "data-retries", INT)                                       \
+    X(CC, "cc", CC)
 
 #define SCN_LINK_KEYS(X)                                                       \
     X(DELAY, "delay", DUR)                                                     \

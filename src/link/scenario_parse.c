@@ -576,8 +576,16 @@ static char *dup_tok(const struct tok *t)
     return s;
 }
 
-enum val_type { VT_DUR, VT_SIZE, VT_INT, VT_PCT, VT_PCT2, VT_RATE,
-                VT_NONE };
+enum val_type {
+    VT_DUR,
+    VT_SIZE,
+    VT_INT,
+    VT_PCT,
+    VT_PCT2,
+    VT_RATE,
+    VT_CC,
+    VT_NONE
+};
 
 struct key_def {
     const char *name;
@@ -616,6 +624,19 @@ static bool parse_value(struct parser *p, enum val_type vt, const char *key,
         return parse_pct(p, t, &kv->v);
     case VT_RATE:
         return parse_rate(p, t, &kv->v);
+    case VT_CC: /* a congestion control: enum utcp_cc */
+        if (is(t, "newreno"))
+            kv->v = UTCP_CC_NEWRENO;
+        else if (is(t, "cubic"))
+            kv->v = UTCP_CC_CUBIC;
+        else if (is(t, "bbr"))
+            kv->v = UTCP_CC_BBR;
+        else
+            return fail(p, t->col,
+                        "bad congestion control '%.*s' (newreno, "
+                        "cubic or bbr)",
+                        (int)t->len, t->p);
+        return true;
     case VT_PCT2:
         if (!parse_pct(p, t, &kv->v))
             return false;

@@ -507,6 +507,7 @@ static void apply_stack(struct utcp_config *c, const struct scn_kv *kv)
     case SCN_SK_SYN_RETRIES: c->syn_retries = (uint8_t)kv->v; break;
     case SCN_SK_SYNACK_RETRIES: c->synack_retries = (uint8_t)kv->v; break;
     case SCN_SK_DATA_RETRIES: c->data_retries = (uint8_t)kv->v; break;
+    case SCN_SK_CC: c->congestion_control = (uint8_t)kv->v; break;
     case SCN_SK_COUNT: break;
     }
 }

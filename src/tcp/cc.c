@@ -52,7 +52,7 @@ static uint32_t newreno_ssthresh(struct utcp_conn *c)
 }
 
 const struct utcp_cc_ops utcp__cc_newreno = {
-    "newreno", newreno_init, newreno_on_ack, newreno_ssthresh, NULL};
+    "newreno", newreno_init, newreno_on_ack, newreno_ssthresh, NULL, NULL};
 
 /* ---------------------------------------------------------------------
  * CUBIC (RFC 9438)
@@ -174,5 +174,17 @@ static void cubic_undo(struct utcp_conn *c)
     c->cubic.epoch_on = false;
 }
 
-const struct utcp_cc_ops utcp__cc_cubic = {"cubic", cubic_init, cubic_on_ack,
-                                          cubic_ssthresh, cubic_undo};
+const struct utcp_cc_ops utcp__cc_cubic = {
+    "cubic", cubic_init, cubic_on_ack, cubic_ssthresh, cubic_undo, NULL};
+
+const struct utcp_cc_ops *utcp__cc_ops_for(unsigned cc)
+{
+    switch (cc) {
+    case UTCP_CC_CUBIC:
+        return &utcp__cc_cubic;
+    case UTCP_CC_BBR:
+        return &utcp__cc_bbr;
+    default:
+        return &utcp__cc_newreno;
+    }
+}

@@ -37,9 +37,9 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
     c->opt.no_sack = g->no_sack;
     c->opt.no_rack = g->no_rack;
     c->t_rack = UTCP_TIME_NEVER;
+    c->t_pace = UTCP_TIME_NEVER;
     c->rto = g->rto_initial_ms * 1000u;
-    c->cc = g->congestion_control == UTCP_CC_CUBIC ? &utcp__cc_cubic
-                                                  : &utcp__cc_newreno;
+    c->cc = utcp__cc_ops_for(g->congestion_control);
     utcp__ring_init(&c->sndq, c->opt.sndbuf);
     utcp__ring_init(&c->rcvq, c->opt.rcvbuf);
     utcp__ranges_init(&c->ooo);

@@ -32,9 +32,11 @@ struct utcp_sockopts {
  * send sequence space (one segment as sent; split when a retransmission
  * covers part of it). */
 enum {
-    UTCP_TX_RETRANS = 1u << 0, /* Segment.retransmitted */
-    UTCP_TX_SACKED = 1u << 1,  /* selectively acknowledged */
-    UTCP_TX_LOST = 1u << 2,    /* Segment.lost: marked, not yet resent */
+    UTCP_TX_RETRANS = 1u << 0,     /* Segment.retransmitted */
+    UTCP_TX_SACKED = 1u << 1,      /* selectively acknowledged */
+    UTCP_TX_LOST = 1u << 2,        /* Segment.lost: marked, not yet resent */
+    UTCP_TX_APP_LIMITED = 1u << 3, /* P.is_app_limited (delivery rate
+                                      estimation draft 3.2) */
 };
 struct utcp_txrec {
     utcp_time xmit_ts;         /* Segment.xmit_ts */
@@ -43,6 +45,28 @@ struct utcp_txrec {
     uint32_t order;            /* transmission order: breaks ties of
                                   xmit_ts (RACK_sent_after) */
     uint8_t flags;             /* UTCP_TX_* */
+    /* draft-cheng-iccrg-delivery-rate-estimation 3.2: the connection's
+     * delivery state when this transmission left */
+    uint64_t delivered;     /* P.delivered (bytes) */
+    utcp_time delivered_ts; /* P.delivered_time */
+    utcp_time first_tx_ts;  /* P.first_sent_time */
+};
+
+/* draft-cheng-iccrg-delivery-rate-estimation 3.1 and 3.3: one rate
+ * sample, made by each ACK that delivers data. */
+struct utcp_rate_sample {
+    uint64_t prior_delivered; /* rs.prior_delivered */
+    utcp_time prior_ts;       /* rs.prior_time (0: no sample) */
+    utcp_time send_elapsed, ack_elapsed;
+    uint64_t interval;        /* rs.interval (microseconds) */
+    uint64_t delivered;       /* rs.delivered (bytes) */
+    uint32_t acked_sacked;    /* bytes newly delivered by this ACK */
+    uint32_t rtt;             /* newest RTT of an original (0: none) */
+    uint32_t losses;          /* bytes newly marked lost since the last
+                                 ACK */
+    uint32_t prior_in_flight; /* the pipe before this ACK */
+    bool is_app_limited;      /* rs.is_app_limited */
+    bool valid;               /* a rate can be computed */
 };
 
 /* RFC 8985 5.3 per-connection state, and the transmit records of
@@ -80,6 +104,13 @@ struct utcp_rack {
     bool rexmit_any : 1;       /* something was ever resent */
     bool rto_recovery : 1;     /* in_recovery after a timeout: slow start,
                                   no further reduction */
+    /* draft-cheng-iccrg-delivery-rate-estimation 3.1: C.delivered,
+     * C.delivered_time, C.first_sent_time, C.app_limited */
+    uint64_t delivered;
+    utcp_time delivered_ts, first_tx_ts;
+    uint64_t app_limited;       /* 0: not application-limited */
+    uint32_t lost_new;          /* bytes marked lost, not yet reported */
+    struct utcp_rate_sample rs; /* the latest ACK's sample */
 };
 
 /* Congestion control: an algorithm sets the window growth and the loss
@@ -97,9 +128,53 @@ struct utcp_cc_ops {
     /* the last congestion event was spurious (Eifel): cwnd and ssthresh
      * are restored by the engine; NULL: nothing else to restore */
     void (*undo)(struct utcp_conn *c);
+    /* every acceptable ACK of a RACK connection, after loss detection,
+     * with its delivery-rate sample in c->rack.rs (model-based control
+     * sets cwnd here, in recovery too); NULL: not used */
+    void (*on_rate)(struct utcp_conn *c, utcp_time now);
 };
 extern const struct utcp_cc_ops utcp__cc_newreno;
 extern const struct utcp_cc_ops utcp__cc_cubic;
+extern const struct utcp_cc_ops utcp__cc_bbr;
+/* The algorithm for an enum utcp_cc value (NewReno for unknown ones). */
+const struct utcp_cc_ops *utcp__cc_ops_for(unsigned cc);
+
+/* BBR v1 (draft-cardwell-iccrg-bbr-congestion-control, Linux tcp_bbr.c):
+ * bytes, bytes per second, microseconds. */
+#define UTCP_BBR_BW_ROUNDS 10u /* BBR.BtlBwFilterLen: 10 round trips */
+enum {
+    UTCP_BBR_STARTUP,
+    UTCP_BBR_DRAIN,
+    UTCP_BBR_PROBE_BW,
+    UTCP_BBR_PROBE_RTT
+};
+struct utcp_bbr {
+    uint64_t bw[UTCP_BBR_BW_ROUNDS]; /* the max of each of the last 10
+                                        rounds (slot round % 10) */
+    uint64_t max_bw;                 /* BBR.BtlBw: max of bw[] */
+    uint64_t full_bw;                /* BBR.full_bw */
+    uint64_t pacing_rate;            /* bytes per second (0: none yet) */
+    uint64_t next_rtt_delivered;     /* BBR.next_round_delivered */
+    uint64_t round_count;            /* BBR.round_count */
+    uint64_t bw_round;               /* the round of the newest bw[] sample */
+    utcp_time min_rtt_ts;            /* BBR.rtprop_stamp */
+    utcp_time probe_rtt_done_ts;     /* 0: not yet at 4 segments */
+    utcp_time cycle_ts;              /* BBR.cycle_stamp */
+    uint32_t min_rtt;                /* BBR.RTprop (0: none yet) */
+    uint32_t prior_cwnd;             /* saved at a loss or PROBE_RTT */
+    uint16_t pacing_gain, cwnd_gain; /* BBR_UNIT = 256 is 1.0 */
+    uint8_t mode;                    /* UTCP_BBR_* */
+    uint8_t cycle_idx;               /* PROBE_BW phase, 0..7 */
+    uint8_t full_bw_cnt;
+    uint8_t prev_state; /* 0 open, 1 recovery, 2 loss (RTO) */
+    bool full_bw_reached : 1;
+    bool round_start : 1;
+    bool packet_conservation : 1;
+    bool probe_rtt_round_done : 1;
+};
+/* The bytes one TSO segment of c should carry under BBR (about 1 ms at the
+ * pacing rate, at least 2 MSS: Linux's bbr_tso_segs_goal); 0: no limit. */
+uint32_t utcp__bbr_tso_bytes(const struct utcp_conn *c);
 
 /* RFC 9438 CUBIC state (bytes, microseconds). */
 struct utcp_cubic {
@@ -180,7 +255,10 @@ struct utcp_conn {
     uint32_t cwnd, ssthresh, bytes_acked;
     utcp_seq recover;
     const struct utcp_cc_ops *cc;
-    struct utcp_cubic cubic;    /* when cc is utcp__cc_cubic */
+    union {
+        struct utcp_cubic cubic; /* when cc is utcp__cc_cubic */
+        struct utcp_bbr bbr;     /* when cc is utcp__cc_bbr */
+    };
 
     /* Timers: one wheel node armed at the earliest of these. */
     utcp_time t_rtx;            /* retransmission / SYN / persist */
@@ -188,6 +266,8 @@ struct utcp_conn {
     utcp_time t_keep;           /* keep-alive / FIN_WAIT_2 / TIME_WAIT */
     utcp_time t_rack;           /* RACK reordering timer or TLP PTO */
     uint8_t rack_timer;         /* UTCP_TIMER_RACK or UTCP_TIMER_TLP */
+    utcp_time t_pace;           /* pacing: output waits for this instant */
+    utcp_time pace_next;        /* pacing: the next departure allowed */
     utcp_time last_rcv;         /* for keep-alive idleness */
     utcp_time una_since;        /* oldest unacknowledged data first sent */
     utcp_time state_since;
@@ -220,6 +300,12 @@ struct utcp_conn {
     uint32_t synq_len, accq_len, backlog;
     struct utcp_conn *ev_next, *ev_prev; /* stack event list */
 };
+
+/* The pacing rate of c in bytes per second; 0: not paced. */
+static inline uint64_t utcp__pacing_rate(const struct utcp_conn *c)
+{
+    return c->cc == &utcp__cc_bbr ? c->bbr.pacing_rate : 0;
+}
 
 static inline bool utcp_state_synchronized(int st)
 {
@@ -313,6 +399,9 @@ bool utcp__send_new(struct utcp_stack *s, struct utcp_conn *c);
 void utcp__send_probe(struct utcp_stack *s, struct utcp_conn *c);
 /* Sends a keep-alive probe (SEQ = snd_una - 1, no data). */
 void utcp__send_keepalive(struct utcp_stack *s, struct utcp_conn *c);
+/* Pacing (BBR): true when c must wait before sending more; the pacing
+ * timer is then set (the caller re-arms the wheel node). */
+bool utcp__pace_wait(struct utcp_stack *s, struct utcp_conn *c);
 
 /* Arms the Eifel check (RFC 3522) for the recovery just entered: prior
  * cwnd and ssthresh, and the TSval of the retransmission just sent. */

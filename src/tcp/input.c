@@ -965,9 +965,13 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
          * without blocks falls back to RFC 5681's definition. With RACK
          * (RFC 8985 6.2) time decides instead of counts. */
         uint32_t newly = utcp__sack_update(c, &th->opts);
-        if (utcp__rack_on(c))
+        if (utcp__rack_on(c)) {
             utcp__rack_ack(s, c, th, advanced, newly != 0, dup);
-        else if (newly || (dup && !(th->opts.present & UTCP_OPT_SACK)))
+            /* model-based control (BBR) takes its rate sample here, after
+             * loss detection, before anything more is sent */
+            if (c->cc->on_rate)
+                c->cc->on_rate(c, s->now);
+        } else if (newly || (dup && !(th->opts.present & UTCP_OPT_SACK)))
             utcp__sack_dupack(s, c);
     } else if (dup) {
         on_dupack(s, c);

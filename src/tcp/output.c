@@ -75,6 +75,38 @@ static void set_options(const struct utcp_stack *s, struct utcp_conn *c,
     }
 }
 
+/* Pacing (draft-cardwell-iccrg-bbr-congestion-control 4.2.1, Linux's
+ * internal pacing, tcp_update_skb_after_send): each data segment moves the
+ * next departure len / pacing_rate later. Output may run up to PACE_SLACK
+ * ahead of it, so a burst of about 1 ms leaves per wake-up (Linux sizes
+ * its TSO bursts to 1 ms of pacing for the same reason: the cost of a
+ * timer per 1448-byte packet at high rates). */
+#define PACE_SLACK UTCP_MS(1)
+
+static void pace_sent(struct utcp_stack *s, struct utcp_conn *c, uint32_t len)
+{
+    uint64_t rate = utcp__pacing_rate(c);
+    if (!rate || !len)
+        return;
+    utcp_time from = c->pace_next > s->now ? c->pace_next : s->now;
+    c->pace_next = from + (uint64_t)len * 1000000u / rate;
+}
+
+bool utcp__pace_wait(struct utcp_stack *s, struct utcp_conn *c)
+{
+    /* Not after a timeout until an ACK arrives (rtx_count): at a low rate
+     * the retransmission could wait past the next timeout, and every
+     * backed-off timeout would count as unanswered (found by test_random
+     * at 27% loss with a 2 KiB window: the connection gave up). */
+    if (!utcp__pacing_rate(c) || c->rtx_count ||
+        c->pace_next <= s->now + PACE_SLACK) {
+        c->t_pace = UTCP_TIME_NEVER;
+        return false;
+    }
+    c->t_pace = c->pace_next - PACE_SLACK;
+    return true;
+}
+
 /* A retransmission is about to go out: counters, the TSval it carries
  * (RFC 7323 RTTM and the Eifel check) and a trace event. */
 static void count_rexmit(struct utcp_stack *s, struct utcp_conn *c)
@@ -153,6 +185,7 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     if (len > c->mss)
         meta.gso_size = c->mss;
     utcp__emit_meta(s, c, s->pkt, n, &meta);
+    pace_sent(s, c, len);
 }
 
 void utcp__send_syn(struct utcp_stack *s, struct utcp_conn *c)
@@ -257,6 +290,11 @@ static uint32_t seg_max(const struct utcp_stack *s, const struct utcp_conn *c,
     if (!tso || !s->cfg.tso_max || !c->mss || seq_lt(c->snd_nxt, c->snd_max))
         return c->mss; /* retransmissions stay within one MSS */
     uint32_t m = s->cfg.tso_max / c->mss * c->mss;
+    /* BBR: a burst of about 1 ms at the pacing rate (Linux
+     * bbr_tso_segs_goal), not the whole 64 KiB at a low rate */
+    uint32_t goal = utcp__bbr_tso_bytes(c);
+    if (goal && goal < m)
+        m = goal;
     return m > c->mss ? m : c->mss;
 }
 
@@ -364,8 +402,17 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
     else if (c->in_recovery && c->sack_ok)
         sent = utcp__sack_output(s, c); /* RFC 6675 5 (C) */
     else
-        while (output_one(s, c, c->cwnd, true))
+        while (!utcp__pace_wait(s, c) && output_one(s, c, c->cwnd, true))
             sent = true;
+    /* draft-cheng-iccrg-delivery-rate-estimation 3.3: application-limited
+     * when nothing is left to send, nothing is to be resent and the pipe
+     * is below cwnd: the rate samples of this flight do not measure the
+     * path */
+    if (utcp__rack_on(c) && unsent_off(c) >= c->sndq.len && !c->in_recovery) {
+        uint32_t flight = (uint32_t)seq_diff(c->snd_max, c->snd_una);
+        if (flight < c->cwnd)
+            c->rack.app_limited = utcp_max_u64(c->rack.delivered + flight, 1);
+    }
     /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in
      * flight, the persist timer probes the window. RFC 1122 4.2.3.4: the
      * same timer is the sender SWS "override timeout" when the window is
@@ -373,7 +420,8 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
      * that follows would stall the connection for ever). */
     uint32_t off = unsent_off(c);
     if (!sent && off < c->sndq.len && c->snd_nxt == c->snd_una &&
-        c->t_rtx == UTCP_TIME_NEVER) {
+        c->t_rtx == UTCP_TIME_NEVER &&
+        c->t_pace == UTCP_TIME_NEVER) { /* not when pacing holds it */
         c->persist = true;
         c->rtx_count = 0;
         utcp__rtx_arm(s, c);

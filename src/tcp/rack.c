@@ -102,6 +102,19 @@ static bool rec_split(struct utcp_stack *s, struct utcp_rack *r, utcp_seq x)
     return true;
 }
 
+/* draft-cheng-iccrg-delivery-rate-estimation 3.2 (upon transmitting a
+ * data packet): the connection's delivery state goes with the record. */
+static void rate_stamp(const struct utcp_rack *r, struct utcp_txrec *t)
+{
+    t->delivered = r->delivered;
+    t->delivered_ts = r->delivered_ts;
+    t->first_tx_ts = r->first_tx_ts;
+    if (r->app_limited)
+        t->flags |= UTCP_TX_APP_LIMITED;
+    else
+        t->flags &= (uint8_t)~UTCP_TX_APP_LIMITED;
+}
+
 /* A new segment [seq, seq + len) is appended (RACK_transmit_new_data). */
 static void rec_append(struct utcp_stack *s, struct utcp_conn *c,
                        utcp_seq seq, uint32_t len)
@@ -115,6 +128,7 @@ static void rec_append(struct utcp_stack *s, struct utcp_conn *c,
         t->len = (uint32_t)seq_diff(seq + len, t->seq);
         t->xmit_ts = s->now;
         t->order = r->order_next++;
+        rate_stamp(r, t);
         return;
     }
     struct utcp_txrec *t = rec_at(r, r->n++);
@@ -123,6 +137,7 @@ static void rec_append(struct utcp_stack *s, struct utcp_conn *c,
     t->xmit_ts = s->now;
     t->order = r->order_next++;
     t->flags = 0;
+    rate_stamp(r, t);
 }
 
 void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
@@ -131,6 +146,12 @@ void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     struct utcp_rack *r = &c->rack;
     if (!utcp__rack_on(c) || !len)
         return;
+    /* draft-cheng-iccrg-delivery-rate-estimation 3.2: with nothing in
+     * flight, the send and ACK intervals start now */
+    if (c->snd_una == c->snd_max) {
+        r->first_tx_ts = s->now;
+        r->delivered_ts = s->now;
+    }
     utcp_seq end = seq + len;
     utcp_seq last = r->n ? rec_end(rec_at(r, r->n - 1)) : seq;
     if (!r->n || seq_geq(seq, last)) {
@@ -157,6 +178,7 @@ void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         t->flags = (uint8_t)((t->flags | UTCP_TX_RETRANS) & ~UTCP_TX_LOST);
         t->xmit_ts = s->now;
         t->order = order;
+        rate_stamp(r, t);
     }
 }
 
@@ -197,12 +219,38 @@ struct delivery {
     uint32_t order;
 };
 
+/* draft-cheng-iccrg-delivery-rate-estimation 3.3 (upon receiving an
+ * ACK): record t is delivered; the sample follows the most recently sent
+ * packet (the largest P.delivered; ties go to the later one). */
+static void rate_delivered(struct utcp_stack *s, struct utcp_rack *r,
+                           const struct utcp_txrec *t)
+{
+    struct utcp_rate_sample *rs = &r->rs;
+    r->delivered += t->len;
+    r->delivered_ts = s->now;
+    rs->acked_sacked += t->len;
+    if (!(t->flags & UTCP_TX_RETRANS)) {
+        uint32_t rtt = (uint32_t)(s->now - t->xmit_ts);
+        if (!rs->rtt || rtt < rs->rtt)
+            rs->rtt = rtt ? rtt : 1;
+    }
+    if (rs->prior_ts && t->delivered < rs->prior_delivered)
+        return;
+    rs->prior_delivered = t->delivered;
+    rs->prior_ts = t->delivered_ts ? t->delivered_ts : 1;
+    rs->is_app_limited = (t->flags & UTCP_TX_APP_LIMITED) != 0;
+    rs->send_elapsed = t->xmit_ts - t->first_tx_ts;
+    rs->ack_elapsed = r->delivered_ts - t->delivered_ts;
+    r->first_tx_ts = t->xmit_ts; /* C.first_sent_time = P.sent_time */
+}
+
 /* Steps 2 and 3 for one record newly ACKed or SACKed. */
 static void delivered(struct utcp_stack *s, struct utcp_conn *c,
                       struct delivery *d, const struct utcp_txrec *t)
 {
     struct utcp_rack *r = &c->rack;
     utcp_seq end = rec_end(t);
+    rate_delivered(s, r, t);
     /* Step 3: an original delivered below RACK.fack was reordered */
     if (seq_gt(end, r->fack))
         r->fack = end;
@@ -225,10 +273,43 @@ static void delivered(struct utcp_stack *s, struct utcp_conn *c,
     }
 }
 
+/* Marks the records inside this ACK's own SACK blocks. The scoreboard
+ * holds at most UTCP_REASS_MAX (16) ranges and drops a block beyond them
+ * (RFC 2018 8: SACK is advisory); the records keep the mark themselves, so
+ * a flight with more holes than that (a large window at a few per cent of
+ * loss: BBR's) does not see SACKed segments as lost and resend them. Only
+ * blocks within (SND.UNA, SND.MAX], as RFC 6675 Update(). Returns the
+ * count of records newly marked. */
+static uint32_t mark_ack_blocks(struct utcp_stack *s, struct utcp_conn *c,
+                                const struct utcp_tcp *th, struct delivery *d)
+{
+    struct utcp_rack *r = &c->rack;
+    const struct utcp_tcp_opts *o = &th->opts;
+    uint32_t marked = 0;
+    if (!(o->present & UTCP_OPT_SACK))
+        return 0;
+    for (unsigned b = 0; b < o->sack_count && b < UTCP_MAX_SACK_BLOCKS; b++) {
+        utcp_seq l = o->sack[b].left, rt = o->sack[b].right;
+        if (!seq_lt(l, rt) || seq_leq(rt, c->snd_una) || seq_gt(rt, c->snd_max))
+            continue;
+        for (uint32_t i = rec_find(r, l); i < r->n; i++) {
+            struct utcp_txrec *t = rec_at(r, i);
+            if (seq_gt(rec_end(t), rt))
+                break;
+            if (seq_lt(t->seq, l) || (t->flags & UTCP_TX_SACKED))
+                continue;
+            t->flags = (uint8_t)((t->flags | UTCP_TX_SACKED) & ~UTCP_TX_LOST);
+            marked++;
+            delivered(s, c, d, t);
+        }
+    }
+    return marked;
+}
+
 /* Takes the cumulatively acknowledged records off and marks newly SACKed
  * ones; returns the count of SACKed records (RACK.segs_sacked). */
 static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
-                             struct delivery *d)
+                             const struct utcp_tcp *th, struct delivery *d)
 {
     struct utcp_rack *r = &c->rack;
     if (!r->valid && r->n)
@@ -237,6 +318,9 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
         struct utcp_txrec *t = rec_at(r, 0);
         if (seq_gt(rec_end(t), c->snd_una)) {
             if (seq_lt(t->seq, c->snd_una)) { /* partly acknowledged */
+                uint32_t part = (uint32_t)seq_diff(c->snd_una, t->seq);
+                r->delivered += part; /* C.delivered counts it */
+                r->rs.acked_sacked += part;
                 t->len = (uint32_t)seq_diff(rec_end(t), c->snd_una);
                 t->seq = c->snd_una;
             }
@@ -269,7 +353,7 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
             delivered(s, c, d, t);
         }
     }
-    return sacked;
+    return sacked + mark_ack_blocks(s, c, th, d);
 }
 
 /* RFC 2883 4: a D-SACK block is the first one, below the cumulative ACK or
@@ -348,6 +432,7 @@ static uint64_t detect_loss(struct utcp_stack *s, struct utcp_conn *c,
         if (due <= s->now) {
             t->flags |= UTCP_TX_LOST;
             (*lost)++;
+            r->lost_new += t->len; /* rs.losses for BBR */
             /* a retransmission sent since the last reduction: RFC 5681
              * 4.3 / RFC 8985 9.3, a further congestion signal (one per
              * round of retransmissions) */
@@ -376,7 +461,8 @@ static void tlp_process_ack(struct utcp_stack *s, struct utcp_conn *c,
          * (RFC 5681 3.2), once, unless a recovery already did */
         r->tlp_on = false;
         s->ctr.TlpRecoveries++;
-        if (!recovering(c)) {
+        /* a model-based control (BBR) does not reduce on a loss */
+        if (!recovering(c) && !c->cc->on_rate) {
             c->ssthresh = utcp_max_u32(c->cc->ssthresh(c), r->tlp_ssthresh);
             c->cwnd = utcp_min_u32(c->cwnd, c->ssthresh);
             c->bytes_acked = 0;
@@ -528,13 +614,40 @@ static uint32_t count_sacked(const struct utcp_conn *c)
     return n;
 }
 
+/* draft-cheng-iccrg-delivery-rate-estimation 3.4 GenerateRateSample():
+ * after the records this ACK delivered were taken (rate_delivered). */
+static void rate_generate(struct utcp_rack *r)
+{
+    struct utcp_rate_sample *rs = &r->rs;
+    /* 3.3: the application-limited phase ends once its data is
+     * delivered */
+    if (r->app_limited && r->delivered > r->app_limited)
+        r->app_limited = 0;
+    rs->valid = false;
+    if (!rs->prior_ts)
+        return; /* nothing delivered by this ACK */
+    /* 3.4: the longer of the send and ACK intervals, so that an ACK
+     * compression or a send burst does not overestimate the rate */
+    rs->interval = utcp_max_u64(rs->send_elapsed, rs->ack_elapsed);
+    rs->delivered = r->delivered - rs->prior_delivered;
+    /* 3.4: an interval below min_rtt is a measurement artefact (ACK
+     * compression, a stretched ACK): not a valid sample (as Linux) */
+    if (!rs->interval || (r->min_rtt && rs->interval < r->min_rtt))
+        return;
+    rs->valid = true;
+}
+
 void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
                     const struct utcp_tcp *th, bool advanced, bool newly,
                     bool dup)
 {
     struct utcp_rack *r = &c->rack;
     struct delivery d = {false, 0, 0, 0};
-    uint32_t sacked = rack_deliver(s, c, &d);
+    memset(&r->rs, 0, sizeof r->rs);
+    if (c->cc->on_rate)
+        r->rs.prior_in_flight = utcp__rack_pipe(c);
+    uint32_t sacked = rack_deliver(s, c, th, &d);
+    rate_generate(r);
     if (d.any) {
         /* Step 2: RACK.segment, RACK.rtt */
         r->rtt = (uint32_t)(s->now - d.xmit_ts);
@@ -602,8 +715,10 @@ bool utcp__rack_output(struct utcp_stack *s, struct utcp_conn *c)
 {
     bool sent = false;
     uint32_t pipe = utcp__rack_pipe(c);
-    /* RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS */
-    while (c->cwnd >= pipe && c->cwnd - pipe >= c->mss) {
+    /* RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS (and the pacing time
+     * has come, with BBR) */
+    while (c->cwnd >= pipe && c->cwnd - pipe >= c->mss &&
+           !utcp__pace_wait(s, c)) {
         utcp_seq seq, before = c->snd_max;
         uint32_t len;
         if (next_lost(c, &seq, &len)) { /* NextSeg (1), RACK's marks */

@@ -24,6 +24,10 @@ int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when)
         t = c->t_rack;
         k = c->rack_timer; /* RFC 8985 8: RACK reordering or TLP PTO */
     }
+    if (c->t_pace < t) {
+        t = c->t_pace;
+        k = UTCP_TIMER_PACE;
+    }
     if (c->t_delack < t) {
         t = c->t_delack;
         k = UTCP_TIMER_DELACK;
@@ -267,6 +271,12 @@ void utcp__timer_fire(struct utcp_stack *s, struct utcp_conn *c)
         c->t_rtx = UTCP_TIME_NEVER;
         if (!fire_rtx(s, c))
             return;
+    }
+    if (c->t_pace <= now) {
+        /* the pacing time has come: send what is waiting (not traced: it
+         * fires once per burst) */
+        c->t_pace = UTCP_TIME_NEVER;
+        utcp__output(s, c);
     }
     if (c->t_keep <= now) {
         c->t_keep = UTCP_TIME_NEVER;
