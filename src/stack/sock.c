@@ -377,7 +377,7 @@ static void recv_consumed(struct utcp_stack *s, struct utcp_conn *c,
                           uint32_t n)
 {
     utcp__ring_consume(&c->rcvq, n);
-    if (c->rcvq.len == 0 && c->ooo.n == 0)
+    if (c->rcvq.len == 0 && c->ooo->n == 0)
         utcp__ring_release(&c->rcvq, &s->buf_alloc);
     maybe_window_update(s, c);
 }
@@ -462,7 +462,7 @@ int utcp_shutdown(struct utcp_stack *s, utcp_sock sk, int how)
     if (how & UTCP_SHUT_RD) {
         c->rd_shut = true;
         utcp__ring_release(&c->rcvq, &s->buf_alloc);
-        utcp__ranges_init(&c->ooo);
+        utcp__sb_clear(s, &c->ooo);
         utcp__notify(s, c, 0);
     }
     if (how & UTCP_SHUT_WR)

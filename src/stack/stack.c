@@ -457,7 +457,7 @@ static bool place_payload(struct utcp_stack *s, struct utcp_conn *c,
 {
     uint32_t n = (uint32_t)th->payload_len;
     if (n == 0 || (th->flags & (UTCP_TH_SYN | UTCP_TH_RST)) ||
-        th->seq != c->rcv_nxt || c->ooo.n != 0 || c->rd_shut ||
+        th->seq != c->rcv_nxt || c->ooo->n != 0 || c->rd_shut ||
         (c->state != UTCP_ESTABLISHED && c->state != UTCP_FIN_WAIT_1 &&
          c->state != UTCP_FIN_WAIT_2) ||
         n > utcp__ring_free(&c->rcvq) || ip->payload_len > 0xffffu)

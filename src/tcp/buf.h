@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/base.h"
+#include "utcp/wire.h"
 
 struct utcp_ring {
     uint8_t *data;  /* NULL until the first write */
@@ -102,9 +103,15 @@ void utcp__ring_consume(struct utcp_ring *r, uint32_t n);
 
 #define UTCP_REASS_MAX 16
 
-/* Disjoint, non-adjacent ranges [left, right) of sequence space, sorted. */
+/* Disjoint, non-adjacent ranges [left, right) of sequence space, sorted.
+ * recent/nrecent: left edges of the ranges reported most recently, newest
+ * first, for a receiver's SACK blocks (RFC 2018 4; tcp/sack.c): kept with
+ * the ranges, they go when the ranges do. The range functions here leave
+ * them alone. */
 struct utcp_ranges {
     uint8_t n;
+    uint8_t nrecent;
+    utcp_seq recent[UTCP_MAX_SACK_BLOCKS];
     struct {
         utcp_seq left, right;
     } r[UTCP_REASS_MAX];
@@ -113,6 +120,7 @@ struct utcp_ranges {
 static inline void utcp__ranges_init(struct utcp_ranges *s)
 {
     s->n = 0;
+    s->nrecent = 0;
 }
 /* Adds [left, right), merging with overlapping or adjacent ranges. Returns
  * false (and changes nothing) when the result would need more than

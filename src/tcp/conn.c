@@ -42,10 +42,68 @@ struct utcp_conn *utcp__conn_new(struct utcp_stack *s)
     c->cc = utcp__cc_ops_for(g->congestion_control);
     utcp__ring_init(&c->sndq, c->opt.sndbuf);
     utcp__ring_init(&c->rcvq, c->opt.rcvbuf);
-    utcp__ranges_init(&c->ooo);
-    utcp__ranges_init(&c->sacked);
+    c->ooo = utcp__sb_none();
+    c->sacked = utcp__sb_none();
     s->ctr.ConnsAlloc++;
     return c;
+}
+
+static const struct utcp_ranges no_ranges; /* n == 0: never written */
+
+struct utcp_ranges *utcp__sb_none(void)
+{
+    /* Only ever read through the pointer: every writer below replaces it
+     * with storage of its own first. */
+    return (struct utcp_ranges *)(uintptr_t)&no_ranges;
+}
+
+void utcp__sb_clear(struct utcp_stack *s, struct utcp_ranges **p)
+{
+    if (*p != utcp__sb_none())
+        utcp__free(&s->buf_alloc, *p, sizeof **p);
+    *p = utcp__sb_none();
+}
+
+/* Returns the storage of a set that became empty. */
+static void sb_settle(struct utcp_stack *s, struct utcp_ranges **p)
+{
+    if ((*p)->n == 0)
+        utcp__sb_clear(s, p);
+}
+
+bool utcp__sb_add(struct utcp_stack *s, struct utcp_ranges **p, utcp_seq base,
+                  utcp_seq left, utcp_seq right)
+{
+    if (seq_leq(right, left))
+        return true; /* adds nothing, as utcp__ranges_add */
+    if (*p == utcp__sb_none()) {
+        struct utcp_ranges *r = utcp__alloc(&s->buf_alloc, sizeof *r);
+        if (!r)
+            return false;
+        utcp__ranges_init(r);
+        *p = r;
+    }
+    bool ok = utcp__ranges_add(*p, base, left, right);
+    sb_settle(s, p);
+    return ok;
+}
+
+utcp_seq utcp__sb_advance(struct utcp_stack *s, struct utcp_ranges **p,
+                          utcp_seq at)
+{
+    if ((*p)->n == 0)
+        return at;
+    utcp_seq next = utcp__ranges_advance(*p, at);
+    sb_settle(s, p);
+    return next;
+}
+
+void utcp__sb_trim(struct utcp_stack *s, struct utcp_ranges **p, utcp_seq at)
+{
+    if ((*p)->n == 0)
+        return;
+    utcp__ranges_trim(*p, at);
+    sb_settle(s, p);
 }
 
 /* Takes c out of the timer wheel, its table and its port, and drops its
@@ -56,6 +114,7 @@ static void detach(struct utcp_stack *s, struct utcp_conn *c)
     c->t_rtx = c->t_delack = c->t_keep = c->t_rack = UTCP_TIME_NEVER;
     utcp__wheel_cancel(&s->wheel, &c->tnode);
     utcp__rack_release(s, c);
+    utcp__sb_clear(s, &c->sacked);
     if (c->in_table)
         utcp__table_remove(s, c);
     if (c->bound)
@@ -68,6 +127,7 @@ void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
     detach(s, c);
     utcp__ev_unlink(s, c);
     utcp__ring_release(&c->rcvq, &s->buf_alloc);
+    utcp__sb_clear(s, &c->ooo);
     utcp__obj_free(s, UTCP_OBJ_CONN, c, sizeof *c);
     s->ctr.ConnsFree++;
 }

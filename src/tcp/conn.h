@@ -276,14 +276,15 @@ struct utcp_conn {
     struct utcp_ring sndq, rcvq;
     uint32_t reserved; /* bytes utcp_send_reserve last offered ... */
     uint32_t reserved_run; /* ... during this stack run (stack.h runs) */
-    struct utcp_ranges ooo;     /* received ahead of rcv_nxt, in rcvq */
+    /* The two range sets hold storage only while they hold ranges; an
+     * empty one points at a shared read-only empty set (conn.c
+     * utcp__sb_*), so readers never test for NULL. */
+    struct utcp_ranges *ooo;    /* received ahead of rcv_nxt, in rcvq */
     /* RFC 2018 4: left edges of the latest out-of-order segments, newest
      * first, to order the SACK blocks we send */
-    utcp_seq sack_recent[UTCP_MAX_SACK_BLOCKS];
-    uint8_t sack_nrecent;
     /* RFC 6675 sender: the scoreboard (SACKed ranges above snd_una),
      * HighRxt and RescueRxt (exclusive ends) */
-    struct utcp_ranges sacked;
+    struct utcp_ranges *sacked;
     utcp_seq high_rxt, rescue_rxt;
     uint32_t lt_bytes;          /* sent by limited transmit since the last
                                    cumulative ACK: not in FlightSize for
@@ -350,6 +351,20 @@ struct utcp_stack;
 
 /* conn.c: life of a connection */
 struct utcp_conn *utcp__conn_new(struct utcp_stack *s);
+
+/* The range sets of a connection (c->ooo, c->sacked), kept in storage
+ * taken only while they hold ranges: an idle connection holds none.
+ * utcp__sb_none() is the shared empty set (never written). add, advance
+ * and trim act as utcp__ranges_add/advance/trim (buf.h), taking storage
+ * for the first range and returning it when the last one goes; add also
+ * returns false when storage cannot be had. clear empties a set. */
+struct utcp_ranges *utcp__sb_none(void);
+bool utcp__sb_add(struct utcp_stack *s, struct utcp_ranges **p, utcp_seq base,
+                  utcp_seq left, utcp_seq right);
+utcp_seq utcp__sb_advance(struct utcp_stack *s, struct utcp_ranges **p,
+                          utcp_seq at);
+void utcp__sb_trim(struct utcp_stack *s, struct utcp_ranges **p, utcp_seq at);
+void utcp__sb_clear(struct utcp_stack *s, struct utcp_ranges **p);
 void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c);
 void utcp__set_state(struct utcp_stack *s, struct utcp_conn *c, int st,
                      int cause);
@@ -454,12 +469,13 @@ void utcp__sack_note_recent(struct utcp_conn *c, utcp_seq seq);
 void utcp__sack_fill(struct utcp_conn *c, struct utcp_tcp_opts *o,
                      unsigned max);
 /* Sender: empties the scoreboard. */
-void utcp__sack_clear(struct utcp_conn *c);
+void utcp__sack_clear(struct utcp_stack *s, struct utcp_conn *c);
 /* Sender: drops scoreboard ranges below una. */
-void utcp__sack_trim(struct utcp_conn *c, utcp_seq una);
+void utcp__sack_trim(struct utcp_stack *s, struct utcp_conn *c, utcp_seq una);
 /* Sender: records the SACK blocks of an ACK (RFC 6675 Update()); returns
  * the count of octets newly SACKed. */
-uint32_t utcp__sack_update(struct utcp_conn *c, const struct utcp_tcp_opts *o);
+uint32_t utcp__sack_update(struct utcp_stack *s, struct utcp_conn *c,
+                           const struct utcp_tcp_opts *o);
 /* Sender: RFC 6675 IsLost(seq). */
 bool utcp__sack_is_lost(const struct utcp_conn *c, utcp_seq seq);
 /* Sender: RFC 6675 SetPipe(). */

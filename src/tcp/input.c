@@ -377,8 +377,8 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
             return STEP_CONTINUE;
         }
         c->rcv_nxt += n;
-        bool filled = c->ooo.n > 0;
-        utcp_seq adv = utcp__ranges_advance(&c->ooo, c->rcv_nxt);
+        bool filled = c->ooo->n > 0;
+        utcp_seq adv = utcp__sb_advance(s, &c->ooo, c->rcv_nxt);
         if (adv != c->rcv_nxt) {
             utcp__ring_commit(&c->rcvq, (uint32_t)seq_diff(adv, c->rcv_nxt));
             c->rcv_nxt = adv;
@@ -398,7 +398,7 @@ static enum step step_text(struct utcp_stack *s, struct utcp_conn *c,
     /* The data first: a range (and a SACK block, RFC 2018) must never
      * name bytes that are not held. */
     if (!utcp__ring_write_at(&c->rcvq, &s->buf_alloc, off, g->data, g->len) ||
-        !utcp__ranges_add(&c->ooo, c->rcv_nxt, g->seq, g->seq + g->len)) {
+        !utcp__sb_add(s, &c->ooo, c->rcv_nxt, g->seq, g->seq + g->len)) {
         drop(s, c, g, UTCP_DROP_REASS_FULL);
         g->flags &= (uint8_t)~UTCP_TH_FIN;
     } else {
@@ -691,7 +691,7 @@ static enum step step_rst(struct utcp_stack *s, struct utcp_conn *c,
     case UTCP_CLOSE_WAIT:
         /* RFC 9293: users get "connection reset"; queues are flushed. */
         utcp__ring_release(&c->rcvq, &s->buf_alloc);
-        utcp__ranges_init(&c->ooo);
+        utcp__sb_clear(s, &c->ooo);
         utcp__conn_close(s, c, UTCP_CAUSE_RCV_RST, UTCP_ECONNRESET);
         return STEP_GONE;
     default: /* CLOSING, LAST-ACK */
@@ -829,7 +829,7 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
     }
     c->snd_una = ack;
     c->lt_bytes = 0;
-    utcp__sack_trim(c, ack); /* cumulatively ACKed: off the scoreboard */
+    utcp__sack_trim(s, c, ack); /* cumulatively ACKed: off the scoreboard */
     if (seq_lt(c->snd_nxt, c->snd_una))
         c->snd_nxt = c->snd_una;
     c->una_since = s->now;
@@ -964,7 +964,7 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
          * one that SACKs new octets, even if it also moves SND.UNA. An ACK
          * without blocks falls back to RFC 5681's definition. With RACK
          * (RFC 8985 6.2) time decides instead of counts. */
-        uint32_t newly = utcp__sack_update(c, &th->opts);
+        uint32_t newly = utcp__sack_update(s, c, &th->opts);
         if (utcp__rack_on(c)) {
             utcp__rack_ack(s, c, th, advanced, newly != 0, dup);
             /* model-based control (BBR) takes its rate sample here, after

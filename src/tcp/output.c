@@ -63,7 +63,7 @@ static void set_options(const struct utcp_stack *s, struct utcp_conn *c,
      * with timestamps, else 4 (40 option bytes). A data segment carries
      * only what fits beside its payload within the MSS (which already
      * accounts for TSopt, RFC 7323 / RFC 9293 3.7.1). */
-    if (c->sack_ok && c->ooo.n && (flags & UTCP_TH_ACK) && !syn &&
+    if (c->sack_ok && c->ooo->n && (flags & UTCP_TH_ACK) && !syn &&
         !(flags & UTCP_TH_RST)) {
         unsigned max = c->ts_ok ? 3u : 4u;
         if (len) {
@@ -305,7 +305,7 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c,
                        uint32_t cwnd, bool tso)
 {
     uint32_t hole = UINT32_MAX;
-    if (c->sacked.n && seq_lt(c->snd_nxt, c->snd_max)) {
+    if (c->sacked->n && seq_lt(c->snd_nxt, c->snd_max)) {
         /* Going back after a timeout: skip what the receiver has SACKed
          * since (RFC 6675 5.1). */
         utcp_seq q = c->snd_nxt;

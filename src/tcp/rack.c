@@ -337,7 +337,7 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
         return 0;
     }
     uint32_t sacked = 0, k = 0;
-    const struct utcp_ranges *sb = &c->sacked;
+    const struct utcp_ranges *sb = c->sacked;
     for (uint32_t i = 0; i < r->n && k < sb->n; i++) {
         struct utcp_txrec *t = rec_at(r, i);
         while (k < sb->n && seq_leq(sb->r[k].right, t->seq))
@@ -418,7 +418,7 @@ static uint64_t detect_loss(struct utcp_stack *s, struct utcp_conn *c,
      * outstanding, so the records are originals sent in sequence order;
      * if the first was sent after RACK.segment, all were. */
     const struct utcp_txrec *t0 = rec_at(r, 0);
-    if (!c->sacked.n &&
+    if (!c->sacked->n &&
         (!r->rexmit_any || seq_leq(r->rexmit_hi, c->snd_una)) &&
         sent_after(t0->xmit_ts, t0->order, r->xmit_ts, r->order))
         return 0;
@@ -761,7 +761,7 @@ void utcp__tlp_schedule(struct utcp_stack *s, struct utcp_conn *c,
         return; /* RFC 8985 8: the reordering timer has it */
     /* RFC 8985 7.2: not in recovery, not with SACKed segments */
     bool ok = utcp__rack_on(c) && c->snd_una != c->snd_max && !c->persist &&
-              !recovering(c) && !c->sacked.n && c->t_rtx != UTCP_TIME_NEVER;
+              !recovering(c) && !c->sacked->n && c->t_rtx != UTCP_TIME_NEVER;
     /* 7.3: a probe is skipped while one is out or before a new RTT
      * sample: the PTO is not even armed then, so the RTO (re-armed by
      * the skipped probe) could not be pushed back for ever */

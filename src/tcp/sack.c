@@ -34,17 +34,20 @@ void utcp__sack_note_recent(struct utcp_conn *c, utcp_seq seq)
     /* RFC 2018 4: the first block reports the segment that triggered the
      * ACK; the others repeat the most recently reported blocks. Keep the
      * left edges of the latest segments, newest first, one per range. */
+    struct utcp_ranges *o = c->ooo;
+    if (o->n == 0)
+        return; /* the shared empty set: nothing is held to report */
     utcp_seq keep[UTCP_MAX_SACK_BLOCKS];
     unsigned k = 0;
-    int mine = range_of(&c->ooo, seq);
+    int mine = range_of(o, seq);
     keep[k++] = seq;
-    for (unsigned i = 0; i < c->sack_nrecent && k < UTCP_MAX_SACK_BLOCKS; i++) {
-        int j = range_of(&c->ooo, c->sack_recent[i]);
+    for (unsigned i = 0; i < o->nrecent && k < UTCP_MAX_SACK_BLOCKS; i++) {
+        int j = range_of(o, o->recent[i]);
         if (j >= 0 && j != mine)
-            keep[k++] = c->sack_recent[i];
+            keep[k++] = o->recent[i];
     }
-    memcpy(c->sack_recent, keep, k * sizeof keep[0]);
-    c->sack_nrecent = (uint8_t)k;
+    memcpy(o->recent, keep, k * sizeof keep[0]);
+    o->nrecent = (uint8_t)k;
 }
 
 void utcp__sack_fill(struct utcp_conn *c, struct utcp_tcp_opts *o, unsigned max)
@@ -55,21 +58,21 @@ void utcp__sack_fill(struct utcp_conn *c, struct utcp_tcp_opts *o, unsigned max)
         max = UTCP_MAX_SACK_BLOCKS;
     /* RFC 2018 4: the newest segment's block first, then the blocks most
      * recently reported (ranges since filled in drop out). */
-    for (unsigned i = 0; i < c->sack_nrecent && k < max; i++) {
-        int j = range_of(&c->ooo, c->sack_recent[i]);
+    for (unsigned i = 0; i < c->ooo->nrecent && k < max; i++) {
+        int j = range_of(c->ooo, c->ooo->recent[i]);
         if (j < 0 || used[j])
             continue;
         used[j] = true;
-        o->sack[k].left = c->ooo.r[j].left;
-        o->sack[k].right = c->ooo.r[j].right;
+        o->sack[k].left = c->ooo->r[j].left;
+        o->sack[k].right = c->ooo->r[j].right;
         k++;
     }
     /* Then any other range, highest first. */
-    for (int j = (int)c->ooo.n - 1; j >= 0 && k < max; j--) {
+    for (int j = (int)c->ooo->n - 1; j >= 0 && k < max; j--) {
         if (used[j])
             continue;
-        o->sack[k].left = c->ooo.r[j].left;
-        o->sack[k].right = c->ooo.r[j].right;
+        o->sack[k].left = c->ooo->r[j].left;
+        o->sack[k].right = c->ooo->r[j].right;
         k++;
     }
     o->sack_count = (uint8_t)k;
@@ -81,25 +84,26 @@ void utcp__sack_fill(struct utcp_conn *c, struct utcp_tcp_opts *o, unsigned max)
  * Sender: the scoreboard (RFC 6675 3, 4)
  * --------------------------------------------------------------------- */
 
-void utcp__sack_clear(struct utcp_conn *c)
+void utcp__sack_clear(struct utcp_stack *s, struct utcp_conn *c)
 {
-    utcp__ranges_init(&c->sacked);
+    utcp__sb_clear(s, &c->sacked);
 }
 
-void utcp__sack_trim(struct utcp_conn *c, utcp_seq una)
+void utcp__sack_trim(struct utcp_stack *s, struct utcp_conn *c, utcp_seq una)
 {
-    utcp__ranges_trim(&c->sacked, una);
+    utcp__sb_trim(s, &c->sacked, una);
 }
 
 static uint32_t sacked_bytes(const struct utcp_conn *c)
 {
     uint32_t n = 0;
-    for (unsigned i = 0; i < c->sacked.n; i++)
-        n += (uint32_t)seq_diff(c->sacked.r[i].right, c->sacked.r[i].left);
+    for (unsigned i = 0; i < c->sacked->n; i++)
+        n += (uint32_t)seq_diff(c->sacked->r[i].right, c->sacked->r[i].left);
     return n;
 }
 
-uint32_t utcp__sack_update(struct utcp_conn *c, const struct utcp_tcp_opts *o)
+uint32_t utcp__sack_update(struct utcp_stack *s, struct utcp_conn *c,
+                           const struct utcp_tcp_opts *o)
 {
     if (!(o->present & UTCP_OPT_SACK))
         return 0;
@@ -115,7 +119,7 @@ uint32_t utcp__sack_update(struct utcp_conn *c, const struct utcp_tcp_opts *o)
             l = c->snd_una;
         /* More disjoint ranges than the scoreboard holds: the block is
          * dropped (SACK is advisory, RFC 2018 8). */
-        (void)utcp__ranges_add(&c->sacked, c->snd_una, l, r);
+        (void)utcp__sb_add(s, &c->sacked, c->snd_una, l, r);
     }
     uint32_t after = sacked_bytes(c);
     return after > before ? after - before : 0;
@@ -127,8 +131,8 @@ bool utcp__sack_is_lost(const struct utcp_conn *c, utcp_seq seq)
      * above SeqNum, or more than (DupThresh - 1) * SMSS SACKed octets
      * above it. */
     uint32_t bytes = 0, ranges = 0;
-    for (unsigned i = c->sacked.n; i-- > 0;) {
-        utcp_seq l = c->sacked.r[i].left, r = c->sacked.r[i].right;
+    for (unsigned i = c->sacked->n; i-- > 0;) {
+        utcp_seq l = c->sacked->r[i].left, r = c->sacked->r[i].right;
         if (seq_leq(r, seq + 1))
             break;
         if (seq_leq(l, seq))
@@ -144,8 +148,8 @@ bool utcp__sack_is_lost(const struct utcp_conn *c, utcp_seq seq)
 static void hole(const struct utcp_conn *c, unsigned i, utcp_seq *a,
                  utcp_seq *b)
 {
-    *a = i == 0 ? c->snd_una : c->sacked.r[i - 1].right;
-    *b = i < c->sacked.n ? c->sacked.r[i].left : c->snd_max;
+    *a = i == 0 ? c->snd_una : c->sacked->r[i - 1].right;
+    *b = i < c->sacked->n ? c->sacked->r[i].left : c->snd_max;
 }
 
 uint32_t utcp__sack_pipe(const struct utcp_conn *c)
@@ -157,7 +161,7 @@ uint32_t utcp__sack_pipe(const struct utcp_conn *c)
      * is the same for every octet of a hole (the SACKed octets above it
      * are the same), so count by holes. */
     uint32_t pipe = 0;
-    for (unsigned i = 0; i <= c->sacked.n; i++) {
+    for (unsigned i = 0; i <= c->sacked->n; i++) {
         utcp_seq a, b;
         hole(c, i, &a, &b);
         if (!seq_lt(a, b))
@@ -177,7 +181,7 @@ static bool next_rexmit(const struct utcp_conn *c, bool lost_only,
                         utcp_seq *seq, uint32_t *len)
 {
     /* holes 0..n-1 lie below a SACKed range: (1.b) */
-    for (unsigned i = 0; i < c->sacked.n; i++) {
+    for (unsigned i = 0; i < c->sacked->n; i++) {
         utcp_seq a, b;
         hole(c, i, &a, &b);
         if (seq_lt(a, c->high_rxt)) /* (1.a): above HighRxt */
@@ -201,7 +205,7 @@ bool utcp__sack_next_rescue(const struct utcp_conn *c, utcp_seq *seq,
 {
     if (!seq_gt(c->snd_una, c->rescue_rxt))
         return false;
-    for (unsigned i = c->sacked.n + 1; i-- > 0;) {
+    for (unsigned i = c->sacked->n + 1; i-- > 0;) {
         utcp_seq a, b;
         hole(c, i, &a, &b);
         if (!seq_lt(a, b))
@@ -326,14 +330,14 @@ uint32_t utcp__sack_skip(const struct utcp_conn *c, utcp_seq *seq)
     /* RFC 6675 5.1: after a timeout, fill in what the receiver reports
      * missing; never resend SACKed octets. Ranges never touch, so a jump
      * lands in a hole. */
-    for (unsigned i = 0; i < c->sacked.n; i++) {
-        if (seq_leq(c->sacked.r[i].right, *seq))
+    for (unsigned i = 0; i < c->sacked->n; i++) {
+        if (seq_leq(c->sacked->r[i].right, *seq))
             continue;
-        if (seq_leq(c->sacked.r[i].left, *seq)) {
-            *seq = c->sacked.r[i].right;
+        if (seq_leq(c->sacked->r[i].left, *seq)) {
+            *seq = c->sacked->r[i].right;
             continue;
         }
-        return (uint32_t)seq_diff(c->sacked.r[i].left, *seq);
+        return (uint32_t)seq_diff(c->sacked->r[i].left, *seq);
     }
     return UINT32_MAX;
 }

@@ -185,9 +185,9 @@ static bool fire_rtx(struct utcp_stack *s, struct utcp_conn *c)
     /* RFC 2018 8 / RFC 6675 5.1: SACK information is advisory and a
      * timeout may mean the receiver reneged: forget the scoreboard (SACKs
      * arriving from now on still steer the retransmissions). */
-    if (c->sacked.n)
+    if (c->sacked->n)
         s->ctr.SackRtoFlushes++;
-    utcp__sack_clear(c);
+    utcp__sack_clear(s, c);
     utcp__rack_on_rto(c); /* RFC 8985 6.3, 7.1 */
     c->high_rxt = c->rescue_rxt = c->snd_una;
     c->rtt_active = false; /* RFC 6298 (5.5)-(5.7) with Karn */

@@ -308,7 +308,7 @@ static void established_bbr_sack_beyond_scoreboard_not_resent(void **state)
     uint32_t sacked = 0;
     for (uint32_t i = 0; i < c->rack.n; i++)
         sacked += (c->rack.rec[c->rack.head + i].flags & UTCP_TX_SACKED) != 0;
-    assert_int_equal(c->sacked.n, 16);
+    assert_int_equal(c->sacked->n, 16);
     assert_int_equal(sacked, 18);
     /* and nothing SACKed is ever resent */
     seg_run(&h, 2 * RTT);
