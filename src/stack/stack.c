@@ -39,55 +39,96 @@ static void apply_defaults(struct utcp_config *c)
 }
 #undef DEF
 
-/* The ring-buffer cache (see stack.h): exact-size reuse, newest first;
- * the oldest blocks make room for a newly freed one. */
+/* The block cache (see stack.h): a free list per size, O(1) to take a
+ * block of a size seen before; the block freed last always finds room
+ * (a ring taken again starts at the size it last had), made by returning
+ * whole lists, the one freed into longest ago first. */
 static void *buf_cache_alloc(void *ctx, size_t size)
 {
     struct utcp_stack *s = ctx;
-    for (uint32_t i = s->buf_cache_n; i-- > 0;) {
-        if (s->buf_cache[i].size != size)
+    for (unsigned i = 0; i < UTCP_BUF_CACHE_CLASSES; i++) {
+        void *p = s->buf_cache[i].head;
+        if (s->buf_cache[i].size != size || !p)
             continue;
-        void *p = s->buf_cache[i].p;
-        s->buf_cache_n--;
-        memmove(&s->buf_cache[i], &s->buf_cache[i + 1],
-                (s->buf_cache_n - i) * sizeof s->buf_cache[0]);
+        void *next;
+        memcpy(&next, p, sizeof next);
+        s->buf_cache[i].head = next;
         s->buf_cache_bytes -= size;
         return p;
     }
     return utcp__alloc(&s->alloc, size);
 }
 
+/* Returns every block of class i to the allocator. */
+static void buf_cache_drop_class(struct utcp_stack *s, unsigned i)
+{
+    void *p = s->buf_cache[i].head;
+    while (p) {
+        void *next;
+        memcpy(&next, p, sizeof next);
+        utcp__free(&s->alloc, p, s->buf_cache[i].size);
+        s->buf_cache_bytes -= s->buf_cache[i].size;
+        p = next;
+    }
+    s->buf_cache[i].head = NULL;
+    s->buf_cache[i].size = 0;
+}
+
+/* The class holding blocks of size (claiming an unused one), or -1. */
+static int buf_cache_class(struct utcp_stack *s, size_t size)
+{
+    int unused = -1;
+    for (unsigned i = 0; i < UTCP_BUF_CACHE_CLASSES; i++) {
+        if (s->buf_cache[i].size == size)
+            return (int)i;
+        if (unused < 0 && !s->buf_cache[i].head)
+            unused = (int)i;
+    }
+    if (unused >= 0)
+        s->buf_cache[unused].size = size;
+    return unused;
+}
+
 static void buf_cache_free(void *ctx, void *p, size_t size)
 {
     struct utcp_stack *s = ctx;
+    if (!p)
+        return;
     size_t limit = s->cfg.buf_cache_bytes ? s->cfg.buf_cache_bytes
                                           : UTCP_BUF_CACHE_DEFAULT;
     if (s->cfg.buf_cache_bytes == SIZE_MAX)
         limit = 0; /* caching switched off */
-    if (size > limit) {
+    if (size > limit || size < sizeof(void *)) {
         utcp__free(&s->alloc, p, size);
         return;
     }
-    /* The block just freed is the likeliest to be wanted again (a ring
-     * taken again starts at the size it last had): make room for it by
-     * returning the oldest blocks, e.g. the small ones a growing ring left
-     * behind. */
-    uint32_t drop = 0;
-    while (drop < s->buf_cache_n &&
-           (s->buf_cache_n - drop >= UTCP_BUF_CACHE_SLOTS ||
-            s->buf_cache_bytes + size > limit)) {
-        utcp__free(&s->alloc, s->buf_cache[drop].p, s->buf_cache[drop].size);
-        s->buf_cache_bytes -= s->buf_cache[drop].size;
-        drop++;
+    int c = buf_cache_class(s, size);
+    while (c < 0 || s->buf_cache_bytes + size > limit) {
+        /* Room: empty the list freed into longest ago (never the one
+         * this block goes to while another can go). */
+        int old = -1;
+        for (unsigned i = 0; i < UTCP_BUF_CACHE_CLASSES; i++) {
+            if (!s->buf_cache[i].head || (int)i == c)
+                continue;
+            if (old < 0 || s->buf_cache[i].used < s->buf_cache[old].used)
+                old = (int)i;
+        }
+        if (old < 0) {
+            if (c >= 0 && s->buf_cache[c].head) {
+                buf_cache_drop_class(s, (unsigned)c);
+                s->buf_cache[c].size = size;
+                continue;
+            }
+            utcp__free(&s->alloc, p, size); /* cannot happen: size <= limit */
+            return;
+        }
+        buf_cache_drop_class(s, (unsigned)old);
+        if (c < 0)
+            c = buf_cache_class(s, size);
     }
-    if (drop) {
-        s->buf_cache_n -= drop;
-        memmove(&s->buf_cache[0], &s->buf_cache[drop],
-                s->buf_cache_n * sizeof s->buf_cache[0]);
-    }
-    s->buf_cache[s->buf_cache_n].p = p;
-    s->buf_cache[s->buf_cache_n].size = size;
-    s->buf_cache_n++;
+    memcpy(p, &s->buf_cache[c].head, sizeof(void *));
+    s->buf_cache[c].head = p;
+    s->buf_cache[c].used = ++s->buf_cache_clock;
     s->buf_cache_bytes += size;
 }
 
@@ -231,11 +272,8 @@ void utcp_stack_destroy(struct utcp_stack *s)
     utcp__free(&s->alloc, s->pkt, s->pkt_cap);
     obj_cache_release(s, UTCP_OBJ_CONN, sizeof(struct utcp_conn));
     obj_cache_release(s, UTCP_OBJ_TWREC, sizeof(struct utcp_twrec));
-    while (s->buf_cache_n > 0) {
-        s->buf_cache_n--;
-        utcp__free(&s->alloc, s->buf_cache[s->buf_cache_n].p,
-                   s->buf_cache[s->buf_cache_n].size);
-    }
+    for (unsigned i = 0; i < UTCP_BUF_CACHE_CLASSES; i++)
+        buf_cache_drop_class(s, i);
     struct utcp_allocator a = s->alloc;
     utcp__free(&a, s, sizeof *s);
 }

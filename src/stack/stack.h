@@ -12,9 +12,11 @@
 #include "stack/timewait.h"
 #include "tcp/conn.h"
 
-/* Freed ring buffers kept for reuse: at most this many blocks and
- * utcp_config.buf_cache_bytes bytes (default below). */
-#define UTCP_BUF_CACHE_SLOTS 16
+/* Freed blocks of variable size (ring storage, range sets, transmit
+ * records) kept for reuse: a free list per size, for at most this many
+ * sizes at once, and at most utcp_config.buf_cache_bytes bytes in all
+ * (default below). */
+#define UTCP_BUF_CACHE_CLASSES 12
 #define UTCP_BUF_CACHE_DEFAULT (4u << 20)
 
 /* Fixed-size objects (connections, TIME_WAIT records) come from small
@@ -52,10 +54,13 @@ struct utcp_stack {
      * page-fault) its buffers over and over. */
     struct utcp_allocator buf_alloc;
     struct {
-        void *p;
-        size_t size;
-    } buf_cache[UTCP_BUF_CACHE_SLOTS];
-    uint32_t buf_cache_n;
+        size_t size;     /* 0: the class is unused */
+        void *head;      /* blocks of this size (first word: next) */
+        uint64_t used;   /* buf_cache_clock when a block was last freed
+                            here: the class freed into longest ago is
+                            emptied first to make room */
+    } buf_cache[UTCP_BUF_CACHE_CLASSES];
+    uint64_t buf_cache_clock;
     size_t buf_cache_bytes;
     void *obj_free[UTCP_OBJ_KINDS];  /* free lists (first word: next) */
     uint32_t obj_free_n[UTCP_OBJ_KINDS];
