@@ -387,7 +387,7 @@ summary() {
     echo "## Bulk over TUN (\`bench/tun_throughput.sh $BUILD $TT_MB $TT_RUNS\`)"
     echo
     echo '```'
-    grep -E 'MB/s|Gbit/s|median' "$OUT/tun_throughput.txt" || true
+    sed -n '/^TUN bulk throughput/,/^reproduce/p' "$OUT/tun_throughput.txt" || true
     echo '```'
     local k2u u2k k2k
     k2u=$(awk '/kernel -> utcp over TUN/ { for (i = 1; i < NF; i++) if ($(i+1) == "MB/s") { print $i; exit } }' "$OUT/tun_throughput.txt")
