@@ -224,6 +224,13 @@ struct utcp_tcp {
     size_t payload_len;
 };
 
+/* RFC 9293 3.1: whether the checksum of the TCP segment seg[0..len) carried
+ * from src to dst (host order) is correct: over the pseudo-header, the
+ * header and the data. A segment longer than the pseudo-header's 16-bit
+ * length cannot be verified (nor come from IPv4): false. */
+bool utcp_tcp_csum_ok(const uint8_t *seg, size_t len, uint32_t src,
+                      uint32_t dst);
+
 /* Parses the TCP segment seg[0..len) carried in an IPv4 packet from src to
  * dst (host order). Checks: minimum length, data offset, checksum over the
  * pseudo-header (unless verify_csum is false, for offloaded input), zero

@@ -89,6 +89,20 @@ static int buf_cache_class(struct utcp_stack *s, size_t size)
     return unused;
 }
 
+/* The class holding blocks freed into longest ago, other than skip; -1
+ * when no other class holds any. */
+static int buf_cache_oldest(const struct utcp_stack *s, int skip)
+{
+    int old = -1;
+    for (unsigned i = 0; i < UTCP_BUF_CACHE_CLASSES; i++) {
+        if (!s->buf_cache[i].head || (int)i == skip)
+            continue;
+        if (old < 0 || s->buf_cache[i].used < s->buf_cache[old].used)
+            old = (int)i;
+    }
+    return old;
+}
+
 static void buf_cache_free(void *ctx, void *p, size_t size)
 {
     struct utcp_stack *s = ctx;
@@ -103,28 +117,19 @@ static void buf_cache_free(void *ctx, void *p, size_t size)
         return;
     }
     int c = buf_cache_class(s, size);
-    while (c < 0 || s->buf_cache_bytes + size > limit) {
-        /* Room: empty the list freed into longest ago (never the one
-         * this block goes to while another can go). */
-        int old = -1;
-        for (unsigned i = 0; i < UTCP_BUF_CACHE_CLASSES; i++) {
-            if (!s->buf_cache[i].head || (int)i == c)
-                continue;
-            if (old < 0 || s->buf_cache[i].used < s->buf_cache[old].used)
-                old = (int)i;
-        }
-        if (old < 0) {
-            if (c >= 0 && s->buf_cache[c].head) {
-                buf_cache_drop_class(s, (unsigned)c);
-                s->buf_cache[c].size = size;
-                continue;
-            }
-            utcp__free(&s->alloc, p, size); /* cannot happen: size <= limit */
-            return;
+    if (c < 0) {
+        /* every class holds blocks of other sizes: the oldest goes */
+        buf_cache_drop_class(s, (unsigned)buf_cache_oldest(s, -1));
+        c = buf_cache_class(s, size);
+    }
+    while (s->buf_cache_bytes + size > limit) {
+        int old = buf_cache_oldest(s, c);
+        if (old < 0) { /* only this block's own list is left */
+            buf_cache_drop_class(s, (unsigned)c);
+            s->buf_cache[c].size = size;
+            break;
         }
         buf_cache_drop_class(s, (unsigned)old);
-        if (c < 0)
-            c = buf_cache_class(s, size);
     }
     memcpy(p, &s->buf_cache[c].head, sizeof(void *));
     s->buf_cache[c].head = p;
@@ -470,18 +475,6 @@ void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     utcp_input_ex(s, now, pkt, len, 0);
 }
 
-/* RFC 9293 3.1: the checksum over the pseudo-header, the header and the
- * data of the TCP segment in ip (a correct one sums to -0). */
-static bool tcp_csum_ok(const struct utcp_ipv4 *ip)
-{
-    if (ip->payload_len > 0xffffu)
-        return false;
-    uint32_t sum = utcp_csum_pseudo(ip->src, ip->dst, UTCP_IPPROTO_TCP,
-                                    (uint16_t)ip->payload_len);
-    return utcp_csum_fold(utcp_csum_partial(ip->payload, ip->payload_len,
-                                            sum)) == 0;
-}
-
 /* The common case of a data segment: the next bytes expected, in order,
  * on a connection that takes data, with room for them. Its payload is
  * copied to its place in the receive ring while the checksum is summed (one
@@ -559,7 +552,8 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     if (r != UTCP_WIRE_OK) {
         /* A corrupted segment is reported as such, whatever the damage
          * made of its header. */
-        if (verify && !tcp_csum_ok(&ip))
+        if (verify && !utcp_tcp_csum_ok(ip.payload, ip.payload_len, ip.src,
+                                        ip.dst))
             r = UTCP_WIRE_TCP_CHECKSUM;
         s->ctr.InErrs++;
         drop_wire(s, pkt, len, r);
@@ -571,7 +565,8 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     struct utcp_conn *c =
         cn ? UTCP_CONTAINER_OF(cn, struct utcp_conn, hnode) : NULL;
     s->placed.c = NULL;
-    if (verify && !(c && place_payload(s, c, &ip, &th)) && !tcp_csum_ok(&ip)) {
+    if (verify && !(c && place_payload(s, c, &ip, &th)) &&
+        !utcp_tcp_csum_ok(ip.payload, ip.payload_len, ip.src, ip.dst)) {
         s->placed.c = NULL;
         s->ctr.InErrs++;
         drop_wire(s, pkt, len, UTCP_WIRE_TCP_CHECKSUM);

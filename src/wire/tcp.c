@@ -119,6 +119,17 @@ static enum utcp_wire_reason parse_options(const uint8_t *opt, size_t len,
     return UTCP_WIRE_OK;
 }
 
+bool utcp_tcp_csum_ok(const uint8_t *seg, size_t len, uint32_t src,
+                      uint32_t dst)
+{
+    /* RFC 9293 3.1: the pseudo-header's TCP Length is 16 bits. A correct
+     * segment sums to -0, which folds to 0. */
+    if (len > 0xffffu)
+        return false;
+    uint32_t s = utcp_csum_pseudo(src, dst, UTCP_IPPROTO_TCP, (uint16_t)len);
+    return utcp_csum_fold(utcp_csum_partial(seg, len, s)) == 0;
+}
+
 enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
                                      uint32_t src, uint32_t dst,
                                      bool verify_csum, struct utcp_tcp *out)
@@ -133,18 +144,8 @@ enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
     size_t hdr_len = (size_t)(seg[12] >> 4) * 4;
     if (hdr_len < UTCP_TCP_HDR_LEN || hdr_len > len)
         return UTCP_WIRE_TCP_DATA_OFFSET;
-    if (verify_csum) {
-        /* RFC 9293 3.1: the checksum covers the pseudo-header (whose TCP
-         * Length is 16 bits: a longer "segment" cannot be verified, and
-         * cannot come from IPv4), the header and the data. A correct
-         * segment sums to -0, which folds to 0. */
-        if (len > 0xffffu)
-            return UTCP_WIRE_TCP_CHECKSUM;
-        uint32_t s = utcp_csum_pseudo(src, dst, UTCP_IPPROTO_TCP,
-                                      (uint16_t)len);
-        if (utcp_csum_fold(utcp_csum_partial(seg, len, s)) != 0)
-            return UTCP_WIRE_TCP_CHECKSUM;
-    }
+    if (verify_csum && !utcp_tcp_csum_ok(seg, len, src, dst))
+        return UTCP_WIRE_TCP_CHECKSUM;
     t.sport = utcp_get16(seg);
     t.dport = utcp_get16(seg + 2);
     /* Port 0 is reserved; no connection can use it. */

@@ -693,6 +693,27 @@ static void tcp_build_option_bytes_exact_layout(void **state)
     }
 }
 
+static void tcp_csum_ok_accepts_built_rejects_changed_or_oversized(
+    void **state)
+{
+    (void)state;
+    struct utcp_tcp h = base_header();
+    static uint8_t p[70000];
+    uint8_t data[33];
+    memset(data, 0x5a, sizeof data);
+    size_t n = utcp_tcp_build(p, sizeof p, &h, SRC, DST, data, sizeof data);
+    assert_int_equal(n, 20 + sizeof data);
+    assert_true(utcp_tcp_csum_ok(p, n, SRC, DST));
+    /* another address in the pseudo-header, a changed byte (the odd last
+     * one too): wrong */
+    assert_false(utcp_tcp_csum_ok(p, n, SRC + 1, DST));
+    p[n - 1] ^= 1;
+    assert_false(utcp_tcp_csum_ok(p, n, SRC, DST));
+    p[n - 1] ^= 1;
+    /* longer than the 16-bit TCP Length of the pseudo-header: never */
+    assert_false(utcp_tcp_csum_ok(p, 0x10000, SRC, DST));
+}
+
 static void tcp_build_fixed_header_bytes(void **state)
 {
     (void)state;
@@ -1065,6 +1086,8 @@ int main(void)
         cmocka_unit_test(ipv4_tcp_build_round_trips_through_both_parsers),
         cmocka_unit_test(ipv4_tcp_build_cap_too_small_returns_zero),
         cmocka_unit_test(tcp_build_csum_partial_completes_to_valid_checksum),
+        cmocka_unit_test(
+            tcp_csum_ok_accepts_built_rejects_changed_or_oversized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
