@@ -173,6 +173,27 @@ void seg_send(struct seg_h *h, uint8_t flags, uint32_t seq, uint32_t ack,
     seg_send_th(h, &th, data, len);
 }
 
+uint32_t seg_our_seq(const struct seg_h *h, uint32_t k, uint32_t smss)
+{
+    return h->iss + 1 + k * smss;
+}
+
+void seg_send_sack(struct seg_h *h, uint32_t pseq, uint32_t ack, unsigned n,
+                   const uint32_t *lr, uint32_t smss)
+{
+    struct utcp_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    if (n) {
+        o.present = UTCP_OPT_SACK;
+        o.sack_count = (uint8_t)n;
+        for (unsigned i = 0; i < n; i++) {
+            o.sack[i].left = seg_our_seq(h, lr[2 * i], smss);
+            o.sack[i].right = seg_our_seq(h, lr[2 * i + 1], smss);
+        }
+    }
+    seg_send_opts(h, UTCP_TH_ACK, pseq, ack, h->pwin, &o, NULL, 0);
+}
+
 void seg_run(struct seg_h *h, uint64_t dt)
 {
     uint64_t target = h->now + dt;

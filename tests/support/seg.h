@@ -94,6 +94,14 @@ void seg_send_opts(struct seg_h *h, uint8_t flags, uint32_t seq, uint32_t ack,
 
 /* Advances virtual time by dt, firing every timer at its own instant. */
 void seg_run(struct seg_h *h, uint64_t dt);
+/* The sequence number of the first byte of the stack's k-th data segment of
+ * smss bytes (its data starts at h->iss + 1). */
+uint32_t seg_our_seq(const struct seg_h *h, uint32_t k, uint32_t smss);
+/* The peer acknowledges `ack` (from its sequence number pseq, window
+ * h->pwin) with n SACK blocks given as indexes of the stack's smss-byte
+ * segments: [lr[2i], lr[2i + 1]). */
+void seg_send_sack(struct seg_h *h, uint32_t pseq, uint32_t ack, unsigned n,
+                   const uint32_t *lr, uint32_t smss);
 /* Advances to the stack's next deadline (fails if none); returns it. */
 uint64_t seg_run_to_next_timer(struct seg_h *h);
 

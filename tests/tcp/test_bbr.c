@@ -149,7 +149,7 @@ static void finish(struct tnet *n, utcp_sock a, utcp_sock b)
 
 static uint32_t S(const struct seg_h *h, uint32_t k)
 {
-    return h->iss + 1 + k * SMSS;
+    return seg_our_seq(h, k, SMSS);
 }
 
 /* ESTABLISHED with SACK (no timestamps: MSS 1460), BBR, bytes queued. */

@@ -28,23 +28,13 @@ static uint8_t buf[1 << 20];
 
 static uint32_t S(const struct seg_h *h, uint32_t k)
 {
-    return h->iss + 1 + k * SMSS;
+    return seg_our_seq(h, k, SMSS);
 }
 
 static void sack_ack(struct seg_h *h, uint32_t ack, unsigned n,
                      const uint32_t *lr)
 {
-    struct utcp_tcp_opts o;
-    memset(&o, 0, sizeof o);
-    if (n) {
-        o.present = UTCP_OPT_SACK;
-        o.sack_count = (uint8_t)n;
-        for (unsigned i = 0; i < n; i++) {
-            o.sack[i].left = S(h, lr[2 * i]);
-            o.sack[i].right = S(h, lr[2 * i + 1]);
-        }
-    }
-    seg_send_opts(h, F_ACK, P0, ack, h->pwin, &o, NULL, 0);
+    seg_send_sack(h, P0, ack, n, lr, SMSS);
 }
 
 /* ESTABLISHED with SACK, the peer's window 65535, congestion control cc,

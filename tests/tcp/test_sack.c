@@ -189,24 +189,14 @@ static void established_not_permitted_sends_no_blocks(void **state)
 /* Segment k of our data. */
 static uint32_t S(const struct seg_h *h, uint32_t k)
 {
-    return h->iss + 1 + k * SMSS;
+    return seg_our_seq(h, k, SMSS);
 }
 
 /* An ACK from the peer with SACK blocks given as segment indexes [l, r). */
 static void sack_ack(struct seg_h *h, uint32_t ack_k, unsigned n,
                      const uint32_t *lr)
 {
-    struct utcp_tcp_opts o;
-    memset(&o, 0, sizeof o);
-    if (n) {
-        o.present = UTCP_OPT_SACK;
-        o.sack_count = (uint8_t)n;
-        for (unsigned i = 0; i < n; i++) {
-            o.sack[i].left = S(h, lr[2 * i]);
-            o.sack[i].right = S(h, lr[2 * i + 1]);
-        }
-    }
-    seg_send_opts(h, F_ACK, P0, S(h, ack_k), h->pwin, &o, NULL, 0);
+    seg_send_sack(h, P0, S(h, ack_k), n, lr, SMSS);
 }
 
 /* ESTABLISHED with SACK, the peer's window 65535, `segs` full segments
