@@ -9,6 +9,7 @@
  * segment. Never retransmits a SACKed octet and never frees data on SACK
  * alone (RFC 2018 8: SACK information is advisory).
  */
+#include <assert.h>
 #include <string.h>
 
 #include "stack/stack.h"
@@ -250,6 +251,21 @@ static void enter_recovery(struct utcp_stack *s, struct utcp_conn *c)
      * segment's processing, runs utcp__sack_output. */
 }
 
+/* The pipe after a send in the loops below. With RACK's marks (RFC 8985
+ * 9.2) a send adds exactly its bytes: new data is a new record, and a
+ * retransmission of a range marked lost brings it back into flight (a
+ * rescue resends data still counted: added is 0 then). The scan over every
+ * record is then done once per call, not once per segment sent. RFC 6675's
+ * SetPipe() also counts the octets HighRxt moves past: counted again. */
+static uint32_t pipe_after(const struct utcp_conn *c, uint32_t pipe,
+                           uint32_t added)
+{
+    if (!utcp__rack_on(c))
+        return utcp__sack_pipe(c);
+    assert(pipe + added == utcp__sack_pipe(c));
+    return pipe + added;
+}
+
 /* RFC 6675 5 (3) (RFC 3042): new data, one SMSS while cwnd - pipe allows
  * it, so that a small window still draws enough duplicate ACKs. */
 void utcp__sack_limited_transmit(struct utcp_stack *s, struct utcp_conn *c)
@@ -257,14 +273,16 @@ void utcp__sack_limited_transmit(struct utcp_stack *s, struct utcp_conn *c)
     if (c->snd_una == c->iss)
         return;
     c->high_rxt = c->snd_una; /* (3.1) HighRxt = HighACK */
+    uint32_t pipe = utcp__sack_pipe(c); /* (3.2) */
     for (;;) {
-        uint32_t pipe = utcp__sack_pipe(c); /* (3.2) */
         utcp_seq before = c->snd_max;
         /* (3.3) cwnd - pipe >= 1 SMSS, unsent data, the window allows */
         if (c->cwnd < pipe || c->cwnd - pipe < c->mss ||
             !utcp__send_new(s, c))
             return;
-        c->lt_bytes += (uint32_t)seq_diff(c->snd_max, before);
+        uint32_t n = (uint32_t)seq_diff(c->snd_max, before);
+        c->lt_bytes += n;
+        pipe = pipe_after(c, pipe, n);
     }
 }
 
@@ -292,18 +310,20 @@ void utcp__sack_dupack(struct utcp_stack *s, struct utcp_conn *c)
 bool utcp__sack_output(struct utcp_stack *s, struct utcp_conn *c)
 {
     bool sent = false;
+    uint32_t pipe = utcp__sack_pipe(c);
     for (;;) {
         /* (C) while cwnd - pipe >= 1 SMSS */
-        uint32_t pipe = utcp__sack_pipe(c);
         if (c->cwnd < pipe || c->cwnd - pipe < c->mss)
             break;
-        utcp_seq seq;
+        utcp_seq seq, before = c->snd_max;
         uint32_t len;
         if (next_rexmit(c, true, &seq, &len)) {
             /* (C.1) NextSeg rule (1), (C.2) HighRxt */
         } else if (utcp__send_new(s, c)) {
             /* rule (2): new data, within the peer's window (C.3) */
             sent = true;
+            pipe = pipe_after(c, pipe,
+                              (uint32_t)seq_diff(c->snd_max, before));
             continue;
         } else if (next_rexmit(c, false, &seq, &len)) {
             /* rule (3) */
@@ -313,6 +333,7 @@ bool utcp__sack_output(struct utcp_stack *s, struct utcp_conn *c)
             utcp__send_rexmit(s, c, seq, len);
             c->rescue_rxt = c->recover;
             sent = true;
+            pipe = pipe_after(c, pipe, 0);
             continue;
         } else {
             break; /* rule (5) */
@@ -321,6 +342,7 @@ bool utcp__sack_output(struct utcp_stack *s, struct utcp_conn *c)
         utcp__send_rexmit(s, c, seq, len);
         c->high_rxt = seq + len;
         sent = true;
+        pipe = pipe_after(c, pipe, len);
     }
     return sent;
 }
