@@ -174,6 +174,19 @@ void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
 void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
                    size_t len, unsigned flags);
 
+/* A burst of packets read from the link together (a batch of reads from
+ * a device, like a NIC's interrupt coalescing or Linux's GRO): between
+ * utcp_input_batch_begin and utcp_input_batch_end, the ACK that in-order
+ * data earns every second full-sized segment (RFC 5681 4.2) is held until
+ * utcp_input_batch_end, and sent once for the whole burst, unless
+ * UTCP_ACK_BATCH_SEGS full segments accumulate first. Duplicate ACKs for
+ * out-of-order data, ACKs of holes filled and of FINs still go out at once.
+ * Without the calls every second segment is ACKed as usual. The end sends
+ * what is held; calling it without a begin, or nesting, is harmless. */
+#define UTCP_ACK_BATCH_SEGS 16
+void utcp_input_batch_begin(struct utcp_stack *s);
+void utcp_input_batch_end(struct utcp_stack *s);
+
 /* Tells the stack the time is now: fires every timer due. Returns the next
  * instant the stack needs a tick, or UINT64_MAX when no timer is running. */
 uint64_t utcp_tick(struct utcp_stack *s, uint64_t now);

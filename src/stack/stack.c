@@ -510,6 +510,41 @@ static bool place_payload(struct utcp_stack *s, struct utcp_conn *c,
     return true;
 }
 
+bool utcp__batch_hold_ack(struct utcp_stack *s, struct utcp_conn *c)
+{
+    if (!c->ack_held) {
+        if (s->batch_n == UTCP_ARRAY_LEN(s->batch_acks))
+            return false;
+        s->batch_acks[s->batch_n++] = c;
+        c->ack_held = true;
+    }
+    if (c->t_delack == UTCP_TIME_NEVER) {
+        c->t_delack = s->now + UTCP_MS(s->cfg.delack_ms);
+        utcp__timer_update(s, c);
+    }
+    return true;
+}
+
+void utcp_input_batch_begin(struct utcp_stack *s)
+{
+    s->batching = true;
+}
+
+void utcp_input_batch_end(struct utcp_stack *s)
+{
+    s->batching = false;
+    /* RFC 5681 4.2: the ACKs held over the burst, one per connection. */
+    for (unsigned i = 0; i < s->batch_n; i++) {
+        struct utcp_conn *c = s->batch_acks[i];
+        if (c && c->ack_held) {
+            c->ack_held = false;
+            if (c->state != UTCP_CLOSED) /* not reset meanwhile */
+                utcp__send_ack(s, c);
+        }
+    }
+    s->batch_n = 0;
+}
+
 void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
                    size_t len, unsigned flags)
 {

@@ -79,6 +79,11 @@ struct utcp_stack {
         utcp_seq seq;
         uint32_t len;
     } placed;
+    /* Connections holding an ACK during an input batch (utcp_input_batch_
+     * begin/end); a freed connection's slot is emptied (conn.c). */
+    bool batching;
+    uint8_t batch_n;
+    struct utcp_conn *batch_acks[32];
     uint32_t next_conn_id;
     uint32_t next_ephemeral;
     uint16_t ip_id;

@@ -124,6 +124,11 @@ static void detach(struct utcp_stack *s, struct utcp_conn *c)
 
 void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
 {
+    if (c->ack_held) {
+        for (unsigned i = 0; i < s->batch_n; i++)
+            if (s->batch_acks[i] == c)
+                s->batch_acks[i] = NULL;
+    }
     detach(s, c);
     utcp__ev_unlink(s, c);
     utcp__ring_release(&c->rcvq, &s->buf_alloc);

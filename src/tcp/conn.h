@@ -213,10 +213,13 @@ struct utcp_conn {
     bool reset : 1;             /* ended by a reset (sticky ECONNRESET) */
     bool ack_sent : 1;          /* a segment with ACK went out (cleared at
                                    the start of each input segment) */
+    bool ack_held : 1;          /* owes an ACK at the end of the input
+                                   batch (on s->batch_acks) */
     uint8_t keep_kind;          /* enum utcp_timer_kind for t_keep */
     uint8_t rtx_count;          /* consecutive expiries of t_rtx */
     uint8_t dupacks;
-    uint8_t delack_segs;        /* full segments received, not yet ACKed */
+    uint8_t delack_segs;        /* full segments received, not yet ACKed
+                                   (at most UTCP_ACK_BATCH_SEGS) */
     uint8_t keep_probes;
     uint8_t probes_out;         /* persist probes sent since the last
                                    acceptable ACK */
@@ -394,6 +397,10 @@ uint32_t utcp__rcv_window(const struct utcp_conn *c);
 void utcp__output(struct utcp_stack *s, struct utcp_conn *c);
 /* Sends a bare ACK now (cancels the delayed ACK). */
 void utcp__send_ack(struct utcp_stack *s, struct utcp_conn *c);
+/* During an input batch: notes that c owes an ACK at the batch's end (the
+ * delayed-ACK timer armed as a backstop). False when the batch has no room
+ * left: then the caller ACKs at once. */
+bool utcp__batch_hold_ack(struct utcp_stack *s, struct utcp_conn *c);
 /* SYN or SYN+ACK (from iss), with our options. */
 void utcp__send_syn(struct utcp_stack *s, struct utcp_conn *c);
 /* RST for connection c: <SEQ=snd_nxt><CTL=RST> (RFC 9293 3.10.4 ABORT). */

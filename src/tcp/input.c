@@ -321,7 +321,13 @@ static void ack_now_or_later(struct utcp_stack *s, struct utcp_conn *c,
     uint32_t full = (uint32_t)c->rcv_mss - (c->ts_ok ? 12u : 0u);
     if (len >= full)
         c->delack_segs = (uint8_t)utcp_min_u32(
-            (uint32_t)c->delack_segs + len / (full ? full : 1u), 2u);
+            (uint32_t)c->delack_segs + len / (full ? full : 1u),
+            UTCP_ACK_BATCH_SEGS);
+    if (c->delack_segs >= 2 && s->batching &&
+        c->delack_segs < UTCP_ACK_BATCH_SEGS && s->cfg.delack_ms != 0 &&
+        utcp__batch_hold_ack(s, c))
+        return; /* sent by utcp_input_batch_end (a stretch ACK, as Linux
+                   sends for a GRO burst; RFC 5681 4.2's "SHOULD") */
     if (c->delack_segs >= 2 || s->cfg.delack_ms == 0) {
         utcp__send_ack(s, c);
         return;

@@ -174,6 +174,7 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         c->delack_segs = 0;
         c->t_delack = UTCP_TIME_NEVER;
         c->ack_sent = true;
+        c->ack_held = false; /* its batch slot stays, skipped at the end */
     }
     if (flags & UTCP_TH_RST)
         s->ctr.OutRsts++;

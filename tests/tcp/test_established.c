@@ -73,6 +73,105 @@ static void established_second_full_segment_acked_at_once(void **state)
     seg_destroy(&h);
 }
 
+/* ---- input batches (utcp_input_batch_begin/end): one ACK per burst ---- */
+
+static utcp_sock est_big(struct seg_h *h)
+{
+    struct utcp_config cfg = seg_default_cfg();
+    cfg.rcvbuf = 65536;
+    seg_init(h, &cfg);
+    return seg_open_active(h, PISS, 30 * MS);
+}
+
+static void established_batch_acks_burst_once_at_end(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    est_big(&h);
+    uint32_t U = h.iss + 1;
+    utcp_input_batch_begin(h.st);
+    for (uint32_t i = 0; i < 6; i++)
+        seg_send(&h, F_ACK, P0 + i * 1460, U, 16384, buf, 1460);
+    expect_nothing(&h); /* without the batch: an ACK every second one */
+    utcp_input_batch_end(h.st);
+    expect_seg(&h, F_ACK, U, P0 + 6 * 1460, 0, SEG_ANY);
+    expect_nothing(&h);
+    seg_run(&h, 100 * MS);
+    expect_nothing(&h); /* the backstop delayed-ACK timer was cancelled */
+    seg_destroy(&h);
+}
+
+static void established_batch_acks_at_least_every_16_segments(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    est_big(&h);
+    uint32_t U = h.iss + 1;
+    utcp_input_batch_begin(h.st);
+    for (uint32_t i = 0; i < UTCP_ACK_BATCH_SEGS + 2; i++) {
+        seg_send(&h, F_ACK, P0 + i * 1460, U, 16384, buf, 1460);
+        if (i + 1 == UTCP_ACK_BATCH_SEGS)
+            expect_seg(&h, F_ACK, U, P0 + UTCP_ACK_BATCH_SEGS * 1460, 0,
+                       SEG_ANY);
+        expect_nothing(&h);
+    }
+    utcp_input_batch_end(h.st);
+    expect_seg(&h, F_ACK, U, P0 + (UTCP_ACK_BATCH_SEGS + 2) * 1460, 0,
+               SEG_ANY);
+    expect_nothing(&h);
+    seg_destroy(&h);
+}
+
+static void established_batch_out_of_order_acked_at_once(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    est_big(&h);
+    uint32_t U = h.iss + 1;
+    utcp_input_batch_begin(h.st);
+    seg_send(&h, F_ACK, P0, U, 16384, buf, 1460);
+    seg_send(&h, F_ACK, P0 + 1460, U, 16384, buf, 1460);
+    expect_nothing(&h);
+    /* RFC 5681 4.2: a segment out of order is ACKed at once, batch or
+     * not; the ACK covers the held ones too. */
+    seg_send(&h, F_ACK, P0 + 3 * 1460, U, 16384, buf, 1460);
+    expect_seg(&h, F_ACK, U, P0 + 2 * 1460, 0, SEG_ANY);
+    /* the hole filled: at once again */
+    seg_send(&h, F_ACK, P0 + 2 * 1460, U, 16384, buf, 1460);
+    expect_seg(&h, F_ACK, U, P0 + 4 * 1460, 0, SEG_ANY);
+    utcp_input_batch_end(h.st);
+    expect_nothing(&h);
+    seg_destroy(&h);
+}
+
+static void established_batch_reset_and_freed_while_ack_held(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    utcp_sock sk = est_big(&h);
+    uint32_t U = h.iss + 1;
+    utcp_input_batch_begin(h.st);
+    seg_send(&h, F_ACK, P0, U, 16384, buf, 1460);
+    seg_send(&h, F_ACK, P0 + 1460, U, 16384, buf, 1460);
+    seg_send(&h, F_RST, P0 + 2 * 1460, 0, 0, NULL, 0);
+    expect_nothing(&h);
+    utcp_input_batch_end(h.st); /* no ACK for a connection reset */
+    expect_nothing(&h);
+    /* again, the connection freed inside the batch this time */
+    seg_destroy(&h);
+    sk = est_big(&h);
+    U = h.iss + 1;
+    utcp_input_batch_begin(h.st);
+    seg_send(&h, F_ACK, P0, U, 16384, buf, 1460);
+    seg_send(&h, F_ACK, P0 + 1460, U, 16384, buf, 1460);
+    seg_send(&h, F_RST, P0 + 2 * 1460, 0, 0, NULL, 0);
+    assert_int_equal(utcp_close(h.st, sk), 0);
+    assert_int_equal(SEG_CTR(&h, ConnsAlloc), SEG_CTR(&h, ConnsFree));
+    utcp_input_batch_end(h.st);
+    expect_nothing(&h);
+    seg_destroy(&h);
+}
+
 static void established_out_of_order_sends_dup_ack_then_ack_on_fill(void **state)
 {
     (void)state;
@@ -1007,6 +1106,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(established_data_in_order_acked_after_delack),
         cmocka_unit_test(established_second_full_segment_acked_at_once),
+        cmocka_unit_test(established_batch_acks_burst_once_at_end),
+        cmocka_unit_test(established_batch_acks_at_least_every_16_segments),
+        cmocka_unit_test(established_batch_out_of_order_acked_at_once),
+        cmocka_unit_test(established_batch_reset_and_freed_while_ack_held),
         cmocka_unit_test(established_out_of_order_sends_dup_ack_then_ack_on_fill),
         cmocka_unit_test(established_zero_window_empty_segment_at_rcv_nxt_accepted),
         cmocka_unit_test(established_zero_window_data_sends_ack_not_queued),
