@@ -2,7 +2,8 @@
  * The real-time runtime (DESIGN.md "Real links"): one stack, one TUN device,
  * an epoll loop, a timerfd armed from utcp_tick's deadline, the impairment
  * filter's delay queue, socket events to callbacks, SIGINT/SIGTERM shutdown.
- * Must never call the application inside utcp_input/utcp_tick, block or spin.
+ * Must never call the application inside utcp_input/utcp_tick, block or spin
+ * (but for a full transmit ring, txq.c, as a blocking write would).
  */
 #define _GNU_SOURCE
 #include "run/run_internal.h"
@@ -184,9 +185,22 @@ static struct run_qpkt q_pop(struct utcp_run *r)
 
 /* ---- packet path ---- */
 
+/* The transmit thread's writes (txq.c). */
+static long txq_write(void *ctx, const uint8_t *pkt, size_t len,
+                      const struct utcp_output_meta *meta)
+{
+    return utcp_tun_send(ctx, pkt, len, meta);
+}
+
 static void tun_send(struct utcp_run *r, const uint8_t *pkt, size_t len,
                      const struct utcp_output_meta *meta)
 {
+    if (r->txq) {
+        /* counted by the thread once written */
+        if (utcp_txq_push(r->txq, pkt, len, meta) < 0)
+            r->stats.tx_errors++;
+        return;
+    }
     long n = utcp_tun_send(r->tun, pkt, len, meta);
     if (n >= 0) {
         r->stats.tx_packets++;
@@ -263,7 +277,21 @@ static void deliver_due(struct utcp_run *r)
     }
 }
 
+/* Reads a burst from the device: the stack ACKs it as one (see
+ * utcp_input_batch_begin), as a NIC's interrupt coalescing and GRO let
+ * Linux do. Each ACK written to the TUN device costs this thread the
+ * kernel's whole processing of it (its sender's ACK handling and the
+ * transmission of new data, checksum included on a plain device). */
+static int read_burst(struct utcp_run *r);
 static int read_tun(struct utcp_run *r)
+{
+    utcp_input_batch_begin(r->stack);
+    int rc = read_burst(r);
+    utcp_input_batch_end(r->stack);
+    return rc;
+}
+
+static int read_burst(struct utcp_run *r)
 {
     for (int i = 0; i < READ_BUDGET; i++) {
         unsigned flags;
@@ -547,6 +575,19 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
         sc.offload &= ~(unsigned)UTCP_OFFLOAD_TX_CSUM;
         sc.tso_max = 0;
     }
+    if (!utcp_tun_offload(r->tun, NULL) &&
+        (cfg->tx_thread > 0 ||
+         (cfg->tx_thread == 0 && sysconf(_SC_NPROCESSORS_ONLN) > 1))) {
+        /* 4 MiB: a few thousand packets, more than the stack sends in one
+         * pass of the loop at full speed */
+        rc = utcp_txq_start(&r->txq, txq_write, r->tun, 4u << 20);
+        if (rc) {
+            utcp__msg(msg, msglen, "starting the transmit thread: %s",
+                      utcp_strerror(rc));
+            utcp_run_destroy(r);
+            return rc;
+        }
+    }
     if (!sc.seed)
         sc.seed = utcp_run_now() ^ ((uint64_t)getpid() << 32);
     static const uint8_t zero[16];
@@ -608,6 +649,7 @@ void utcp_run_destroy(struct utcp_run *r)
         return;
     utcp__run_ctl_close(r);
     utcp_stack_destroy(r->stack);
+    utcp_txq_stop(r->txq); /* writes what is queued */
     utcp_tun_close(r->tun);
     if (r->ep >= 0)
         close(r->ep);
@@ -654,7 +696,25 @@ const char *utcp_run_ctl_path(const struct utcp_run *r)
     return r->ctlfd >= 0 ? r->ctl_path : NULL;
 }
 
-void utcp_run_get_stats(const struct utcp_run *r, struct utcp_run_stats *out)
+void utcp__run_stats(const struct utcp_run *r, struct utcp_run_stats *out)
 {
     *out = r->stats;
+    if (r->txq) {
+        struct utcp_txq_stats t;
+        utcp_txq_get_stats(r->txq, &t);
+        out->tx_packets += t.packets;
+        out->tx_bytes += t.bytes;
+        out->tx_dropped += t.dropped;
+        out->tx_errors += t.errors;
+    }
+}
+
+void utcp_run_get_stats(const struct utcp_run *r, struct utcp_run_stats *out)
+{
+    utcp__run_stats(r, out);
+}
+
+bool utcp_run_tx_thread(const struct utcp_run *r)
+{
+    return r->txq != NULL;
 }
