@@ -2,7 +2,10 @@
 # Bulk throughput over TUN, all in one run so the figures compare:
 #   utcp in both TUN modes (offload: virtio-net header, checksum and TSO4
 #   offloads; plain: --no-offload), kernel -> utcp and utcp -> kernel
-#   (utcp nc against socat, MTU 1500);
+#   (utcp nc against socat, MTU 1500; socat moves 64 KiB per read() or
+#   write(), as the peers' tcpbulk and tuntcpsink do: with socat's default
+#   8 KiB writes the kernel sends ~6 KB GSO frames and is itself the
+#   bottleneck, at about 1.7 Gbit/s whoever receives);
 #   kernel -> kernel over a veth pair (MTU 1500, TSO, GSO and GRO off);
 #   the plain TUN device ceiling (../shared/peers tunbench: one read() or
 #   write() per 1500-byte packet, no TCP) and a do-nothing TCP sink over TUN
@@ -18,6 +21,7 @@
 # usage: bench/tun_throughput.sh [BUILD_DIR] [SIZE_MB] [RUNS] [SECS]
 set -euo pipefail
 BUILD=${1:-build}; SIZE_MB=${2:-200}; RUNS=${3:-3}; SECS=${4:-3}
+BS=65536 # socat's block: the size of the kernel side's read() and write()
 HERE=$(cd "$(dirname "$0")" && pwd)
 UTCP=$(cd "$BUILD" && pwd)/tools/utcp
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 77; }
@@ -69,12 +73,12 @@ add() { runs[$1]="${runs[$1]:-}${runs[$1]:+ }$2"; }
 utcp_round() { # $1 = offload|plain
   local mode=$1 args=() s t0
   [ "$mode" = plain ] && args=(--no-offload)
-  ip netns exec $T socat -u OPEN:"$TMP/src" TCP-LISTEN:5001,reuseaddr & s=$!
+  ip netns exec $T socat -b $BS -u OPEN:"$TMP/src" TCP-LISTEN:5001,reuseaddr & s=$!
   wait_listen $T 5001; t0=$(now)
   ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5001 < /dev/null > /dev/null
   add k2u_$mode "$(gbps $(( $(now) - t0 )))"; wait $s
 
-  ip netns exec $T socat -u TCP-LISTEN:5002,reuseaddr OPEN:/dev/null & s=$!
+  ip netns exec $T socat -b $BS -u TCP-LISTEN:5002,reuseaddr OPEN:/dev/null & s=$!
   wait_listen $T 5002; t0=$(now)
   ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5002 < "$TMP/src" > /dev/null
   wait $s; add u2k_$mode "$(gbps $(( $(now) - t0 )))"
@@ -92,9 +96,9 @@ for r in $(seq "$RUNS"); do
   echo "round $r of $RUNS" >&2
   utcp_round offload
   utcp_round plain
-  ip netns exec $B socat -u TCP-LISTEN:5003,reuseaddr OPEN:/dev/null & s=$!
+  ip netns exec $B socat -b $BS -u TCP-LISTEN:5003,reuseaddr OPEN:/dev/null & s=$!
   wait_listen $B 5003; t0=$(now)
-  ip netns exec $A socat -u OPEN:"$TMP/src" TCP:198.19.0.2:5003
+  ip netns exec $A socat -b $BS -u OPEN:"$TMP/src" TCP:198.19.0.2:5003
   wait $s; add k2k "$(gbps $(( $(now) - t0 )))"
   if [ -n "$PEERS" ]; then
     # The device ceiling: tunbench makes btun0 (198.18.1.0/24) in a fresh
