@@ -147,6 +147,11 @@ static void usage(FILE *f)
         "                         segmentation offload (default: offload "
         "when the\n"
         "                         kernel accepts it)\n"
+        "  --tx-thread auto|on|off\n"
+        "                         plain TUN: write packets from a second "
+        "thread\n"
+        "                         (default auto: when more than one CPU is "
+        "online)\n"
         "  --sndbuf N, --rcvbuf N socket buffers in bytes (default 262144, "
         "65536)\n"
         "  --cc newreno|cubic|bbr congestion control (default bbr, as "
@@ -680,6 +685,7 @@ static void on_trace(void *ctx, const struct utcp_trace_event *ev)
 struct http_args {
     const char *root, *log, *dev;
     bool no_log, index, trace, no_offload;
+    int tx_thread; /* utcp_run_config.tx_thread */
     uint16_t port;
     uint32_t addr, kaddr;
     uint8_t kprefix;
@@ -743,6 +749,10 @@ static int parse_valued(struct http_args *a, const char *name, const char *v)
     } else if (!strcmp(name, "--timeout")) {
         if (!parse_ul(v, 1, 86400, &a->timeout))
             return bad("bad timeout '%s' (1..86400 s)", v);
+    } else if (!strcmp(name, "--tx-thread")) {
+        a->tx_thread = utcp_tool_tx_thread(v);
+        if (a->tx_thread < -1)
+            return bad("bad --tx-thread '%s' (auto, on or off)", v);
     } else if (!strcmp(name, "--cc")) {
         a->cc = utcp_tool_cc(v);
         if (a->cc < 0)
@@ -849,6 +859,7 @@ static int start_runtime(struct srv *s, const struct http_args *a)
     cfg.kernel_addr = a->kaddr;
     cfg.kernel_prefix = a->kprefix;
     cfg.no_offload = a->no_offload;
+    cfg.tx_thread = a->tx_thread;
     utcp_config_init(&cfg.stack);
     cfg.stack.sndbuf = (uint32_t)a->sndbuf;
     cfg.stack.rcvbuf = (uint32_t)a->rcvbuf;

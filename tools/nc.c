@@ -72,6 +72,11 @@ static void usage(FILE *f)
         "                         segmentation offload (default: offload "
         "when the\n"
         "                         kernel accepts it; -v prints the mode)\n"
+        "  --tx-thread auto|on|off\n"
+        "                         plain TUN: write packets from a second "
+        "thread\n"
+        "                         (default auto: when more than one CPU is "
+        "online)\n"
         "  --sndbuf N, --rcvbuf N socket buffer sizes in bytes (default "
         "4194304,\n"
         "                         262144)\n"
@@ -496,6 +501,7 @@ struct nc_args {
     unsigned long mtu, sndbuf, rcvbuf, syn_retries;
     bool have_syn_retries;
     bool trace, verbose, rst_on_eof, no_ts, no_sack, no_offload;
+    int tx_thread; /* utcp_run_config.tx_thread */
     int cc; /* enum utcp_cc */
     struct utcp_filter filter;
     bool impaired;
@@ -575,6 +581,11 @@ static int parse_args(int argc, char **argv, struct nc_args *a)
             a->no_sack = true;
         } else if (FLAG("--no-offload")) {
             a->no_offload = true;
+        } else if (FLAG("--tx-thread")) {
+            NEEDV();
+            a->tx_thread = utcp_tool_tx_thread(v);
+            if (a->tx_thread < -1)
+                return bad("bad --tx-thread '%s' (auto, on or off)", v);
         } else if (FLAG("--rst-on-eof")) {
             a->rst_on_eof = true;
         } else if (FLAG("-p") || FLAG("--local-port")) {
@@ -778,6 +789,7 @@ int utcp_tool_nc(int argc, char **argv)
     rc_cfg.kernel_addr = a.kaddr;
     rc_cfg.kernel_prefix = a.kprefix;
     rc_cfg.no_offload = a.no_offload;
+    rc_cfg.tx_thread = a.tx_thread;
     utcp_config_init(&rc_cfg.stack);
     rc_cfg.stack.sndbuf = (uint32_t)a.sndbuf;
     rc_cfg.stack.rcvbuf = (uint32_t)a.rcvbuf;
@@ -810,8 +822,9 @@ int utcp_tool_nc(int argc, char **argv)
                 utcp_run_dev(nc->run),
                 a.impaired ? "; impairments: no TSO, full checksums" : "");
         else
-            say("device %s: plain mode (%s)", utcp_run_dev(nc->run),
-                why ? why : "offloads off");
+            say("device %s: plain mode (%s)%s", utcp_run_dev(nc->run),
+                why ? why : "offloads off",
+                utcp_run_tx_thread(nc->run) ? ", transmit thread" : "");
     }
     struct stat sb;
     if (fstat(1, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {

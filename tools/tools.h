@@ -25,6 +25,19 @@ static inline int utcp_tool_cc(const char *name)
     return -1;
 }
 
+/* --tx-thread auto|on|off: utcp_run_config.tx_thread (0, 1, -1); -2 for
+ * anything else. */
+static inline int utcp_tool_tx_thread(const char *v)
+{
+    if (!strcmp(v, "auto"))
+        return 0;
+    if (!strcmp(v, "on"))
+        return 1;
+    if (!strcmp(v, "off"))
+        return -1;
+    return -2;
+}
+
 struct utcp_tool {
     const char *name;
     int (*run)(int argc, char **argv); /* argv[0] is the command name */

@@ -62,6 +62,14 @@ struct utcp_run_config {
      * before the filter; GSO frames from the kernel still pass the filter
      * as one unit (one loss drops the whole frame). */
     bool no_offload;
+    /* A plain device costs one write() per packet, and each write runs the
+     * kernel's receive path for that packet (TCP included) in the writing
+     * thread. The runtime therefore writes from a second thread, fed
+     * through a ring, when the device is plain and more than one CPU is
+     * online (tx_thread 0); 1 forces the thread on a plain device, -1
+     * keeps every write in the loop's thread. Offload mode writes TSO
+     * frames in the loop's thread. */
+    int tx_thread;
     /* The stack: copied; addr, mtu and output are filled in by the
      * runtime; a seed of 0 becomes one from the clock and the pid; an
      * all-zero secret becomes the per-boot secret kept beside the control
@@ -160,7 +168,11 @@ struct utcp_run_stats {
         filter_corrupted[2];
     uint64_t wakeups;
 };
+/* tx_* count packets written by the transmit thread (see tx_thread) once
+ * written. */
 void utcp_run_get_stats(const struct utcp_run *r, struct utcp_run_stats *out);
+/* Whether a transmit thread writes to the device (see tx_thread). */
+bool utcp_run_tx_thread(const struct utcp_run *r);
 
 /* The directory of control sockets: $UTCP_RUN_DIR if set, else /run/utcp
  * when writable (root), else $XDG_RUNTIME_DIR/utcp, else /tmp/utcp-<uid>.

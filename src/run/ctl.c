@@ -221,7 +221,9 @@ static void answer(struct utcp_run *r, const char *req, struct out *o)
     put(o, "%-18s %12llu  %s\n", #name, (unsigned long long)c.name, help);
         UTCP_COUNTERS(UTCP_X_)
 #undef UTCP_X_
-        const struct utcp_run_stats *s = &r->stats;
+        struct utcp_run_stats st;
+        utcp__run_stats(r, &st);
+        const struct utcp_run_stats *s = &st;
         put(o, "%-18s %12llu  %s\n", "TunRxPackets",
             (unsigned long long)s->rx_packets, "packets read from the device");
         put(o, "%-18s %12llu  %s\n", "TunTxPackets",

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "run/txq.h"
 #include "run/watch.h"
 #include "utcp/run.h"
 #include "utcp/tun.h"
@@ -33,6 +34,7 @@ struct utcp_run {
     struct utcp_run_config cfg;
     struct utcp_tun *tun;
     struct utcp_stack *stack;
+    struct utcp_txq *txq; /* the transmit thread, or NULL (txq.c) */
     int ep, tfd, sigfd, ctlfd;
     uint64_t now;   /* the instant of the current pass */
     uint64_t armed; /* the timerfd's deadline (UINT64_MAX: none) */
@@ -62,6 +64,8 @@ struct utcp_run {
     struct utcp_run_stats stats;
 };
 
+/* r->stats with the transmit thread's counts. */
+void utcp__run_stats(const struct utcp_run *r, struct utcp_run_stats *out);
 /* Opens the control socket at path (NULL: the default) into r->ctlfd. */
 int utcp__run_ctl_open(struct utcp_run *r, const char *path, char *msg,
                        size_t msglen);

@@ -1,0 +1,226 @@
+/*
+ * The runtime's transmit thread: the stack's packets go into a
+ * single-producer single-consumer byte ring and a second thread writes them
+ * to the TUN device (through a callback), so the kernel's processing of each written packet (its
+ * whole TCP receive path, in the writer's context) runs beside the stack
+ * instead of inside its loop. Order is kept; nothing is dropped: the
+ * producer waits while the ring is full, as a blocking write would.
+ */
+#define _GNU_SOURCE
+#include "run/txq.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "utcp/errors.h"
+
+#define REC_ALIGN 64u /* records start on cache lines */
+
+/* A record in the ring: this header, then len bytes of packet. A header
+ * with len == REC_PAD says "the rest up to the end is padding", REC_STOP
+ * "write nothing more: end". */
+#define REC_PAD UINT32_MAX
+#define REC_STOP (UINT32_MAX - 1)
+struct rec {
+    uint32_t len;
+    uint16_t gso_size, hdr_len;
+    uint8_t has_meta, csum_partial;
+};
+
+struct utcp_txq {
+    utcp_txq_write_fn write;
+    void *ctx;
+    uint8_t *ring;
+    uint32_t size; /* a power of two */
+    /* byte positions, growing modulo 2^32 (the futex words) */
+    _Alignas(64) _Atomic uint32_t head; /* written by the producer */
+    _Atomic uint32_t cons_waiting;
+    _Alignas(64) _Atomic uint32_t tail; /* written by the consumer */
+    _Atomic uint32_t prod_waiting;
+    _Alignas(64) _Atomic uint64_t packets, bytes, dropped, errors;
+    pthread_t thread;
+};
+
+static void futex_wait(_Atomic uint32_t *w, uint32_t val)
+{
+    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL,
+            0);
+}
+
+static void futex_wake(_Atomic uint32_t *w)
+{
+    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static uint32_t rec_space(uint32_t len)
+{
+    return (uint32_t)((sizeof(struct rec) + len + REC_ALIGN - 1) &
+                      ~(REC_ALIGN - 1));
+}
+
+static void write_one(struct utcp_txq *q, const struct rec *h,
+                      const uint8_t *pkt)
+{
+    struct utcp_output_meta meta = {h->gso_size, h->hdr_len,
+                                    h->csum_partial != 0};
+    long n = q->write(q->ctx, pkt, h->len, h->has_meta ? &meta : NULL);
+    if (n >= 0) {
+        atomic_fetch_add_explicit(&q->packets, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&q->bytes, h->len, memory_order_relaxed);
+    } else if (n == UTCP_EAGAIN) {
+        atomic_fetch_add_explicit(&q->dropped, 1, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&q->errors, 1, memory_order_relaxed);
+    }
+}
+
+static void *writer(void *arg)
+{
+    struct utcp_txq *q = arg;
+    uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    for (;;) {
+        uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+        if (h == t) {
+            /* Empty: announce the wait, then look again (the producer
+             * stores head, then reads cons_waiting: one of us sees the
+             * other). */
+            atomic_store(&q->cons_waiting, 1);
+            h = atomic_load(&q->head);
+            if (h == t)
+                futex_wait(&q->head, h);
+            atomic_store(&q->cons_waiting, 0);
+            continue;
+        }
+        while (t != h) {
+            uint32_t off = t & (q->size - 1);
+            struct rec r;
+            memcpy(&r, q->ring + off, sizeof r);
+            if (r.len == REC_PAD) {
+                t += q->size - off;
+                continue;
+            }
+            if (r.len == REC_STOP)
+                return NULL;
+            write_one(q, &r, q->ring + off + sizeof r);
+            t += rec_space(r.len);
+            /* Free the space record by record: the producer may be
+             * waiting for it. */
+            atomic_store_explicit(&q->tail, t, memory_order_release);
+            if (atomic_load(&q->prod_waiting))
+                futex_wake(&q->tail);
+        }
+    }
+    return NULL;
+}
+
+int utcp_txq_start(struct utcp_txq **out, utcp_txq_write_fn write, void *ctx,
+                   uint32_t ring_bytes)
+{
+    uint32_t size = 1u << 16;
+    while (size < ring_bytes && size < (1u << 30))
+        size <<= 1;
+    struct utcp_txq *q = calloc(1, sizeof *q);
+    if (!q)
+        return UTCP_ENOMEM;
+    if (posix_memalign((void **)&q->ring, REC_ALIGN, size) != 0) {
+        free(q);
+        return UTCP_ENOMEM;
+    }
+    q->write = write;
+    q->ctx = ctx;
+    q->size = size;
+    /* The thread takes no signals: the runtime reads them from a
+     * signalfd in its own thread, and a signal handed to this one would
+     * take the default action instead. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&q->thread, NULL, writer, q);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) {
+        free(q->ring);
+        free(q);
+        return e == EAGAIN ? UTCP_EAGAIN : UTCP_ENOMEM;
+    }
+    *out = q;
+    return 0;
+}
+
+/* Appends a record (header r, then r->len bytes of pkt unless it is a
+ * stop record), waiting while the ring is full. */
+static void put(struct utcp_txq *q, struct rec *r, const uint8_t *pkt)
+{
+    uint32_t len = r->len == REC_STOP ? 0 : r->len;
+    uint32_t need = rec_space(len);
+    uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    uint32_t off = h & (q->size - 1);
+    /* A record never wraps: pad to the end when it would not fit. */
+    uint32_t pad = q->size - off < need ? q->size - off : 0;
+    for (;;) {
+        uint32_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+        if (q->size - (h - t) >= pad + need)
+            break;
+        /* Full: announce the wait, then look again (the consumer stores
+         * tail, then reads prod_waiting: one of us sees the other). */
+        atomic_store(&q->prod_waiting, 1);
+        t = atomic_load(&q->tail);
+        if (q->size - (h - t) < pad + need)
+            futex_wait(&q->tail, t);
+        atomic_store(&q->prod_waiting, 0);
+    }
+    if (pad) {
+        struct rec p = {REC_PAD, 0, 0, 0, 0};
+        memcpy(q->ring + off, &p, sizeof p);
+        h += pad;
+        off = 0;
+    }
+    memcpy(q->ring + off, r, sizeof *r);
+    if (len)
+        memcpy(q->ring + off + sizeof *r, pkt, len);
+    atomic_store(&q->head, h + need);
+    if (atomic_load(&q->cons_waiting))
+        futex_wake(&q->head);
+}
+
+int utcp_txq_push(struct utcp_txq *q, const uint8_t *pkt, size_t len,
+                  const struct utcp_output_meta *meta)
+{
+    if (len >= REC_STOP || rec_space((uint32_t)len) > q->size / 2)
+        return UTCP_EINVAL;
+    struct rec r = {(uint32_t)len, 0, 0, meta != NULL, 0};
+    if (meta) {
+        r.gso_size = meta->gso_size;
+        r.hdr_len = meta->hdr_len;
+        r.csum_partial = meta->csum_partial;
+    }
+    put(q, &r, pkt);
+    return 0;
+}
+
+void utcp_txq_get_stats(const struct utcp_txq *q, struct utcp_txq_stats *out)
+{
+    struct utcp_txq *m = (struct utcp_txq *)(uintptr_t)q;
+    out->packets = atomic_load_explicit(&m->packets, memory_order_relaxed);
+    out->bytes = atomic_load_explicit(&m->bytes, memory_order_relaxed);
+    out->dropped = atomic_load_explicit(&m->dropped, memory_order_relaxed);
+    out->errors = atomic_load_explicit(&m->errors, memory_order_relaxed);
+}
+
+void utcp_txq_stop(struct utcp_txq *q)
+{
+    if (!q)
+        return;
+    /* Everything queued is written first, in order. */
+    struct rec r = {REC_STOP, 0, 0, 0, 0};
+    put(q, &r, NULL);
+    pthread_join(q->thread, NULL);
+    free(q->ring);
+    free(q);
+}
