@@ -407,14 +407,22 @@ uint32_t utcp__csum_copy_impl(enum utcp__csum_impl impl, void *dst,
     return sum_out(a, b, ca, cb);
 }
 
+/* Headers (20-60 bytes) are summed many times per segment: they skip the
+ * choice of kernel, which they would not use. */
+#ifdef CSUM_X86
+#define PICK(len) ((len) < KERNEL_MIN ? UTCP__CSUM_SCALAR : best_impl())
+#else
+#define PICK(len) best_impl()
+#endif
+
 uint32_t utcp_csum_partial(const void *buf, size_t len, uint32_t sum)
 {
-    return utcp__csum_partial_impl(best_impl(), buf, len, sum);
+    return utcp__csum_partial_impl(PICK(len), buf, len, sum);
 }
 
 uint32_t utcp_csum_copy(void *dst, const void *src, size_t len, uint32_t sum)
 {
-    return utcp__csum_copy_impl(best_impl(), dst, src, len, sum);
+    return utcp__csum_copy_impl(PICK(len), dst, src, len, sum);
 }
 
 uint16_t utcp_csum_fold(uint32_t sum)
