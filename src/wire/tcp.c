@@ -86,6 +86,16 @@ static enum utcp_wire_reason parse_known_option(uint8_t kind, uint8_t olen,
 static enum utcp_wire_reason parse_options(const uint8_t *opt, size_t len,
                                            struct utcp_tcp_opts *o)
 {
+    /* RFC 7323 appendix A: the layout every segment of a connection with
+     * timestamps carries (NOP, NOP, TSopt), recognised in one test; it is
+     * what the loop below would find. */
+    if (len == 12 && opt[0] == UTCP_TCPOPT_NOP && opt[1] == UTCP_TCPOPT_NOP &&
+        opt[2] == UTCP_TCPOPT_TS && opt[3] == OPTLEN_TS) {
+        o->ts_val = utcp_get32(opt + 4);
+        o->ts_ecr = utcp_get32(opt + 8);
+        o->present |= UTCP_OPT_TS;
+        return UTCP_WIRE_OK;
+    }
     size_t i = 0;
     while (i < len) {
         uint8_t kind = opt[i];
