@@ -133,10 +133,17 @@ size_t utcp_ipv4_build(uint8_t *buf, size_t cap, const struct utcp_ipv4 *h,
     utcp_put16(buf + 6, h->df ? (uint16_t)IP_FLAG_DF : 0);
     buf[8] = h->ttl;
     buf[9] = h->proto;
-    utcp_put16(buf + 10, 0);
     utcp_put32(buf + 12, h->src);
     utcp_put32(buf + 16, h->dst);
-    /* RFC 791 3.1: the checksum is computed with the field set to zero. */
-    utcp_put16(buf + 10, utcp_csum(buf, UTCP_IPV4_HDR_LEN));
+    /* RFC 791 3.1: the checksum is computed with the field set to zero,
+     * here from the ten 16-bit words as stored (RFC 1071: the same sum;
+     * reading back bytes just stored one at a time would stall on the
+     * stores) */
+    uint32_t sum = (uint32_t)(0x45u << 8 | h->tos) +
+                   (uint32_t)(UTCP_IPV4_HDR_LEN + payload_len) + h->id +
+                   (h->df ? (uint32_t)IP_FLAG_DF : 0) +
+                   ((uint32_t)h->ttl << 8 | h->proto) + (h->src >> 16) +
+                   (h->src & 0xffffu) + (h->dst >> 16) + (h->dst & 0xffffu);
+    utcp_put16(buf + 10, utcp_csum_fold(sum));
     return UTCP_IPV4_HDR_LEN;
 }

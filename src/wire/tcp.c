@@ -204,59 +204,68 @@ size_t utcp_tcp_opts_len(const struct utcp_tcp_opts *o)
     return n + sack_len(o);
 }
 
+/* Stores the 16-bit word hi,lo and adds it to *sum: the options are
+ * written as whole 16-bit words at even offsets, so their checksum is the
+ * sum of the words as written (RFC 1071), taken here instead of read back
+ * from the header just stored (a 32-bit load over bytes stored one at a
+ * time waits for the stores to retire: no store forwarding). */
+static uint8_t *put_pair(uint8_t *p, uint8_t hi, uint8_t lo, uint32_t *sum)
+{
+    p[0] = hi;
+    p[1] = lo;
+    *sum += (uint32_t)hi << 8 | lo;
+    return p + 2;
+}
+
+static uint8_t *put_word32(uint8_t *p, uint32_t v, uint32_t *sum)
+{
+    utcp_put32(p, v);
+    *sum += (v >> 16) + (v & 0xffffu);
+    return p + 4;
+}
+
 /* Writes the options of o at p, every one padded with leading NOPs to a
  * 32-bit boundary (RFC 7323 appendix A); returns the bytes written, a
- * multiple of 4. The caller has checked the total fits. */
-static size_t write_options(uint8_t *p, const struct utcp_tcp_opts *o)
+ * multiple of 4, and adds their 16-bit words to *sum (at most 20 words:
+ * no overflow). The caller has checked the total fits. */
+static size_t write_options(uint8_t *p, const struct utcp_tcp_opts *o,
+                            uint32_t *sum)
 {
     uint8_t *start = p;
     if (o->present & UTCP_OPT_MSS) {
         /* RFC 9293 3.2: kind 2, length 4, 16-bit MSS. */
-        *p++ = UTCP_TCPOPT_MSS;
-        *p++ = OPTLEN_MSS;
-        utcp_put16(p, o->mss);
-        p += 2;
+        p = put_pair(p, UTCP_TCPOPT_MSS, OPTLEN_MSS, sum);
+        p = put_pair(p, (uint8_t)(o->mss >> 8), (uint8_t)o->mss, sum);
     }
     if ((o->present & UTCP_OPT_SACK_PERM) && (o->present & UTCP_OPT_TS)) {
         /* RFC 2018 2 + RFC 7323 3.2: SACK-permitted takes the place of
          * the two NOPs before the timestamps (12 bytes, as Linux sends in
          * a SYN). */
-        *p++ = UTCP_TCPOPT_SACK_PERM;
-        *p++ = OPTLEN_SACK_PERM;
+        p = put_pair(p, UTCP_TCPOPT_SACK_PERM, OPTLEN_SACK_PERM, sum);
     } else if (o->present & (UTCP_OPT_TS | UTCP_OPT_SACK_PERM)) {
-        *p++ = UTCP_TCPOPT_NOP;
-        *p++ = UTCP_TCPOPT_NOP;
-        if (!(o->present & UTCP_OPT_TS)) {
-            *p++ = UTCP_TCPOPT_SACK_PERM;
-            *p++ = OPTLEN_SACK_PERM;
-        }
+        p = put_pair(p, UTCP_TCPOPT_NOP, UTCP_TCPOPT_NOP, sum);
+        if (!(o->present & UTCP_OPT_TS))
+            p = put_pair(p, UTCP_TCPOPT_SACK_PERM, OPTLEN_SACK_PERM, sum);
     }
     if (o->present & UTCP_OPT_TS) {
         /* RFC 7323 3.2: kind 8, length 10, TSval, TSecr. */
-        *p++ = UTCP_TCPOPT_TS;
-        *p++ = OPTLEN_TS;
-        utcp_put32(p, o->ts_val);
-        utcp_put32(p + 4, o->ts_ecr);
-        p += 8;
+        p = put_pair(p, UTCP_TCPOPT_TS, OPTLEN_TS, sum);
+        p = put_word32(p, o->ts_val, sum);
+        p = put_word32(p, o->ts_ecr, sum);
     }
     if (o->present & UTCP_OPT_WSCALE) {
         /* RFC 7323 2.2: kind 3, length 3, shift count. */
-        *p++ = UTCP_TCPOPT_NOP;
-        *p++ = UTCP_TCPOPT_WSCALE;
-        *p++ = OPTLEN_WSCALE;
-        *p++ = o->wscale;
+        p = put_pair(p, UTCP_TCPOPT_NOP, UTCP_TCPOPT_WSCALE, sum);
+        p = put_pair(p, OPTLEN_WSCALE, o->wscale, sum);
     }
     size_t sl = sack_len(o);
     if (sl > 0) {
         /* RFC 2018 3: kind 5, length 2 + 8n, n (left, right) edges. */
-        *p++ = UTCP_TCPOPT_NOP;
-        *p++ = UTCP_TCPOPT_NOP;
-        *p++ = UTCP_TCPOPT_SACK;
-        *p++ = (uint8_t)(sl - 2);
+        p = put_pair(p, UTCP_TCPOPT_NOP, UTCP_TCPOPT_NOP, sum);
+        p = put_pair(p, UTCP_TCPOPT_SACK, (uint8_t)(sl - 2), sum);
         for (unsigned b = 0; b < o->sack_count; b++) {
-            utcp_put32(p, o->sack[b].left);
-            utcp_put32(p + 4, o->sack[b].right);
-            p += 8;
+            p = put_word32(p, o->sack[b].left, sum);
+            p = put_word32(p, o->sack[b].right, sum);
         }
     }
     return (size_t)(p - start);
@@ -306,7 +315,12 @@ size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
     utcp_put16(buf + 14, h->win);
     utcp_put16(buf + 16, 0); /* checksum computed with the field zero */
     utcp_put16(buf + 18, h->urg);
-    write_options(buf + UTCP_TCP_HDR_LEN, o);
+    /* the header's 16-bit words, summed from the values stored (see
+     * put_pair); the checksum field counts as zero */
+    uint32_t hsum = (uint32_t)h->sport + h->dport + (h->seq >> 16) +
+                    (h->seq & 0xffffu) + (h->ack >> 16) + (h->ack & 0xffffu) +
+                    ((uint32_t)buf[12] << 8 | h->flags) + h->win + h->urg;
+    write_options(buf + UTCP_TCP_HDR_LEN, o, &hsum);
 
     /* RFC 9293 3.1: checksum over pseudo-header, header and data. The
      * header length is a multiple of 4, so the sums chain. */
@@ -320,13 +334,15 @@ size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
         utcp_put16(buf + 16, (uint16_t)~utcp_csum_fold(s));
         return seg_len;
     }
-    s = utcp_csum_partial(buf, hdr_len, s);
+    /* at most 30 header words and 6 pseudo-header words: no overflow,
+     * and the end-around carries are folded once by utcp_csum_fold */
+    s += hsum;
     if (payload_len > 0 && (flags & UTCP_BUILD_PAYLOAD_SUMMED)) {
         if (payload != buf + hdr_len)
             return 0; /* the flag promises the payload is in place */
         /* Partial sums add (RFC 1071 2 (B)); the header length is even,
-         * so the payload's sum from 0 chains after it. Both are below
-         * 2^17 here: no overflow of 32 bits, and utcp_csum_fold folds
+         * so the payload's sum from 0 chains after it. All is below
+         * 2^22 here: no overflow of 32 bits, and utcp_csum_fold folds
          * the carries. */
         s += payload_sum;
     } else if (payload_len > 0) {
