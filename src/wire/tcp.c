@@ -86,16 +86,6 @@ static enum utcp_wire_reason parse_known_option(uint8_t kind, uint8_t olen,
 static enum utcp_wire_reason parse_options(const uint8_t *opt, size_t len,
                                            struct utcp_tcp_opts *o)
 {
-    /* RFC 7323 appendix A: the layout every segment of a connection with
-     * timestamps carries (NOP, NOP, TSopt), recognised in one test; it is
-     * what the loop below would find. */
-    if (len == 12 && opt[0] == UTCP_TCPOPT_NOP && opt[1] == UTCP_TCPOPT_NOP &&
-        opt[2] == UTCP_TCPOPT_TS && opt[3] == OPTLEN_TS) {
-        o->ts_val = utcp_get32(opt + 4);
-        o->ts_ecr = utcp_get32(opt + 8);
-        o->present |= UTCP_OPT_TS;
-        return UTCP_WIRE_OK;
-    }
     size_t i = 0;
     while (i < len) {
         uint8_t kind = opt[i];
@@ -140,13 +130,20 @@ bool utcp_tcp_csum_ok(const uint8_t *seg, size_t len, uint32_t src,
     return utcp_csum_fold(utcp_csum_partial(seg, len, s)) == 0;
 }
 
+/* RFC 7323 appendix A: the layout every segment of a connection with
+ * timestamps carries (NOP, NOP, TSopt), recognised in one test; it is what
+ * parse_options would find. */
+static bool ts_only_layout(const uint8_t *opt, size_t len)
+{
+    return len == 12 && opt[0] == UTCP_TCPOPT_NOP &&
+           opt[1] == UTCP_TCPOPT_NOP && opt[2] == UTCP_TCPOPT_TS &&
+           opt[3] == OPTLEN_TS;
+}
+
 enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
                                      uint32_t src, uint32_t dst,
                                      bool verify_csum, struct utcp_tcp *out)
 {
-    struct utcp_tcp t;
-    memset(&t, 0, sizeof t);
-
     /* RFC 9293 3.1: the fixed header is 20 octets. */
     if (len < UTCP_TCP_HDR_LEN)
         return UTCP_WIRE_TCP_TRUNCATED;
@@ -156,28 +153,45 @@ enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
         return UTCP_WIRE_TCP_DATA_OFFSET;
     if (verify_csum && !utcp_tcp_csum_ok(seg, len, src, dst))
         return UTCP_WIRE_TCP_CHECKSUM;
-    t.sport = utcp_get16(seg);
-    t.dport = utcp_get16(seg + 2);
+    uint16_t sport = utcp_get16(seg), dport = utcp_get16(seg + 2);
     /* Port 0 is reserved; no connection can use it. */
-    if (t.sport == 0 || t.dport == 0)
+    if (sport == 0 || dport == 0)
         return UTCP_WIRE_TCP_PORT_ZERO;
-    enum utcp_wire_reason r = parse_options(
-        seg + UTCP_TCP_HDR_LEN, hdr_len - UTCP_TCP_HDR_LEN, &t.opts);
-    if (r != UTCP_WIRE_OK)
-        return r;
-
-    t.seq = utcp_get32(seg + 4);
-    t.ack = utcp_get32(seg + 8);
-    t.hdr_len = (uint8_t)hdr_len;
+    const uint8_t *opt = seg + UTCP_TCP_HDR_LEN;
+    size_t optlen = hdr_len - UTCP_TCP_HDR_LEN;
+    /* The options go to a local copy first (*out stays untouched when they
+     * are bad), except the common layout, which cannot be: *out is then
+     * written once, field by field (a struct built on the stack and
+     * copied would be read back in wide loads over narrow stores). */
+    struct utcp_tcp_opts o;
+    bool ts_only = ts_only_layout(opt, optlen);
+    if (!ts_only) {
+        memset(&o, 0, sizeof o);
+        enum utcp_wire_reason r = parse_options(opt, optlen, &o);
+        if (r != UTCP_WIRE_OK)
+            return r;
+    }
+    memset(out, 0, sizeof *out);
+    if (ts_only) {
+        out->opts.present = UTCP_OPT_TS;
+        out->opts.ts_val = utcp_get32(opt + 4);
+        out->opts.ts_ecr = utcp_get32(opt + 8);
+    } else {
+        out->opts = o;
+    }
+    out->sport = sport;
+    out->dport = dport;
+    out->seq = utcp_get32(seg + 4);
+    out->ack = utcp_get32(seg + 8);
+    out->hdr_len = (uint8_t)hdr_len;
     /* RFC 9293 3.1: the eight control bits CWR..FIN (RFC 3168 6.1 adds
      * CWR and ECE); the reserved bits are ignored. */
-    t.flags = seg[13];
-    t.win = utcp_get16(seg + 14);
-    t.csum = utcp_get16(seg + 16);
-    t.urg = utcp_get16(seg + 18);
-    t.payload = seg + hdr_len;
-    t.payload_len = len - hdr_len;
-    *out = t;
+    out->flags = seg[13];
+    out->win = utcp_get16(seg + 14);
+    out->csum = utcp_get16(seg + 16);
+    out->urg = utcp_get16(seg + 18);
+    out->payload = seg + hdr_len;
+    out->payload_len = len - hdr_len;
     return UTCP_WIRE_OK;
 }
 
@@ -375,10 +389,14 @@ size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
                                  payload, payload_len, flags, payload_sum);
     if (n == 0)
         return 0;
-    struct utcp_ipv4 iph = *ip;
-    iph.proto = UTCP_IPPROTO_TCP;
     /* Cannot fail: cap >= 20 was checked and utcp_tcp_build keeps
      * n <= 65535 - 20. */
-    (void)utcp_ipv4_build(buf, cap, &iph, n);
+    if (ip->proto == UTCP_IPPROTO_TCP) {
+        (void)utcp_ipv4_build(buf, cap, ip, n);
+    } else {
+        struct utcp_ipv4 iph = *ip;
+        iph.proto = UTCP_IPPROTO_TCP;
+        (void)utcp_ipv4_build(buf, cap, &iph, n);
+    }
     return UTCP_IPV4_HDR_LEN + n;
 }
