@@ -171,11 +171,17 @@ enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
         if (r != UTCP_WIRE_OK)
             return r;
     }
-    memset(out, 0, sizeof *out);
     if (ts_only) {
+        /* every field set (a memset of the whole struct compiles to a
+         * slow-starting rep stos here) */
         out->opts.present = UTCP_OPT_TS;
+        out->opts.wscale = 0;
+        out->opts.sack_count = 0;
+        out->opts.unknown_count = 0;
+        out->opts.mss = 0;
         out->opts.ts_val = utcp_get32(opt + 4);
         out->opts.ts_ecr = utcp_get32(opt + 8);
+        memset(out->opts.sack, 0, sizeof out->opts.sack);
     } else {
         out->opts = o;
     }
