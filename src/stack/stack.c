@@ -399,6 +399,8 @@ void utcp__table_remove(struct utcp_stack *s, struct utcp_conn *c)
     bool listener = c->hnode.key.raddr == 0 && c->hnode.key.rport == 0;
     utcp__ht_remove(listener ? &s->listeners : &s->conns, &c->hnode);
     c->in_table = false;
+    if (s->last_conn == c)
+        s->last_conn = NULL;
 }
 
 struct utcp_conn *utcp__table_find(struct utcp_stack *s,
@@ -595,10 +597,15 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
         return;
     }
     struct utcp_4tuple k = {ip.dst, ip.src, th.dport, th.sport};
-    uint32_t kh = utcp__ht_hash(s->hash_key, &k); /* for both tables */
-    struct utcp_hnode *cn = utcp__ht_find_h(&s->conns, &k, kh);
-    struct utcp_conn *c =
-        cn ? UTCP_CONTAINER_OF(cn, struct utcp_conn, hnode) : NULL;
+    struct utcp_conn *c = s->last_conn;
+    uint32_t kh = 0;
+    if (!c || !utcp_4tuple_eq(&c->hnode.key, &k)) {
+        kh = utcp__ht_hash(s->hash_key, &k); /* for both tables */
+        struct utcp_hnode *cn = utcp__ht_find_h(&s->conns, &k, kh);
+        c = cn ? UTCP_CONTAINER_OF(cn, struct utcp_conn, hnode) : NULL;
+        if (c)
+            s->last_conn = c;
+    }
     s->placed.c = NULL;
     if (verify && !(c && place_payload(s, c, &ip, &th)) &&
         !utcp_tcp_csum_ok(ip.payload, ip.payload_len, ip.src, ip.dst)) {

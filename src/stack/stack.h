@@ -84,6 +84,10 @@ struct utcp_stack {
     bool batching;
     uint8_t batch_n;
     struct utcp_conn *batch_acks[32];
+    /* The connection the last segment was for (NULL: none): a bulk flow's
+     * segments find it without hashing. Cleared when it leaves the table
+     * (utcp__table_remove). */
+    struct utcp_conn *last_conn;
     uint32_t next_conn_id;
     uint32_t next_ephemeral;
     uint16_t ip_id;

@@ -127,6 +127,7 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
 {
     struct utcp_ipv4 ip;
     utcp__ip_out(s, &ip, c->tuple.laddr, c->tuple.raddr);
+    ip.proto = UTCP_IPPROTO_TCP;
 
     struct utcp_tcp th = {0};
     th.sport = c->tuple.lport;

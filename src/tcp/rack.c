@@ -637,6 +637,23 @@ static void rate_generate(struct utcp_rack *r)
     rs->valid = true;
 }
 
+/* An ACK that can change nothing here: no record outstanding (nothing
+ * sent is unacknowledged: the receiving end of a one-way transfer), no
+ * SACK option, no new or duplicate acknowledgment, no probe out (RFC 8985
+ * 7.4.2), no recovery, no D-SACK round or reordering-window decay pending
+ * (6.2 step 4) and no reordering timer to cancel (6.2 step 5). The steps
+ * of utcp__rack_ack would each find nothing to do. */
+static bool ack_changes_nothing(const struct utcp_conn *c,
+                                const struct utcp_tcp *th, bool advanced,
+                                bool newly, bool dup)
+{
+    const struct utcp_rack *r = &c->rack;
+    return r->n == 0 && r->rec == NULL && !advanced && !newly && !dup &&
+           !(th->opts.present & UTCP_OPT_SACK) && !r->tlp_on &&
+           !recovering(c) && !r->was_recovering && !r->dsack_on &&
+           c->rack_timer != UTCP_TIMER_RACK;
+}
+
 void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
                     const struct utcp_tcp *th, bool advanced, bool newly,
                     bool dup)
@@ -646,6 +663,12 @@ void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
     memset(&r->rs, 0, sizeof r->rs);
     if (c->cc->on_rate)
         r->rs.prior_in_flight = utcp__rack_pipe(c);
+    if (ack_changes_nothing(c, th, advanced, newly, dup)) {
+        /* what rate_generate does without a delivery */
+        if (r->app_limited && r->delivered > r->app_limited)
+            r->app_limited = 0;
+        return;
+    }
     uint32_t sacked = rack_deliver(s, c, th, &d);
     rate_generate(r);
     if (d.any) {

@@ -61,9 +61,6 @@ static bool src_is_valid(uint32_t src)
 enum utcp_wire_reason utcp_ipv4_parse(const uint8_t *buf, size_t len,
                                       struct utcp_ipv4 *out)
 {
-    struct utcp_ipv4 h;
-    memset(&h, 0, sizeof h);
-
     /* RFC 791 3.1: the fixed part of the header is 20 octets. */
     if (len < UTCP_IPV4_HDR_LEN)
         return UTCP_WIRE_IP_TRUNCATED;
@@ -93,25 +90,27 @@ enum utcp_wire_reason utcp_ipv4_parse(const uint8_t *buf, size_t len,
      * fragment. RFC 1122 3.2.1.4 requires reassembly; until it exists,
      * fragments are dropped. */
     uint16_t frag = utcp_get16(buf + 6);
-    h.df = (frag & IP_FLAG_DF) != 0;
-    h.mf = (frag & IP_FLAG_MF) != 0;
-    h.frag_off = (uint16_t)(frag & IP_FRAG_MASK);
-    if (h.mf || h.frag_off != 0)
+    if ((frag & IP_FLAG_MF) || (frag & IP_FRAG_MASK) != 0)
         return UTCP_WIRE_IP_FRAGMENT;
-    h.src = utcp_get32(buf + 12);
-    h.dst = utcp_get32(buf + 16);
-    if (!src_is_valid(h.src))
+    uint32_t src = utcp_get32(buf + 12);
+    if (!src_is_valid(src))
         return UTCP_WIRE_IP_BAD_SRC;
 
-    h.total_len = total_len;
-    h.id = utcp_get16(buf + 4);
-    h.hdr_len = (uint8_t)hdr_len;
-    h.tos = buf[1];
-    h.ttl = buf[8];
-    h.proto = buf[9];
-    h.payload = buf + hdr_len;
-    h.payload_len = total_len - hdr_len;
-    *out = h;
+    /* *out is written once, field by field, only now that the header is
+     * good (a struct built on the stack and copied would be read back in
+     * wide loads over narrow stores). */
+    memset(out, 0, sizeof *out);
+    out->df = (frag & IP_FLAG_DF) != 0;
+    out->src = src;
+    out->dst = utcp_get32(buf + 16);
+    out->total_len = total_len;
+    out->id = utcp_get16(buf + 4);
+    out->hdr_len = (uint8_t)hdr_len;
+    out->tos = buf[1];
+    out->ttl = buf[8];
+    out->proto = buf[9];
+    out->payload = buf + hdr_len;
+    out->payload_len = total_len - hdr_len;
     return UTCP_WIRE_OK;
 }
 
@@ -133,10 +132,17 @@ size_t utcp_ipv4_build(uint8_t *buf, size_t cap, const struct utcp_ipv4 *h,
     utcp_put16(buf + 6, h->df ? (uint16_t)IP_FLAG_DF : 0);
     buf[8] = h->ttl;
     buf[9] = h->proto;
-    utcp_put16(buf + 10, 0);
     utcp_put32(buf + 12, h->src);
     utcp_put32(buf + 16, h->dst);
-    /* RFC 791 3.1: the checksum is computed with the field set to zero. */
-    utcp_put16(buf + 10, utcp_csum(buf, UTCP_IPV4_HDR_LEN));
+    /* RFC 791 3.1: the checksum is computed with the field set to zero,
+     * here from the ten 16-bit words as stored (RFC 1071: the same sum;
+     * reading back bytes just stored one at a time would stall on the
+     * stores) */
+    uint32_t sum = (uint32_t)(0x45u << 8 | h->tos) +
+                   (uint32_t)(UTCP_IPV4_HDR_LEN + payload_len) + h->id +
+                   (h->df ? (uint32_t)IP_FLAG_DF : 0) +
+                   ((uint32_t)h->ttl << 8 | h->proto) + (h->src >> 16) +
+                   (h->src & 0xffffu) + (h->dst >> 16) + (h->dst & 0xffffu);
+    utcp_put16(buf + 10, utcp_csum_fold(sum));
     return UTCP_IPV4_HDR_LEN;
 }

@@ -130,13 +130,20 @@ bool utcp_tcp_csum_ok(const uint8_t *seg, size_t len, uint32_t src,
     return utcp_csum_fold(utcp_csum_partial(seg, len, s)) == 0;
 }
 
+/* RFC 7323 appendix A: the layout every segment of a connection with
+ * timestamps carries (NOP, NOP, TSopt), recognised in one test; it is what
+ * parse_options would find. */
+static bool ts_only_layout(const uint8_t *opt, size_t len)
+{
+    return len == 12 && opt[0] == UTCP_TCPOPT_NOP &&
+           opt[1] == UTCP_TCPOPT_NOP && opt[2] == UTCP_TCPOPT_TS &&
+           opt[3] == OPTLEN_TS;
+}
+
 enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
                                      uint32_t src, uint32_t dst,
                                      bool verify_csum, struct utcp_tcp *out)
 {
-    struct utcp_tcp t;
-    memset(&t, 0, sizeof t);
-
     /* RFC 9293 3.1: the fixed header is 20 octets. */
     if (len < UTCP_TCP_HDR_LEN)
         return UTCP_WIRE_TCP_TRUNCATED;
@@ -146,28 +153,51 @@ enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
         return UTCP_WIRE_TCP_DATA_OFFSET;
     if (verify_csum && !utcp_tcp_csum_ok(seg, len, src, dst))
         return UTCP_WIRE_TCP_CHECKSUM;
-    t.sport = utcp_get16(seg);
-    t.dport = utcp_get16(seg + 2);
+    uint16_t sport = utcp_get16(seg), dport = utcp_get16(seg + 2);
     /* Port 0 is reserved; no connection can use it. */
-    if (t.sport == 0 || t.dport == 0)
+    if (sport == 0 || dport == 0)
         return UTCP_WIRE_TCP_PORT_ZERO;
-    enum utcp_wire_reason r = parse_options(
-        seg + UTCP_TCP_HDR_LEN, hdr_len - UTCP_TCP_HDR_LEN, &t.opts);
-    if (r != UTCP_WIRE_OK)
-        return r;
-
-    t.seq = utcp_get32(seg + 4);
-    t.ack = utcp_get32(seg + 8);
-    t.hdr_len = (uint8_t)hdr_len;
+    const uint8_t *opt = seg + UTCP_TCP_HDR_LEN;
+    size_t optlen = hdr_len - UTCP_TCP_HDR_LEN;
+    /* The options go to a local copy first (*out stays untouched when they
+     * are bad), except the common layout, which cannot be: *out is then
+     * written once, field by field (a struct built on the stack and
+     * copied would be read back in wide loads over narrow stores). */
+    struct utcp_tcp_opts o;
+    bool ts_only = ts_only_layout(opt, optlen);
+    if (!ts_only) {
+        memset(&o, 0, sizeof o);
+        enum utcp_wire_reason r = parse_options(opt, optlen, &o);
+        if (r != UTCP_WIRE_OK)
+            return r;
+    }
+    if (ts_only) {
+        /* every field set (a memset of the whole struct compiles to a
+         * slow-starting rep stos here) */
+        out->opts.present = UTCP_OPT_TS;
+        out->opts.wscale = 0;
+        out->opts.sack_count = 0;
+        out->opts.unknown_count = 0;
+        out->opts.mss = 0;
+        out->opts.ts_val = utcp_get32(opt + 4);
+        out->opts.ts_ecr = utcp_get32(opt + 8);
+        memset(out->opts.sack, 0, sizeof out->opts.sack);
+    } else {
+        out->opts = o;
+    }
+    out->sport = sport;
+    out->dport = dport;
+    out->seq = utcp_get32(seg + 4);
+    out->ack = utcp_get32(seg + 8);
+    out->hdr_len = (uint8_t)hdr_len;
     /* RFC 9293 3.1: the eight control bits CWR..FIN (RFC 3168 6.1 adds
      * CWR and ECE); the reserved bits are ignored. */
-    t.flags = seg[13];
-    t.win = utcp_get16(seg + 14);
-    t.csum = utcp_get16(seg + 16);
-    t.urg = utcp_get16(seg + 18);
-    t.payload = seg + hdr_len;
-    t.payload_len = len - hdr_len;
-    *out = t;
+    out->flags = seg[13];
+    out->win = utcp_get16(seg + 14);
+    out->csum = utcp_get16(seg + 16);
+    out->urg = utcp_get16(seg + 18);
+    out->payload = seg + hdr_len;
+    out->payload_len = len - hdr_len;
     return UTCP_WIRE_OK;
 }
 
@@ -194,59 +224,68 @@ size_t utcp_tcp_opts_len(const struct utcp_tcp_opts *o)
     return n + sack_len(o);
 }
 
+/* Stores the 16-bit word hi,lo and adds it to *sum: the options are
+ * written as whole 16-bit words at even offsets, so their checksum is the
+ * sum of the words as written (RFC 1071), taken here instead of read back
+ * from the header just stored (a 32-bit load over bytes stored one at a
+ * time waits for the stores to retire: no store forwarding). */
+static uint8_t *put_pair(uint8_t *p, uint8_t hi, uint8_t lo, uint32_t *sum)
+{
+    p[0] = hi;
+    p[1] = lo;
+    *sum += (uint32_t)hi << 8 | lo;
+    return p + 2;
+}
+
+static uint8_t *put_word32(uint8_t *p, uint32_t v, uint32_t *sum)
+{
+    utcp_put32(p, v);
+    *sum += (v >> 16) + (v & 0xffffu);
+    return p + 4;
+}
+
 /* Writes the options of o at p, every one padded with leading NOPs to a
  * 32-bit boundary (RFC 7323 appendix A); returns the bytes written, a
- * multiple of 4. The caller has checked the total fits. */
-static size_t write_options(uint8_t *p, const struct utcp_tcp_opts *o)
+ * multiple of 4, and adds their 16-bit words to *sum (at most 20 words:
+ * no overflow). The caller has checked the total fits. */
+static size_t write_options(uint8_t *p, const struct utcp_tcp_opts *o,
+                            uint32_t *sum)
 {
     uint8_t *start = p;
     if (o->present & UTCP_OPT_MSS) {
         /* RFC 9293 3.2: kind 2, length 4, 16-bit MSS. */
-        *p++ = UTCP_TCPOPT_MSS;
-        *p++ = OPTLEN_MSS;
-        utcp_put16(p, o->mss);
-        p += 2;
+        p = put_pair(p, UTCP_TCPOPT_MSS, OPTLEN_MSS, sum);
+        p = put_pair(p, (uint8_t)(o->mss >> 8), (uint8_t)o->mss, sum);
     }
     if ((o->present & UTCP_OPT_SACK_PERM) && (o->present & UTCP_OPT_TS)) {
         /* RFC 2018 2 + RFC 7323 3.2: SACK-permitted takes the place of
          * the two NOPs before the timestamps (12 bytes, as Linux sends in
          * a SYN). */
-        *p++ = UTCP_TCPOPT_SACK_PERM;
-        *p++ = OPTLEN_SACK_PERM;
+        p = put_pair(p, UTCP_TCPOPT_SACK_PERM, OPTLEN_SACK_PERM, sum);
     } else if (o->present & (UTCP_OPT_TS | UTCP_OPT_SACK_PERM)) {
-        *p++ = UTCP_TCPOPT_NOP;
-        *p++ = UTCP_TCPOPT_NOP;
-        if (!(o->present & UTCP_OPT_TS)) {
-            *p++ = UTCP_TCPOPT_SACK_PERM;
-            *p++ = OPTLEN_SACK_PERM;
-        }
+        p = put_pair(p, UTCP_TCPOPT_NOP, UTCP_TCPOPT_NOP, sum);
+        if (!(o->present & UTCP_OPT_TS))
+            p = put_pair(p, UTCP_TCPOPT_SACK_PERM, OPTLEN_SACK_PERM, sum);
     }
     if (o->present & UTCP_OPT_TS) {
         /* RFC 7323 3.2: kind 8, length 10, TSval, TSecr. */
-        *p++ = UTCP_TCPOPT_TS;
-        *p++ = OPTLEN_TS;
-        utcp_put32(p, o->ts_val);
-        utcp_put32(p + 4, o->ts_ecr);
-        p += 8;
+        p = put_pair(p, UTCP_TCPOPT_TS, OPTLEN_TS, sum);
+        p = put_word32(p, o->ts_val, sum);
+        p = put_word32(p, o->ts_ecr, sum);
     }
     if (o->present & UTCP_OPT_WSCALE) {
         /* RFC 7323 2.2: kind 3, length 3, shift count. */
-        *p++ = UTCP_TCPOPT_NOP;
-        *p++ = UTCP_TCPOPT_WSCALE;
-        *p++ = OPTLEN_WSCALE;
-        *p++ = o->wscale;
+        p = put_pair(p, UTCP_TCPOPT_NOP, UTCP_TCPOPT_WSCALE, sum);
+        p = put_pair(p, OPTLEN_WSCALE, o->wscale, sum);
     }
     size_t sl = sack_len(o);
     if (sl > 0) {
         /* RFC 2018 3: kind 5, length 2 + 8n, n (left, right) edges. */
-        *p++ = UTCP_TCPOPT_NOP;
-        *p++ = UTCP_TCPOPT_NOP;
-        *p++ = UTCP_TCPOPT_SACK;
-        *p++ = (uint8_t)(sl - 2);
+        p = put_pair(p, UTCP_TCPOPT_NOP, UTCP_TCPOPT_NOP, sum);
+        p = put_pair(p, UTCP_TCPOPT_SACK, (uint8_t)(sl - 2), sum);
         for (unsigned b = 0; b < o->sack_count; b++) {
-            utcp_put32(p, o->sack[b].left);
-            utcp_put32(p + 4, o->sack[b].right);
-            p += 8;
+            p = put_word32(p, o->sack[b].left, sum);
+            p = put_word32(p, o->sack[b].right, sum);
         }
     }
     return (size_t)(p - start);
@@ -296,7 +335,12 @@ size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
     utcp_put16(buf + 14, h->win);
     utcp_put16(buf + 16, 0); /* checksum computed with the field zero */
     utcp_put16(buf + 18, h->urg);
-    write_options(buf + UTCP_TCP_HDR_LEN, o);
+    /* the header's 16-bit words, summed from the values stored (see
+     * put_pair); the checksum field counts as zero */
+    uint32_t hsum = (uint32_t)h->sport + h->dport + (h->seq >> 16) +
+                    (h->seq & 0xffffu) + (h->ack >> 16) + (h->ack & 0xffffu) +
+                    ((uint32_t)buf[12] << 8 | h->flags) + h->win + h->urg;
+    write_options(buf + UTCP_TCP_HDR_LEN, o, &hsum);
 
     /* RFC 9293 3.1: checksum over pseudo-header, header and data. The
      * header length is a multiple of 4, so the sums chain. */
@@ -310,13 +354,15 @@ size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
         utcp_put16(buf + 16, (uint16_t)~utcp_csum_fold(s));
         return seg_len;
     }
-    s = utcp_csum_partial(buf, hdr_len, s);
+    /* at most 30 header words and 6 pseudo-header words: no overflow,
+     * and the end-around carries are folded once by utcp_csum_fold */
+    s += hsum;
     if (payload_len > 0 && (flags & UTCP_BUILD_PAYLOAD_SUMMED)) {
         if (payload != buf + hdr_len)
             return 0; /* the flag promises the payload is in place */
         /* Partial sums add (RFC 1071 2 (B)); the header length is even,
-         * so the payload's sum from 0 chains after it. Both are below
-         * 2^17 here: no overflow of 32 bits, and utcp_csum_fold folds
+         * so the payload's sum from 0 chains after it. All is below
+         * 2^22 here: no overflow of 32 bits, and utcp_csum_fold folds
          * the carries. */
         s += payload_sum;
     } else if (payload_len > 0) {
@@ -349,10 +395,14 @@ size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
                                  payload, payload_len, flags, payload_sum);
     if (n == 0)
         return 0;
-    struct utcp_ipv4 iph = *ip;
-    iph.proto = UTCP_IPPROTO_TCP;
     /* Cannot fail: cap >= 20 was checked and utcp_tcp_build keeps
      * n <= 65535 - 20. */
-    (void)utcp_ipv4_build(buf, cap, &iph, n);
+    if (ip->proto == UTCP_IPPROTO_TCP) {
+        (void)utcp_ipv4_build(buf, cap, ip, n);
+    } else {
+        struct utcp_ipv4 iph = *ip;
+        iph.proto = UTCP_IPPROTO_TCP;
+        (void)utcp_ipv4_build(buf, cap, &iph, n);
+    }
     return UTCP_IPV4_HDR_LEN + n;
 }

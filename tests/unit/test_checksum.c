@@ -3,7 +3,9 @@
  * 3 example, the fast sum against a naive 16-bit big-endian loop for every
  * length 0..2100 at every alignment 0..7, chaining, copy-and-sum, RFC 1624
  * incremental updates against recomputation, the pseudo-header, reads that
- * end at a guard page, and the portable (byte-assembled) load path.
+ * end at a guard page, the portable (byte-assembled) load path, and every
+ * implementation this CPU runs (scalar, AVX2, AVX-512) against the naive
+ * loop over random lengths 0..70000, alignments, odd offsets and sums.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 
@@ -19,6 +21,7 @@
 #include <cmocka.h>
 
 #include "utcp/wire.h"
+#include "wire/csum_impl.h"
 
 /* The same source compiled with byte-assembled big-endian loads, the path a
  * host of unknown byte order takes (and the arithmetic a big-endian host
@@ -31,6 +34,10 @@
 #define utcp_csum_pseudo portable_csum_pseudo
 #define utcp_csum_update16 portable_csum_update16
 #define utcp_csum_update32 portable_csum_update32
+#define utcp__csum_impl_ok portable_csum_impl_ok
+#define utcp__csum_impl_name portable_csum_impl_name
+#define utcp__csum_partial_impl portable_csum_partial_impl
+#define utcp__csum_copy_impl portable_csum_copy_impl
 uint32_t portable_csum_partial(const void *buf, size_t len, uint32_t sum);
 uint32_t portable_csum_copy(void *dst, const void *src, size_t len,
                             uint32_t sum);
@@ -48,6 +55,10 @@ uint16_t portable_csum_update32(uint16_t hc, uint32_t old_v, uint32_t new_v);
 #undef utcp_csum_pseudo
 #undef utcp_csum_update16
 #undef utcp_csum_update32
+#undef utcp__csum_impl_ok
+#undef utcp__csum_impl_name
+#undef utcp__csum_partial_impl
+#undef utcp__csum_copy_impl
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -434,6 +445,114 @@ static void csum_portable_path_equals_naive(void **state)
     assert_int_equal(portable_csum_pseudo(1, 2, 3, 4), 10);
 }
 
+/* ---- every implementation against the reference ------------------------ */
+
+/* Each implementation this build and CPU run (the scalar one always), over
+ * random lengths 0..70000 (past the vector kernels' thresholds and their
+ * 1 MiB lane-emptying pass is covered below), every source alignment 0..63
+ * in turn, odd destination offsets and random incoming partial sums. */
+static void csum_every_impl_equals_naive_random_lengths(void **state)
+{
+    (void)state;
+    enum { N = 70000 };
+    uint8_t *src = malloc(N + 128), *dst = malloc(N + 128);
+    assert_non_null(src);
+    assert_non_null(dst);
+    int ran = 0;
+    for (int im = 0; im < UTCP__CSUM_NIMPL; im++) {
+        enum utcp__csum_impl impl = (enum utcp__csum_impl)im;
+        if (!utcp__csum_impl_ok(impl))
+            continue;
+        ran++;
+        for (int i = 0; i < 1200; i++) {
+            size_t len = i < 300 ? (size_t)i : (size_t)(rng() % (N + 1));
+            size_t sa = (size_t)i % 64, da = (size_t)(rng() % 64) | 1u;
+            uint32_t init = (i & 3) == 0 ? 0 : (uint32_t)rng();
+            fill_random(src + sa, len);
+            memset(dst, 0x5a, N + 128);
+            uint16_t want = naive_sum(src + sa, len, init);
+            uint32_t got = utcp__csum_partial_impl(impl, src + sa, len, init);
+            assert_in_range(got, 0, 0xffff);
+            assert_int_equal(naive_fold(got), want);
+            /* bit for bit the scalar result, not just congruent */
+            assert_int_equal(
+                got, utcp__csum_partial_impl(UTCP__CSUM_SCALAR, src + sa,
+                                             len, init));
+            uint32_t c = utcp__csum_copy_impl(impl, dst + da, src + sa, len,
+                                              init);
+            assert_int_equal(c, got);
+            assert_memory_equal(dst + da, src + sa, len);
+            for (size_t k = 0; k < da; k++)
+                assert_int_equal(dst[k], 0x5a);
+            for (size_t k = da + len; k < N + 128; k++)
+                assert_int_equal(dst[k], 0x5a);
+            /* chained at an even cut, the second part at an odd address */
+            size_t cut = len ? (size_t)(rng() % (len + 1)) & ~(size_t)1 : 0;
+            uint32_t ch = utcp__csum_partial_impl(impl, src + sa, cut, init);
+            ch = utcp__csum_copy_impl(impl, dst + da, src + sa + cut,
+                                      len - cut, ch);
+            assert_int_equal(naive_fold(ch), want);
+        }
+    }
+    assert_true(ran >= 1);
+    free(src);
+    free(dst);
+}
+
+/* All-ones and all-zero data (the extremes of every lane and of the
+ * end-around carry) and more than 1 MiB (a vector kernel empties its lanes
+ * every 1 MiB), with the extreme incoming sums. */
+static void csum_every_impl_extremes_and_long_buffers(void **state)
+{
+    (void)state;
+    size_t n = (3u << 20) + 77;
+    uint8_t *buf = malloc(n + 1);
+    assert_non_null(buf);
+    const uint32_t inits[] = {0, 0xffff, 0xffffffffu};
+    for (int im = 0; im < UTCP__CSUM_NIMPL; im++) {
+        enum utcp__csum_impl impl = (enum utcp__csum_impl)im;
+        if (!utcp__csum_impl_ok(impl))
+            continue;
+        for (int fill = 0; fill < 3; fill++) {
+            if (fill == 2)
+                fill_random(buf, n + 1);
+            else
+                memset(buf, fill ? 0xff : 0, n + 1);
+            const size_t lens[] = {128, 129, 1460, 65536, (1u << 20) + 2, n};
+            for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+                for (size_t ii = 0; ii < 3; ii++)
+                    for (size_t off = 0; off < 2; off++) {
+                        uint32_t got = utcp__csum_partial_impl(
+                            impl, buf + off, lens[li], inits[ii]);
+                        assert_int_equal(
+                            got, utcp__csum_partial_impl(UTCP__CSUM_SCALAR,
+                                                         buf + off, lens[li],
+                                                         inits[ii]));
+                        assert_int_equal(
+                            naive_fold(got),
+                            naive_sum(buf + off, lens[li], inits[ii]));
+                    }
+        }
+    }
+    free(buf);
+}
+
+static void csum_public_functions_use_a_runnable_impl(void **state)
+{
+    (void)state;
+    /* the scalar one always runs; the names are distinct */
+    assert_true(utcp__csum_impl_ok(UTCP__CSUM_SCALAR));
+    assert_string_equal(utcp__csum_impl_name(UTCP__CSUM_SCALAR), "scalar");
+    assert_string_not_equal(utcp__csum_impl_name(UTCP__CSUM_AVX2),
+                            utcp__csum_impl_name(UTCP__CSUM_AVX512));
+    uint8_t buf[4096];
+    fill_random(buf, sizeof buf);
+    for (size_t len = 0; len <= sizeof buf; len += 61)
+        assert_int_equal(utcp_csum_partial(buf, len, 7),
+                         utcp__csum_partial_impl(UTCP__CSUM_SCALAR, buf, len,
+                                                 7));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +575,9 @@ int main(void)
         cmocka_unit_test(csum_pseudo_equals_sum_of_built_pseudo_header),
         cmocka_unit_test(csum_reads_nothing_past_the_end_at_guard_page),
         cmocka_unit_test(csum_portable_path_equals_naive),
+        cmocka_unit_test(csum_every_impl_equals_naive_random_lengths),
+        cmocka_unit_test(csum_every_impl_extremes_and_long_buffers),
+        cmocka_unit_test(csum_public_functions_use_a_runnable_impl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
