@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bulk throughput over TUN, all in one run so the figures compare:
 #   utcp in both TUN modes (offload: virtio-net header, checksum and TSO4
-#   offloads; plain: --no-offload), kernel -> utcp and utcp -> kernel
+#   offloads; plain: --no-offload, with its transmit thread and, "one
+#   thread", without), kernel -> utcp and utcp -> kernel
 #   (utcp nc against socat, MTU 1500; socat moves 64 KiB per read() or
 #   write(), as the peers' tcpbulk and tuntcpsink do: with socat's default
 #   8 KiB writes the kernel sends ~6 KB GSO frames and is itself the
@@ -70,9 +71,10 @@ median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ a[NR] = $1 } END
 # all of them alike; each figure is the median over the rounds.
 declare -A res runs
 add() { runs[$1]="${runs[$1]:-}${runs[$1]:+ }$2"; }
-utcp_round() { # $1 = offload|plain
+utcp_round() { # $1 = offload|plain|plain1 (plain1: plain, no transmit thread)
   local mode=$1 args=() s t0
   [ "$mode" = plain ] && args=(--no-offload)
+  [ "$mode" = plain1 ] && args=(--no-offload --tx-thread off)
   ip netns exec $T socat -b $BS -u OPEN:"$TMP/src" TCP-LISTEN:5001,reuseaddr & s=$!
   wait_listen $T 5001; t0=$(now)
   ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5001 < /dev/null > /dev/null
@@ -96,6 +98,7 @@ for r in $(seq "$RUNS"); do
   echo "round $r of $RUNS" >&2
   utcp_round offload
   utcp_round plain
+  utcp_round plain1
   ip netns exec $B socat -b $BS -u TCP-LISTEN:5003,reuseaddr OPEN:/dev/null & s=$!
   wait_listen $B 5003; t0=$(now)
   ip netns exec $A socat -b $BS -u OPEN:"$TMP/src" TCP:198.19.0.2:5003
@@ -119,7 +122,7 @@ for r in $(seq "$RUNS"); do
   fi
 done
 [ -n "$LPID" ] && { kill $LPID; wait $LPID 2>/dev/null || true; LPID=; }
-for k in k2u_offload u2k_offload k2u_plain u2k_plain k2k ceil_rx ceil_tx sink lwip_rx lwip_tx; do
+for k in k2u_offload u2k_offload k2u_plain u2k_plain k2u_plain1 u2k_plain1 k2k ceil_rx ceil_tx sink lwip_rx lwip_tx; do
   res[$k]=$(echo "${runs[$k]:-}" | median)
   res[${k}_runs]=${runs[$k]:-}
 done
@@ -131,9 +134,11 @@ printf "%-44s %7s %8s %8s   %s\n" "" "Gbit/s" "/lwIP" "/ceiling" "runs"
 row() { printf "%-44s %7s %8s %8s   %s\n" "$1" "$2" "$3" "$4" "$5"; }
 row "kernel -> utcp, offload" "${res[k2u_offload]}" "$(ratio "${res[k2u_offload]}" "${res[lwip_rx]}")" "$(ratio "${res[k2u_offload]}" "${res[ceil_rx]}")" "${res[k2u_offload_runs]}"
 row "kernel -> utcp, plain" "${res[k2u_plain]}" "$(ratio "${res[k2u_plain]}" "${res[lwip_rx]}")" "$(ratio "${res[k2u_plain]}" "${res[ceil_rx]}")" "${res[k2u_plain_runs]}"
+row "kernel -> utcp, plain, one thread" "${res[k2u_plain1]}" "$(ratio "${res[k2u_plain1]}" "${res[lwip_rx]}")" "$(ratio "${res[k2u_plain1]}" "${res[ceil_rx]}")" "${res[k2u_plain1_runs]}"
 row "kernel -> lwIP (plain TUN)" "${res[lwip_rx]}" "1.00" "$(ratio "${res[lwip_rx]}" "${res[ceil_rx]}")" "${res[lwip_rx_runs]:-}"
 row "utcp -> kernel, offload" "${res[u2k_offload]}" "$(ratio "${res[u2k_offload]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_offload]}" "${res[ceil_tx]}")" "${res[u2k_offload_runs]}"
 row "utcp -> kernel, plain" "${res[u2k_plain]}" "$(ratio "${res[u2k_plain]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plain]}" "${res[ceil_tx]}")" "${res[u2k_plain_runs]}"
+row "utcp -> kernel, plain, one thread" "${res[u2k_plain1]}" "$(ratio "${res[u2k_plain1]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plain1]}" "${res[ceil_tx]}")" "${res[u2k_plain1_runs]}"
 row "lwIP -> kernel (plain TUN)" "${res[lwip_tx]}" "1.00" "$(ratio "${res[lwip_tx]}" "${res[ceil_tx]}")" "${res[lwip_tx_runs]:-}"
 row "kernel -> kernel, veth, offloads off" "${res[k2k]}" "" "" "${res[k2k_runs]}"
 row "TUN ceiling rx (tunbench, IP bytes)" "${res[ceil_rx]}" "" "1.00" "${res[ceil_rx_runs]:-}"

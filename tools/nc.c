@@ -73,10 +73,10 @@ static void usage(FILE *f)
         "when the\n"
         "                         kernel accepts it; -v prints the mode)\n"
         "  --tx-thread auto|on|off\n"
-        "                         plain TUN: write packets from a second "
-        "thread\n"
-        "                         (default auto: when more than one CPU is "
-        "online)\n"
+        "                         write packets from a second thread (auto, "
+        "the\n"
+        "                         default: in plain mode with more than one "
+        "CPU)\n"
         "  --sndbuf N, --rcvbuf N socket buffer sizes in bytes (default "
         "4194304,\n"
         "                         262144)\n"
@@ -818,9 +818,10 @@ int utcp_tool_nc(int argc, char **argv)
         const char *why = NULL;
         if (utcp_run_offload(nc->run, &why))
             say("device %s: offload mode (virtio-net header, checksum and "
-                "TSO4 offloads%s)",
+                "TSO4 offloads%s)%s",
                 utcp_run_dev(nc->run),
-                a.impaired ? "; impairments: no TSO, full checksums" : "");
+                a.impaired ? "; impairments: no TSO, full checksums" : "",
+                utcp_run_tx_thread(nc->run) ? ", transmit thread" : "");
         else
             say("device %s: plain mode (%s)%s", utcp_run_dev(nc->run),
                 why ? why : "offloads off",

@@ -66,9 +66,9 @@ struct utcp_run_config {
      * kernel's receive path for that packet (TCP included) in the writing
      * thread. The runtime therefore writes from a second thread, fed
      * through a ring, when the device is plain and more than one CPU is
-     * online (tx_thread 0); 1 forces the thread on a plain device, -1
-     * keeps every write in the loop's thread. Offload mode writes TSO
-     * frames in the loop's thread. */
+     * online (tx_thread 0); 1 starts the thread in either mode, -1 keeps
+     * every write in the loop's thread. By default offload mode writes
+     * from the loop's thread (one write per TSO frame of up to 64 KiB). */
     int tx_thread;
     /* The stack: copied; addr, mtu and output are filled in by the
      * runtime; a seed of 0 becomes one from the clock and the pid; an

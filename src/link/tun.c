@@ -384,6 +384,18 @@ bool utcp_tun_offload(const struct utcp_tun *t, const char **why)
 void utcp_tun_get_stats(const struct utcp_tun *t, struct utcp_tun_stats *out)
 {
     *out = t->st;
+    /* written by the sending thread, which may be another (tx_count) */
+    out->tx_gso = __atomic_load_n(&t->st.tx_gso, __ATOMIC_RELAXED);
+    out->tx_csum_partial =
+        __atomic_load_n(&t->st.tx_csum_partial, __ATOMIC_RELAXED);
+    out->tx_bad_meta = __atomic_load_n(&t->st.tx_bad_meta, __ATOMIC_RELAXED);
+}
+
+/* The send counters: utcp_tun_send may run in a thread of its own (the
+ * runtime's transmit thread) while another reads the statistics. */
+static void tx_count(uint64_t *ctr)
+{
+    __atomic_fetch_add(ctr, 1, __ATOMIC_RELAXED);
 }
 
 /* One readv/writev, EINTR retried; a byte count or a UTCP_E* code. */
@@ -455,23 +467,23 @@ long utcp_tun_send(struct utcp_tun *t, const uint8_t *pkt, size_t len,
     bool wants = meta && (meta->gso_size || meta->csum_partial);
     if (!t->vnet) {
         if (wants) {
-            t->st.tx_bad_meta++;
+            tx_count(&t->st.tx_bad_meta);
             return UTCP_EINVAL;
         }
         long n = io_vec(t, false, iov + 1, 1);
         return n;
     }
     if (!utcp_vnet_build(h, pkt, len, meta)) {
-        t->st.tx_bad_meta++;
+        tx_count(&t->st.tx_bad_meta);
         return UTCP_EINVAL;
     }
     long n = io_vec(t, false, iov, 2);
     if (n < 0)
         return n;
     if (meta && meta->gso_size)
-        t->st.tx_gso++;
+        tx_count(&t->st.tx_gso);
     else if (wants)
-        t->st.tx_csum_partial++;
+        tx_count(&t->st.tx_csum_partial);
     return n >= (long)sizeof h ? n - (long)sizeof h : 0;
 }
 

@@ -575,9 +575,9 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
         sc.offload &= ~(unsigned)UTCP_OFFLOAD_TX_CSUM;
         sc.tso_max = 0;
     }
-    if (!utcp_tun_offload(r->tun, NULL) &&
-        (cfg->tx_thread > 0 ||
-         (cfg->tx_thread == 0 && sysconf(_SC_NPROCESSORS_ONLN) > 1))) {
+    if (cfg->tx_thread > 0 ||
+        (cfg->tx_thread == 0 && !utcp_tun_offload(r->tun, NULL) &&
+         sysconf(_SC_NPROCESSORS_ONLN) > 1)) {
         /* 4 MiB: a few thousand packets, more than the stack sends in one
          * pass of the loop at full speed */
         rc = utcp_txq_start(&r->txq, txq_write, r->tun, 4u << 20);
