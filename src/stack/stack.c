@@ -268,7 +268,7 @@ void utcp_stack_destroy(struct utcp_stack *s)
             n = next;
         }
     }
-    if (s->tw.buckets)
+    if (s->tw.alloc)
         utcp__tw_destroy(s);
     utcp__ht_destroy(&s->conns);
     utcp__ht_destroy(&s->listeners);
@@ -276,7 +276,6 @@ void utcp_stack_destroy(struct utcp_stack *s)
     utcp__free(&s->alloc, s->ports, sizeof *s->ports * 65536u);
     utcp__free(&s->alloc, s->pkt, s->pkt_cap);
     obj_cache_release(s, UTCP_OBJ_CONN, sizeof(struct utcp_conn));
-    obj_cache_release(s, UTCP_OBJ_TWREC, sizeof(struct utcp_twrec));
     for (unsigned i = 0; i < UTCP_BUF_CACHE_CLASSES; i++)
         buf_cache_drop_class(s, i);
     struct utcp_allocator a = s->alloc;
