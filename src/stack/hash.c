@@ -221,7 +221,13 @@ static void grow(struct utcp_htable *t)
 
 void utcp__ht_insert(struct utcp_htable *t, struct utcp_hnode *n)
 {
-    n->hash = utcp__ht_hash(t->key, &n->key);
+    utcp__ht_insert_h(t, n, utcp__ht_hash(t->key, &n->key));
+}
+
+void utcp__ht_insert_h(struct utcp_htable *t, struct utcp_hnode *n,
+                       uint32_t h)
+{
+    n->hash = h;
     link_head(&t->buckets[n->hash & t->mask], n);
     t->count++;
     if (t->count > t->mask + 1u) /* load factor above 1 */

@@ -212,6 +212,7 @@ int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
     else
         derive_key(&s->rng, s->isn_key);
     derive_key(&s->rng, s->hash_key);
+    s->memo_hash = utcp__ht_hash(s->hash_key, &s->memo_key); /* all zero */
     derive_key(&s->rng, s->port_key);
     s->ip_id = (uint16_t)utcp__rng_next(&s->rng);
     s->next_ephemeral = (uint32_t)utcp__rng_next(&s->rng);
@@ -388,7 +389,8 @@ void utcp__table_insert(struct utcp_stack *s, struct utcp_conn *c)
         c->hnode.key.rport = 0;
         utcp__ht_insert(&s->listeners, &c->hnode);
     } else {
-        utcp__ht_insert(&s->conns, &c->hnode);
+        utcp__ht_insert_h(&s->conns, &c->hnode,
+                          utcp__tuple_hash(s, &c->tuple));
     }
     c->in_table = true;
 }
@@ -403,7 +405,8 @@ void utcp__table_remove(struct utcp_stack *s, struct utcp_conn *c)
 struct utcp_conn *utcp__table_find(struct utcp_stack *s,
                                    const struct utcp_4tuple *t)
 {
-    struct utcp_hnode *n = utcp__ht_find(&s->conns, t);
+    struct utcp_hnode *n =
+        utcp__ht_find_h(&s->conns, t, utcp__tuple_hash(s, t));
     return n ? UTCP_CONTAINER_OF(n, struct utcp_conn, hnode) : NULL;
 }
 
@@ -559,10 +562,12 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
         return;
     }
     struct utcp_4tuple k = {ip.dst, ip.src, th.dport, th.sport};
-    uint32_t kh = utcp__ht_hash(s->hash_key, &k); /* for both tables */
+    uint32_t kh = utcp__tuple_hash(s, &k); /* for both tables */
     struct utcp_hnode *cn = utcp__ht_find_h(&s->conns, &k, kh);
     struct utcp_conn *c =
         cn ? UTCP_CONTAINER_OF(cn, struct utcp_conn, hnode) : NULL;
+    if (!c) /* the TIME_WAIT lookup below: its miss under the checksum */
+        utcp__twt_prefetch(&s->tw, kh);
     s->placed.c = NULL;
     if (verify && !(c && place_payload(s, c, &ip, &th)) &&
         !utcp_tcp_csum_ok(ip.payload, ip.payload_len, ip.src, ip.dst)) {

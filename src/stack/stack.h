@@ -83,6 +83,11 @@ struct utcp_stack {
     uint32_t next_ephemeral;
     uint16_t ip_id;
 
+    /* The last 4-tuple hashed for the tables and its hash: a segment's
+     * lookup, the insertion of the connection it opens, and connect's
+     * checks of both tables hash one 4-tuple once (utcp__tuple_hash). */
+    struct utcp_4tuple memo_key;
+    uint32_t memo_hash;
     struct utcp_htable conns;     /* synchronized + SYN states by 4-tuple */
     struct utcp_htable listeners; /* by (addr, port, 0, 0) */
     struct utcp_twheel wheel;
@@ -165,6 +170,18 @@ bool utcp__ports_ensure(struct utcp_stack *s);
 void utcp__port_hold(struct utcp_stack *s, uint16_t port);
 /* Releases c's hold on its local port (c->bound must be set). */
 void utcp__port_release(struct utcp_stack *s, struct utcp_conn *c);
+
+/* The table hash of k (utcp__ht_hash under s->hash_key), remembered for
+ * the next call. */
+static inline uint32_t utcp__tuple_hash(struct utcp_stack *s,
+                                        const struct utcp_4tuple *k)
+{
+    if (!utcp_4tuple_eq(k, &s->memo_key)) {
+        s->memo_key = *k;
+        s->memo_hash = utcp__ht_hash(s->hash_key, k);
+    }
+    return s->memo_hash;
+}
 
 /* Connection table membership */
 void utcp__table_insert(struct utcp_stack *s, struct utcp_conn *c);

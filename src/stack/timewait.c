@@ -314,7 +314,7 @@ struct utcp_twrec *utcp__tw_find(struct utcp_stack *s,
 {
     if (!s->tw.count)
         return NULL;
-    return utcp__twt_find(&s->tw, k, utcp__ht_hash(s->hash_key, k));
+    return utcp__twt_find(&s->tw, k, utcp__tuple_hash(s, k));
 }
 
 struct utcp_twrec *utcp__tw_find_h(struct utcp_stack *s,
@@ -346,8 +346,7 @@ static void trace_timer(struct utcp_stack *s, const struct utcp_twrec *r,
 void utcp__tw_from_conn(struct utcp_stack *s, struct utcp_conn *c)
 {
     /* a connection in the table has its hash of the 4-tuple already */
-    uint32_t h = c->in_table ? c->hnode.hash
-                             : utcp__ht_hash(s->hash_key, &c->tuple);
+    uint32_t h = c->in_table ? c->hnode.hash : utcp__tuple_hash(s, &c->tuple);
     struct utcp_twrec *r = utcp__twt_add(&s->tw, &c->tuple, h, c->t_keep);
     if (!r)
         return;

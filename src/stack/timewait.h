@@ -86,6 +86,13 @@ void utcp__twt_requeue(struct utcp_twtable *t, struct utcp_twrec *r,
 struct utcp_twrec *utcp__twt_first(const struct utcp_twtable *t);
 struct utcp_twrec *utcp__twt_next(const struct utcp_twtable *t,
                                   const struct utcp_twrec *r);
+/* Starts fetching the index line where a lookup or insertion of hash h
+ * begins, to overlap the cache miss with other work. */
+static inline void utcp__twt_prefetch(const struct utcp_twtable *t, uint32_t h)
+{
+    if (t->slots)
+        UTCP_PREFETCH(&t->slots[h & t->mask]);
+}
 /* Bytes the table holds (index, chunk directory, slab). */
 size_t utcp__twt_bytes(const struct utcp_twtable *t);
 

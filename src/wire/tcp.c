@@ -151,10 +151,22 @@ enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
     /* Port 0 is reserved; no connection can use it. */
     if (t.sport == 0 || t.dport == 0)
         return UTCP_WIRE_TCP_PORT_ZERO;
-    enum utcp_wire_reason r = parse_options(
-        seg + UTCP_TCP_HDR_LEN, hdr_len - UTCP_TCP_HDR_LEN, &t.opts);
-    if (r != UTCP_WIRE_OK)
-        return r;
+    const uint8_t *opt = seg + UTCP_TCP_HDR_LEN;
+    if (hdr_len == UTCP_TCP_HDR_LEN + 12 && opt[0] == UTCP_TCPOPT_NOP &&
+        opt[1] == UTCP_TCPOPT_NOP && opt[2] == UTCP_TCPOPT_TS &&
+        opt[3] == OPTLEN_TS) {
+        /* RFC 7323 appendix A: NOP, NOP, TS, the layout of every segment
+         * after the SYNs once timestamps are on; what the walk below
+         * would find, read directly. */
+        t.opts.ts_val = utcp_get32(opt + 4);
+        t.opts.ts_ecr = utcp_get32(opt + 8);
+        t.opts.present = UTCP_OPT_TS;
+    } else {
+        enum utcp_wire_reason r =
+            parse_options(opt, hdr_len - UTCP_TCP_HDR_LEN, &t.opts);
+        if (r != UTCP_WIRE_OK)
+            return r;
+    }
 
     t.seq = utcp_get32(seg + 4);
     t.ack = utcp_get32(seg + 8);
