@@ -61,9 +61,8 @@ static bool src_is_valid(uint32_t src)
 enum utcp_wire_reason utcp_ipv4_parse(const uint8_t *buf, size_t len,
                                       struct utcp_ipv4 *out)
 {
-    struct utcp_ipv4 h;
-    memset(&h, 0, sizeof h);
-
+    /* Checks first; then *out field by field (see utcp_tcp_parse: no
+     * local copy to stall on store forwarding). */
     /* RFC 791 3.1: the fixed part of the header is 20 octets. */
     if (len < UTCP_IPV4_HDR_LEN)
         return UTCP_WIRE_IP_TRUNCATED;
@@ -93,25 +92,24 @@ enum utcp_wire_reason utcp_ipv4_parse(const uint8_t *buf, size_t len,
      * fragment. RFC 1122 3.2.1.4 requires reassembly; until it exists,
      * fragments are dropped. */
     uint16_t frag = utcp_get16(buf + 6);
-    h.df = (frag & IP_FLAG_DF) != 0;
-    h.mf = (frag & IP_FLAG_MF) != 0;
-    h.frag_off = (uint16_t)(frag & IP_FRAG_MASK);
-    if (h.mf || h.frag_off != 0)
+    if ((frag & IP_FLAG_MF) || (frag & IP_FRAG_MASK) != 0)
         return UTCP_WIRE_IP_FRAGMENT;
-    h.src = utcp_get32(buf + 12);
-    h.dst = utcp_get32(buf + 16);
-    if (!src_is_valid(h.src))
+    uint32_t src = utcp_get32(buf + 12);
+    if (!src_is_valid(src))
         return UTCP_WIRE_IP_BAD_SRC;
 
-    h.total_len = total_len;
-    h.id = utcp_get16(buf + 4);
-    h.hdr_len = (uint8_t)hdr_len;
-    h.tos = buf[1];
-    h.ttl = buf[8];
-    h.proto = buf[9];
-    h.payload = buf + hdr_len;
-    h.payload_len = total_len - hdr_len;
-    *out = h;
+    memset(out, 0, sizeof *out);
+    out->df = (frag & IP_FLAG_DF) != 0;
+    out->src = src;
+    out->dst = utcp_get32(buf + 16);
+    out->total_len = total_len;
+    out->id = utcp_get16(buf + 4);
+    out->hdr_len = (uint8_t)hdr_len;
+    out->tos = buf[1];
+    out->ttl = buf[8];
+    out->proto = buf[9];
+    out->payload = buf + hdr_len;
+    out->payload_len = total_len - hdr_len;
     return UTCP_WIRE_OK;
 }
 
