@@ -19,6 +19,7 @@
 
 #define TW_FIRST_CHUNK 4u /* records in chunk 0 at first */
 #define TW_MIN_SLOTS 8u
+#define SLOT_BYTES (sizeof(uint64_t) + 1u) /* a slot and its tag byte */
 
 static inline uint64_t slot_make(uint32_t h, size_t idx)
 {
@@ -28,6 +29,11 @@ static inline uint64_t slot_make(uint32_t h, size_t idx)
 static inline size_t slot_idx(uint64_t v)
 {
     return (size_t)(v >> 32) - 1u;
+}
+
+static inline uint8_t tag_of(uint32_t h)
+{
+    return (uint8_t)(0x80u | h >> 25);
 }
 
 static inline struct utcp_twrec *rec_at(const struct utcp_twtable *t,
@@ -60,7 +66,7 @@ void utcp__twt_destroy(struct utcp_twtable *t)
                    (i ? UTCP_TW_CHUNK : t->cap0) * sizeof(struct utcp_twrec));
     utcp__free(t->alloc, t->chunks, t->dircap * sizeof *t->chunks);
     if (t->slots)
-        utcp__free(t->alloc, t->slots, (t->mask + 1u) * sizeof *t->slots);
+        utcp__free(t->alloc, t->slots, (t->mask + 1u) * SLOT_BYTES);
     utcp__twt_init(t, t->alloc, t->hash, t->hkey);
 }
 
@@ -68,7 +74,7 @@ size_t utcp__twt_bytes(const struct utcp_twtable *t)
 {
     size_t n = t->dircap * sizeof *t->chunks +
                slab_cap(t) * sizeof(struct utcp_twrec);
-    return t->slots ? n + (t->mask + 1u) * sizeof *t->slots : n;
+    return t->slots ? n + (t->mask + 1u) * SLOT_BYTES : n;
 }
 
 struct utcp_twrec *utcp__twt_find(const struct utcp_twtable *t,
@@ -76,12 +82,13 @@ struct utcp_twrec *utcp__twt_find(const struct utcp_twtable *t,
 {
     if (!t->count)
         return NULL;
+    uint8_t tag = tag_of(h);
     for (size_t p = h & t->mask;; p = (p + 1u) & t->mask) {
-        uint64_t v = t->slots[p];
-        if (!v)
+        uint8_t c = t->ctrl[p];
+        if (!c)
             return NULL;
-        if ((uint32_t)v == h) {
-            struct utcp_twrec *r = rec_at(t, slot_idx(v));
+        if (c == tag && (uint32_t)t->slots[p] == h) {
+            struct utcp_twrec *r = rec_at(t, slot_idx(t->slots[p]));
             if (utcp_4tuple_eq(&r->key, k))
                 return r;
         }
@@ -98,12 +105,13 @@ static size_t slot_of(const struct utcp_twtable *t,
     return p;
 }
 
-static void slot_put(uint64_t *slots, size_t mask, uint64_t v)
+static void slot_put(uint64_t *slots, uint8_t *ctrl, size_t mask, uint64_t v)
 {
     size_t p = (uint32_t)v & mask;
-    while (slots[p])
+    while (ctrl[p])
         p = (p + 1u) & mask;
     slots[p] = v;
+    ctrl[p] = tag_of((uint32_t)v);
 }
 
 /* Linear probing's deletion without tombstones (Knuth 6.4, Algorithm R):
@@ -112,16 +120,18 @@ static void slot_put(uint64_t *slots, size_t mask, uint64_t v)
 static void slot_delete(struct utcp_twtable *t, size_t hole)
 {
     size_t mask = t->mask;
-    for (size_t j = (hole + 1u) & mask; t->slots[j]; j = (j + 1u) & mask) {
+    for (size_t j = (hole + 1u) & mask; t->ctrl[j]; j = (j + 1u) & mask) {
         size_t home = (uint32_t)t->slots[j] & mask;
         bool stays = hole <= j ? (hole < home && home <= j)
                                : (hole < home || home <= j);
         if (!stays) {
             t->slots[hole] = t->slots[j];
+            t->ctrl[hole] = t->ctrl[j];
             hole = j;
         }
     }
     t->slots[hole] = 0;
+    t->ctrl[hole] = 0;
 }
 
 /* Keeps the load of the index at most 3/4 after one more record: twice
@@ -132,18 +142,20 @@ static bool index_room(struct utcp_twtable *t)
     if (n && (t->count + 1u) * 4u <= n * 3u)
         return true;
     size_t nn = n ? n * 2u : TW_MIN_SLOTS;
-    if (nn > SIZE_MAX / sizeof(uint64_t))
+    if (nn > SIZE_MAX / SLOT_BYTES)
         return t->count + 2u <= n; /* fuller, still one empty slot */
-    uint64_t *ns = utcp__alloc(t->alloc, nn * sizeof *ns);
+    uint64_t *ns = utcp__alloc(t->alloc, nn * SLOT_BYTES);
     if (!ns)
         return t->count + 2u <= n;
-    memset(ns, 0, nn * sizeof *ns);
+    memset(ns, 0, nn * SLOT_BYTES);
+    uint8_t *nc = (uint8_t *)(ns + nn);
     for (size_t i = 0; i < n; i++)
-        if (t->slots[i])
-            slot_put(ns, nn - 1u, t->slots[i]);
+        if (t->ctrl[i])
+            slot_put(ns, nc, nn - 1u, t->slots[i]);
     if (t->slots)
-        utcp__free(t->alloc, t->slots, n * sizeof *t->slots);
+        utcp__free(t->alloc, t->slots, n * SLOT_BYTES);
     t->slots = ns;
+    t->ctrl = nc;
     t->mask = nn - 1u;
     return true;
 }
@@ -247,7 +259,7 @@ struct utcp_twrec *utcp__twt_add(struct utcp_twtable *t,
     memset(r, 0, sizeof *r);
     r->key = *k;
     r->expires = expires;
-    slot_put(t->slots, t->mask, slot_make(h, i));
+    slot_put(t->slots, t->ctrl, t->mask, slot_make(h, i));
     q_insert(t, r, (uint32_t)(i + 1u));
     return r;
 }
