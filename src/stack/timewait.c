@@ -409,10 +409,22 @@ void utcp__tw_expire(struct utcp_stack *s)
 
 void utcp__tw_destroy(struct utcp_stack *s)
 {
-    struct utcp_twrec *r;
-    while ((r = utcp__twt_first(&s->tw)) != NULL)
-        utcp__tw_remove(s, r, UTCP_CAUSE_STACK_DESTROY);
+    /* every record ends as utcp__tw_remove would end it, then the table
+     * goes at once (no compaction, no rehashing record by record) */
+    for (struct utcp_twrec *r = utcp__twt_first(&s->tw); r;
+         r = utcp__twt_next(&s->tw, r)) {
+        if ((r->flags & UTCP_TWF_PORT) && s->ports &&
+            s->ports[r->key.lport].timewait)
+            s->ports[r->key.lport].timewait--;
+        if (!utcp__legal(s, UTCP_TIME_WAIT, UTCP_CLOSED,
+                         UTCP_CAUSE_STACK_DESTROY))
+            s->ctr.IllegalTransitions++;
+        utcp__trace_state(s, r->id, &r->key, UTCP_TIME_WAIT, UTCP_CLOSED,
+                          UTCP_CAUSE_STACK_DESTROY);
+        s->ctr.ConnsFree++;
+    }
     utcp__twt_destroy(&s->tw);
+    rearm(s);
 }
 
 static void send_ack(struct utcp_stack *s, const struct utcp_twrec *r,
