@@ -4,6 +4,7 @@
  * 2018 2-3. Never reads outside seg[0..len), never writes outside buf[0..cap),
  * never allocates; it frames options, their meaning is the engine's business.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "utcp/wire.h"
@@ -130,6 +131,10 @@ bool utcp_tcp_csum_ok(const uint8_t *seg, size_t len, uint32_t src,
     return utcp_csum_fold(utcp_csum_partial(seg, len, s)) == 0;
 }
 
+_Static_assert(offsetof(struct utcp_tcp, dport) ==
+                   offsetof(struct utcp_tcp, sport) + sizeof(uint16_t),
+               "the ports are stored together");
+
 enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
                                      uint32_t src, uint32_t dst,
                                      bool verify_csum, struct utcp_tcp *out)
@@ -174,8 +179,10 @@ enum utcp_wire_reason utcp_tcp_parse(const uint8_t *seg, size_t len,
     } else {
         out->opts = o;
     }
-    out->sport = sport;
-    out->dport = dport;
+    /* The ports in one store: the caller reads them as one word to build
+     * its 4-tuple, and two half stores would not forward to it. */
+    uint16_t ports[2] = {sport, dport};
+    memcpy(&out->sport, ports, sizeof ports);
     out->seq = utcp_get32(seg + 4);
     out->ack = utcp_get32(seg + 8);
     out->hdr_len = (uint8_t)hdr_len;
