@@ -5,8 +5,9 @@
  * else with an ACK. One list in expiry order, one stack timer for all.
  * With timestamps (RFC 7323 3.2) the ACKs carry TSopt: the clock offset is
  * recomputed from the 4-tuple, and TSecr is the TSval of the segment
- * answered (the record keeps no TS.Recent). Never keeps more than the
- * 64-byte record; never answers a RST.
+ * answered (the record keeps no TS.Recent). Records live in a dense slab
+ * behind an open-addressing index (timewait.h). Never keeps more than the
+ * 48-byte record and its index slot; never answers a RST.
  */
 #include <string.h>
 
