@@ -53,6 +53,9 @@ void utcp__ht_destroy(struct utcp_htable *t);
  * the bucket array when count exceeds the bucket count; if that allocation
  * fails the table keeps working with longer chains. */
 void utcp__ht_insert(struct utcp_htable *t, struct utcp_hnode *n);
+/* utcp__ht_insert with n->key's hash already computed by utcp__ht_hash. */
+void utcp__ht_insert_h(struct utcp_htable *t, struct utcp_hnode *n,
+                       uint32_t h);
 /* The node with key k, or NULL. */
 struct utcp_hnode *utcp__ht_find(const struct utcp_htable *t,
                                 const struct utcp_4tuple *k);

@@ -845,7 +845,8 @@ void utcp_foreach_conn(struct utcp_stack *s,
         fn(ctx, c->sock_idx ? handle_of(s, c) : 0, &info);
     }
     /* TIME_WAIT records: what they keep */
-    for (const struct utcp_twrec *r = s->tw.head; r; r = r->qnext) {
+    for (const struct utcp_twrec *r = utcp__twt_first(&s->tw); r;
+         r = utcp__twt_next(&s->tw, r)) {
         memset(&info, 0, sizeof info);
         info.state = UTCP_TIME_WAIT;
         info.conn_id = r->id;

@@ -212,6 +212,7 @@ int utcp_stack_create(const struct utcp_config *cfg, struct utcp_stack **out)
     else
         derive_key(&s->rng, s->isn_key);
     derive_key(&s->rng, s->hash_key);
+    s->memo_hash = utcp__ht_hash(s->hash_key, &s->memo_key); /* all zero */
     derive_key(&s->rng, s->port_key);
     s->ip_id = (uint16_t)utcp__rng_next(&s->rng);
     s->next_ephemeral = (uint32_t)utcp__rng_next(&s->rng);
@@ -268,7 +269,7 @@ void utcp_stack_destroy(struct utcp_stack *s)
             n = next;
         }
     }
-    if (s->tw.buckets)
+    if (s->tw.alloc)
         utcp__tw_destroy(s);
     utcp__ht_destroy(&s->conns);
     utcp__ht_destroy(&s->listeners);
@@ -276,7 +277,6 @@ void utcp_stack_destroy(struct utcp_stack *s)
     utcp__free(&s->alloc, s->ports, sizeof *s->ports * 65536u);
     utcp__free(&s->alloc, s->pkt, s->pkt_cap);
     obj_cache_release(s, UTCP_OBJ_CONN, sizeof(struct utcp_conn));
-    obj_cache_release(s, UTCP_OBJ_TWREC, sizeof(struct utcp_twrec));
     for (unsigned i = 0; i < UTCP_BUF_CACHE_CLASSES; i++)
         buf_cache_drop_class(s, i);
     struct utcp_allocator a = s->alloc;
@@ -389,7 +389,8 @@ void utcp__table_insert(struct utcp_stack *s, struct utcp_conn *c)
         c->hnode.key.rport = 0;
         utcp__ht_insert(&s->listeners, &c->hnode);
     } else {
-        utcp__ht_insert(&s->conns, &c->hnode);
+        utcp__ht_insert_h(&s->conns, &c->hnode,
+                          utcp__tuple_hash(s, &c->tuple));
     }
     c->in_table = true;
 }
@@ -406,7 +407,8 @@ void utcp__table_remove(struct utcp_stack *s, struct utcp_conn *c)
 struct utcp_conn *utcp__table_find(struct utcp_stack *s,
                                    const struct utcp_4tuple *t)
 {
-    struct utcp_hnode *n = utcp__ht_find(&s->conns, t);
+    struct utcp_hnode *n =
+        utcp__ht_find_h(&s->conns, t, utcp__tuple_hash(s, t));
     return n ? UTCP_CONTAINER_OF(n, struct utcp_conn, hnode) : NULL;
 }
 
@@ -600,11 +602,13 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     struct utcp_conn *c = s->last_conn;
     uint32_t kh = 0;
     if (!c || !utcp_4tuple_eq(&c->hnode.key, &k)) {
-        kh = utcp__ht_hash(s->hash_key, &k); /* for both tables */
+        kh = utcp__tuple_hash(s, &k); /* for both tables */
         struct utcp_hnode *cn = utcp__ht_find_h(&s->conns, &k, kh);
         c = cn ? UTCP_CONTAINER_OF(cn, struct utcp_conn, hnode) : NULL;
         if (c)
             s->last_conn = c;
+        else /* the TIME_WAIT lookup below: its miss under the checksum */
+            utcp__twt_prefetch(&s->tw, kh);
     }
     s->placed.c = NULL;
     if (verify && !(c && place_payload(s, c, &ip, &th)) &&

@@ -19,8 +19,8 @@
 #define UTCP_BUF_CACHE_CLASSES 12
 #define UTCP_BUF_CACHE_DEFAULT (4u << 20)
 
-/* Fixed-size objects (connections, TIME_WAIT records) come from small
- * per-stack free lists before the allocator: no allocator call per
+/* Connections come from a small per-stack free list before the allocator
+ * (TIME_WAIT records have their slab, timewait.h): no allocator call per
  * connection in steady state. At most utcp_config.obj_cache (default
  * UTCP_OBJ_CACHE) of each are kept. */
 #define UTCP_OBJ_CACHE 256
@@ -28,7 +28,7 @@
 /* The largest utcp_config.tso_max: a TSO segment with a 20-byte IPv4
  * header and a 60-byte TCP header still fits the 16-bit total length. */
 #define UTCP_TSO_MAX_LIMIT (65535u - 20u - 60u)
-enum { UTCP_OBJ_CONN, UTCP_OBJ_TWREC, UTCP_OBJ_KINDS };
+enum { UTCP_OBJ_CONN, UTCP_OBJ_KINDS };
 
 /* RFC 5961 7: challenge ACKs per second, per stack (Linux's old default). */
 #define UTCP_CHALLENGE_ACK_LIMIT 1000
@@ -92,6 +92,11 @@ struct utcp_stack {
     uint32_t next_ephemeral;
     uint16_t ip_id;
 
+    /* The last 4-tuple hashed for the tables and its hash: a segment's
+     * lookup, the insertion of the connection it opens, and connect's
+     * checks of both tables hash one 4-tuple once (utcp__tuple_hash). */
+    struct utcp_4tuple memo_key;
+    uint32_t memo_hash;
     struct utcp_htable conns;     /* synchronized + SYN states by 4-tuple */
     struct utcp_htable listeners; /* by (addr, port, 0, 0) */
     struct utcp_twheel wheel;
@@ -174,6 +179,18 @@ bool utcp__ports_ensure(struct utcp_stack *s);
 void utcp__port_hold(struct utcp_stack *s, uint16_t port);
 /* Releases c's hold on its local port (c->bound must be set). */
 void utcp__port_release(struct utcp_stack *s, struct utcp_conn *c);
+
+/* The table hash of k (utcp__ht_hash under s->hash_key), remembered for
+ * the next call. */
+static inline uint32_t utcp__tuple_hash(struct utcp_stack *s,
+                                        const struct utcp_4tuple *k)
+{
+    if (!utcp_4tuple_eq(k, &s->memo_key)) {
+        s->memo_key = *k;
+        s->memo_hash = utcp__ht_hash(s->hash_key, k);
+    }
+    return s->memo_hash;
+}
 
 /* Connection table membership */
 void utcp__table_insert(struct utcp_stack *s, struct utcp_conn *c);

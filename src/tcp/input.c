@@ -993,6 +993,10 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
             if (!fin_in_order) {
                 utcp__set_state(s, c, UTCP_FIN_WAIT_2,
                                 UTCP_CAUSE_RCV_ACK_OF_FIN);
+                /* an orphan's TIME_WAIT record comes next: start
+                 * fetching its place in the index */
+                if (!c->sock_idx && c->in_table)
+                    utcp__twt_prefetch(&s->tw, c->hnode.hash);
                 if (!c->sock_idx && c->opt.fin_wait2_ms) {
                     c->keep_kind = UTCP_TIMER_FIN_WAIT2;
                     c->t_keep = s->now + UTCP_MS(c->opt.fin_wait2_ms);

@@ -42,8 +42,11 @@ int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when)
 
 void utcp__timer_update(struct utcp_stack *s, struct utcp_conn *c)
 {
-    utcp_time t;
-    utcp__conn_timer(c, &t);
+    /* the instant utcp__conn_timer reports, without naming the timer:
+     * called after nearly every change, this is the common path */
+    utcp_time t = utcp_min_u64(utcp_min_u64(c->t_rtx, c->t_rack),
+                               utcp_min_u64(c->t_pace, c->t_delack));
+    t = utcp_min_u64(t, c->t_keep);
     if (t == UTCP_TIME_NEVER)
         utcp__wheel_cancel(&s->wheel, &c->tnode);
     else if (!utcp__wheel_armed(&c->tnode) || c->tnode.expires != t)

@@ -4,6 +4,7 @@
  * 3.2.1.1-3.2.1.4 and 3.2.1.8. Never reads outside buf[0..len), never writes
  * outside buf[0..cap), never allocates or keeps state.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "utcp/wire.h"
@@ -58,9 +59,15 @@ static bool src_is_valid(uint32_t src)
     return true;
 }
 
+_Static_assert(offsetof(struct utcp_ipv4, dst) ==
+                   offsetof(struct utcp_ipv4, src) + sizeof(uint32_t),
+               "the addresses are stored together");
+
 enum utcp_wire_reason utcp_ipv4_parse(const uint8_t *buf, size_t len,
                                       struct utcp_ipv4 *out)
 {
+    /* Checks first; then *out field by field (see utcp_tcp_parse: no
+     * local copy to stall on store forwarding). */
     /* RFC 791 3.1: the fixed part of the header is 20 octets. */
     if (len < UTCP_IPV4_HDR_LEN)
         return UTCP_WIRE_IP_TRUNCATED;
@@ -96,13 +103,11 @@ enum utcp_wire_reason utcp_ipv4_parse(const uint8_t *buf, size_t len,
     if (!src_is_valid(src))
         return UTCP_WIRE_IP_BAD_SRC;
 
-    /* *out is written once, field by field, only now that the header is
-     * good (a struct built on the stack and copied would be read back in
-     * wide loads over narrow stores). */
     memset(out, 0, sizeof *out);
     out->df = (frag & IP_FLAG_DF) != 0;
-    out->src = src;
-    out->dst = utcp_get32(buf + 16);
+    /* the addresses in one store (see utcp_tcp_parse's ports) */
+    uint32_t addrs[2] = {src, utcp_get32(buf + 16)};
+    memcpy(&out->src, addrs, sizeof addrs);
     out->total_len = total_len;
     out->id = utcp_get16(buf + 4);
     out->hdr_len = (uint8_t)hdr_len;
