@@ -45,6 +45,8 @@ options:
   --peers DIR        built peer harnesses (connrate, lwip_peer); default:
                      built now with bench/peers_build.sh into a temp dir
   --out DIR          keep every log there (default: a temp dir, deleted)
+  --server-args ARGS more options for tun_connserver, e.g. "--tx-thread on"
+                     or "--no-offload" (default: none)
   -h, --help         this text
 
 exit status: 0 done (a stall is a result, not a failure), 1 error, 2 bad
@@ -54,7 +56,7 @@ EOF
 
 SECS=10; RUNS=3; THREADS=2; STHREADS=2; PORTS="1024 65535"; TWB=4096
 PARTS=utcp,lwip,veth,lo; ORDERS=server-first,client-first; PEERS=""; OUT=""
-BUILD=build
+BUILD=build; SARGS=""
 die_usage() { echo "tun_connrate: $*" >&2; echo "see --help" >&2; exit 2; }
 need_arg() { [ $# -ge 2 ] || die_usage "$1 needs a value"; }
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge "${2:-1}" ]; }
@@ -71,6 +73,7 @@ while [ $# -gt 0 ]; do
     --orders) need_arg "$@"; ORDERS=$2; shift ;;
     --peers) need_arg "$@"; PEERS=$2; shift ;;
     --out) need_arg "$@"; OUT=$2; shift ;;
+    --server-args) need_arg "$@"; SARGS=$2; shift ;;
     -*) die_usage "unknown option $1" ;;
     *) BUILD=$1 ;;
   esac
@@ -183,8 +186,9 @@ declare -A SPID=()
 start_servers() { # ORDER
   local o=$1 pid
   if [ -n "${WANT[utcp]:-}" ]; then
+    # shellcheck disable=SC2086 # SARGS: words on purpose
     ip netns exec $NS_T "$SERVER" --dev ut0 --port 8081 --backlog 4096 \
-      --"$o" --interval 1000 > "$LOG/utcp-$o.server.out" 2> "$LOG/utcp-$o.server.err" &
+      --"$o" --interval 1000 $SARGS > "$LOG/utcp-$o.server.out" 2> "$LOG/utcp-$o.server.err" &
     pid=$!; PIDS+=("$pid"); SPID[utcp]=$pid
     wait_for "$LOG/utcp-$o.server.err" "listening on" "$pid"
   fi

@@ -114,6 +114,14 @@ static void usage(FILE *f)
         "                         completed and accepted in it, and the "
         "TIME_WAIT\n"
         "                         recycles (default 0: none)\n"
+        "  --no-offload           plain TUN (default: offload mode when "
+        "the kernel\n"
+        "                         accepts it)\n"
+        "  --tx-thread auto|on|off\n"
+        "                         write packets from a second thread (auto, "
+        "the\n"
+        "                         default: in plain mode with more than one "
+        "CPU)\n"
         "  -h, --help             this text\n"
         "\n"
         "A connection is completed when it reached CLOSED or TIME_WAIT after "
@@ -363,7 +371,8 @@ struct args {
     uint8_t kprefix;
     uint16_t port;
     int backlog;
-    bool client_first;
+    bool client_first, no_offload;
+    int tx_thread; /* utcp_run_config.tx_thread */
     long msl_ms, interval_ms;
 };
 
@@ -405,7 +414,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         O_CFIRST,
         O_SFIRST,
         O_MSL,
-        O_INTERVAL
+        O_INTERVAL,
+        O_NO_OFFLOAD,
+        O_TX_THREAD
     };
     static const struct option opts[] = {
         {"dev", required_argument, NULL, O_DEV},
@@ -417,6 +428,8 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"server-first", no_argument, NULL, O_SFIRST},
         {"msl", required_argument, NULL, O_MSL},
         {"interval", required_argument, NULL, O_INTERVAL},
+        {"no-offload", no_argument, NULL, O_NO_OFFLOAD},
+        {"tx-thread", required_argument, NULL, O_TX_THREAD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -481,6 +494,19 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return bad("interval (0..3600000 ms)", optarg);
             a->interval_ms = v;
             break;
+        case O_NO_OFFLOAD:
+            a->no_offload = true;
+            break;
+        case O_TX_THREAD:
+            if (!strcmp(optarg, "auto"))
+                a->tx_thread = 0;
+            else if (!strcmp(optarg, "on"))
+                a->tx_thread = 1;
+            else if (!strcmp(optarg, "off"))
+                a->tx_thread = -1;
+            else
+                return bad("--tx-thread (auto, on or off)", optarg);
+            break;
         default:
             say("unknown option or missing value: '%s' (see --help)",
                 argv[optind - 1]);
@@ -503,6 +529,8 @@ static int start(struct srv *s, const struct args *a)
     cfg.kernel_addr = a->kaddr;
     cfg.kernel_prefix = a->kprefix;
     cfg.shutdown_grace_ms = 1000;
+    cfg.no_offload = a->no_offload;
+    cfg.tx_thread = a->tx_thread;
     utcp_config_init(&cfg.stack);
     cfg.stack.msl_ms = (uint32_t)a->msl_ms;
     char msg[256];
