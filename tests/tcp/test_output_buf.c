@@ -2,8 +2,10 @@
  * Packets built in link memory (utcp_config.output_buf): the same run
  * replayed with and without it emits byte-identical packets with the same
  * output metadata (TSO and checksum offload included), a NULL answer falls
- * back to the stack's own buffer, and a lent buffer is committed by the
- * output call that names it, never written after.
+ * back to the stack's own buffer, and the output call that commits a lent
+ * buffer names the reservation just made, within its length. The link
+ * scribbles over lent memory once it has taken a packet: nothing the stack
+ * sends later may depend on it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,8 +56,7 @@ struct run {
     uint64_t now;
 };
 
-static void wire_push(struct run *r, int to, const uint8_t *pkt,
-                      size_t len);
+static void wire_push(struct run *r, int to, const uint8_t *pkt, size_t len);
 
 static uint8_t *out_buf(void *ctx, uint32_t dst, size_t len)
 {
@@ -198,7 +199,8 @@ static void transfer(struct run *r)
         long g;
         while (b && (g = utcp_recv(r->st[1], b, buf, sizeof buf)) > 0) {
             for (long i = 0; i < g; i++)
-                assert_int_equal(buf[i], (uint8_t)((got + (size_t)i) * 31u + 7u));
+                assert_int_equal(buf[i],
+                                 (uint8_t)((got + (size_t)i) * 31u + 7u));
             got += (size_t)g;
         }
         if (b && g == 0) {
