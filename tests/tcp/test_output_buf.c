@@ -212,6 +212,9 @@ static void transfer(struct run *r)
     assert_int_equal(got, TOTAL + 1);
     for (int i = 0; i < 400; i++)
         step(r); /* the FIN handshake, the last ACKs */
+    struct utcp_counters ctr;
+    utcp_get_counters(r->st[0], &ctr);
+    assert_true(ctr.RetransSegs > 10); /* the losses were repaired */
 }
 
 static void run_free(struct run *r)
