@@ -1,7 +1,8 @@
 /*
  * Shared by the bench_*.c programs (header only; CMake builds bench_*.c):
  * an in-memory wire joining utcp stacks in one thread (one FIFO byte arena
- * per destination stack, a packet copied once on output and handed to
+ * per destination stack, a packet built by the stack straight into it
+ * (utcp_config.output_buf) or copied there on output, handed to
  * utcp_input on delivery, optional seeded random loss), a counting
  * allocator, clocks, VmRSS and small helpers. No simulator, no logging.
  */
@@ -192,8 +193,9 @@ struct bw_queue {
 
 #define BW_REC_HDR 16u
 
-static inline void bw_queue_push(struct bw_queue *q, const uint8_t *pkt,
-                                 size_t len)
+/* Room for a record of len packet bytes at the tail; returns where the
+ * packet goes (valid until the next reserve or push to this queue). */
+static inline uint8_t *bw_queue_reserve(struct bw_queue *q, size_t len)
 {
     size_t need = BW_REC_HDR + ((len + 15u) & ~(size_t)15u);
     if (q->tail + need > q->cap) {
@@ -208,11 +210,24 @@ static inline void bw_queue_push(struct bw_queue *q, const uint8_t *pkt,
         q->buf = nb;
         q->cap = ncap;
     }
+    return q->buf + q->tail + BW_REC_HDR;
+}
+
+/* Appends the record whose len packet bytes are in place at the tail (at
+ * the pointer bw_queue_reserve returned, for at least len bytes). */
+static inline void bw_queue_commit(struct bw_queue *q, size_t len)
+{
     uint32_t l32 = (uint32_t)len;
     memcpy(q->buf + q->tail, &l32, sizeof l32);
-    memcpy(q->buf + q->tail + BW_REC_HDR, pkt, len);
-    q->tail += need;
+    q->tail += BW_REC_HDR + ((len + 15u) & ~(size_t)15u);
     q->npkts++;
+}
+
+static inline void bw_queue_push(struct bw_queue *q, const uint8_t *pkt,
+                                 size_t len)
+{
+    memcpy(bw_queue_reserve(q, len), pkt, len);
+    bw_queue_commit(q, len);
 }
 
 /* Pops the oldest packet: its bytes stay valid until the next push to this
@@ -236,6 +251,9 @@ struct bw_wire;
 struct bw_end {
     struct bw_wire *w;
     int idx;
+    uint8_t *res;               /* the buffer lent by bw_output_buf, or
+                                   NULL */
+    int res_dst;                /* the queue it is in */
 };
 
 /* Stacks 0..n-1 have addresses base_addr + i. */
@@ -272,10 +290,27 @@ static inline size_t bw_tcp_payload(const uint8_t *pkt, size_t len)
     return tot > ihl + doff ? tot - ihl - doff : 0;
 }
 
+/* utcp_config.output_buf: the stack builds its packet for dst straight
+ * into that destination's arena; bw_output then commits it. Never into
+ * the sender's own queue, which may be being drained. */
+static inline uint8_t *bw_output_buf(void *ctx, uint32_t dst, size_t len)
+{
+    struct bw_end *e = ctx;
+    uint32_t d = dst - e->w->base_addr;
+    e->res = NULL;
+    if (d >= (uint32_t)e->w->n || (int)d == e->idx)
+        return NULL;
+    e->res = bw_queue_reserve(&e->w->q[d], len);
+    e->res_dst = (int)d;
+    return e->res;
+}
+
 static inline void bw_output(void *ctx, const uint8_t *pkt, size_t len)
 {
     struct bw_end *e = ctx;
     struct bw_wire *w = e->w;
+    bool built = pkt == e->res; /* in the arena, by output_buf's grace */
+    e->res = NULL;
     if (len < 20) {
         w->unroutable++;
         return;
@@ -291,7 +326,10 @@ static inline void bw_output(void *ctx, const uint8_t *pkt, size_t len)
         w->unroutable++;
         return;
     }
-    bw_queue_push(&w->q[dst], pkt, len);
+    if (built && (int)dst == e->res_dst)
+        bw_queue_commit(&w->q[dst], len);
+    else
+        bw_queue_push(&w->q[dst], pkt, len);
 }
 
 /* Creates n stacks from cfg (address, output and seed filled in per
@@ -317,6 +355,7 @@ static inline void bw_wire_init(struct bw_wire *w, int n, uint32_t base_addr,
         struct utcp_config c = *cfg;
         c.addr = base_addr + (uint32_t)i;
         c.output = bw_output;
+        c.output_buf = bw_output_buf;
         c.output_ctx = &w->ends[i];
         c.seed = cfg->seed * 1000003u + (uint64_t)i + 1u;
         if (allocs)

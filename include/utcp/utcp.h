@@ -66,6 +66,30 @@ struct utcp_output_meta {
 typedef void (*utcp_output_ex_fn)(void *ctx, const uint8_t *pkt, size_t len,
                                   const struct utcp_output_meta *meta);
 
+/* Optional (utcp_config.output_buf): link memory to build one packet in,
+ * so the stack writes it where the link sends it from, instead of building
+ * it in its own buffer for the output callback to copy.
+ *
+ * The stack calls it when it is about to build a packet of len bytes for
+ * IPv4 destination dst (host byte order: a link with a queue per next hop
+ * reserves in the right one). It returns at least len writable bytes of
+ * link memory, at any alignment, or NULL: the stack then builds the packet
+ * in its own buffer and hands it out as usual.
+ *
+ * Ownership: the memory stays the link's. The stack writes the packet
+ * there and then, within the same utcp_* call and before asking for any
+ * other buffer, calls output_ex (or output) with pkt equal to the returned
+ * pointer and a length of at most len: that call commits the packet (the
+ * link may drop it, as it may any packet). The stack never touches the
+ * memory after that call. The trace callback may see the packet in it
+ * just before. A reservation not committed (the stack may abandon one) is
+ * void at the next output_buf call and when the utcp_* call returns: the
+ * link must not send it. Every output call whose pkt is not the pointer
+ * just returned is an ordinary packet in the stack's memory: the stack uses
+ * output_buf for some packets only (today: a connection's segments, not
+ * RST replies to unknown segments, TIME_WAIT ACKs or ICMP). */
+typedef uint8_t *(*utcp_output_buf_fn)(void *ctx, uint32_t dst, size_t len);
+
 /* Checksum offloads (utcp_config.offload). */
 enum {
     /* The link completes TCP checksums: data segments leave with the
@@ -87,6 +111,8 @@ struct utcp_config {
     utcp_output_fn output;  /* required unless output_ex is set */
     void *output_ctx;       /* given to output or output_ex */
     utcp_output_ex_fn output_ex; /* used instead of output when set */
+    utcp_output_buf_fn output_buf; /* optional: packets built in link
+                                      memory (see utcp_output_buf_fn) */
     utcp_trace_fn trace;    /* optional: every segment, state change, timer,
                                drop; see trace.h */
     void *trace_ctx;

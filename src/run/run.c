@@ -196,8 +196,12 @@ static void tun_send(struct utcp_run *r, const uint8_t *pkt, size_t len,
                      const struct utcp_output_meta *meta)
 {
     if (r->txq) {
-        /* counted by the thread once written */
-        if (utcp_txq_push(r->txq, pkt, len, meta) < 0)
+        /* counted by the thread once written; a packet the stack built in
+         * the ring (run_output_buf) is only committed */
+        bool built = pkt == r->tx_res;
+        r->tx_res = NULL;
+        if ((built ? utcp_txq_commit(r->txq, len, meta)
+                   : utcp_txq_push(r->txq, pkt, len, meta)) < 0)
             r->stats.tx_errors++;
         return;
     }
@@ -262,6 +266,16 @@ static void run_output(void *ctx, const uint8_t *pkt, size_t len,
 {
     struct utcp_run *r = ctx;
     deliver(r, 0, pkt, len, meta, 0);
+}
+
+/* utcp_config.output_buf, set with a transmit thread and no filter: the
+ * stack builds its packet in the transmit ring, tun_send commits it. */
+static uint8_t *run_output_buf(void *ctx, uint32_t dst, size_t len)
+{
+    struct utcp_run *r = ctx;
+    (void)dst;
+    r->tx_res = utcp_txq_reserve(r->txq, len);
+    return r->tx_res;
 }
 
 static void deliver_due(struct utcp_run *r)
@@ -588,6 +602,8 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
             return rc;
         }
     }
+    if (r->txq && !r->has_filter)
+        sc.output_buf = run_output_buf; /* no copy into the ring */
     if (!sc.seed)
         sc.seed = utcp_run_now() ^ ((uint64_t)getpid() << 32);
     static const uint8_t zero[16];

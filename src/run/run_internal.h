@@ -35,6 +35,8 @@ struct utcp_run {
     struct utcp_tun *tun;
     struct utcp_stack *stack;
     struct utcp_txq *txq; /* the transmit thread, or NULL (txq.c) */
+    uint8_t *tx_res;      /* where the stack builds its packet in txq's
+                             ring (run_output_buf), or NULL */
     int ep, tfd, sigfd, ctlfd;
     uint64_t now;   /* the instant of the current pass */
     uint64_t armed; /* the timerfd's deadline (UINT64_MAX: none) */

@@ -4,7 +4,8 @@
  * to the TUN device (through a callback), so the kernel's processing of each written packet (its
  * whole TCP receive path, in the writer's context) runs beside the stack
  * instead of inside its loop. Order is kept; nothing is dropped: the
- * producer waits while the ring is full, as a blocking write would.
+ * producer waits while the ring is full, as a blocking write would. The
+ * stack may build a packet in the ring itself (reserve, then commit).
  */
 #define _GNU_SOURCE
 #include "run/txq.h"
@@ -14,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -46,6 +48,10 @@ struct utcp_txq {
     _Atomic uint32_t prod_waiting;
     _Alignas(64) _Atomic uint64_t packets, bytes, dropped, errors;
     pthread_t thread;
+    /* the producer's reservation (utcp_txq_reserve): the packet's place,
+     * its largest length and the padding in front of its record */
+    uint8_t *res;
+    uint32_t res_len, res_pad;
 };
 
 static void futex_wait(_Atomic uint32_t *w, uint32_t val)
@@ -153,15 +159,13 @@ int utcp_txq_start(struct utcp_txq **out, utcp_txq_write_fn write, void *ctx,
     return 0;
 }
 
-/* Appends a record (header r, then r->len bytes of pkt unless it is a
- * stop record), waiting while the ring is full. */
-static void put(struct utcp_txq *q, struct rec *r, const uint8_t *pkt)
+/* Waits for room for a record of need bytes at the head, with the padding
+ * in front of it, which it returns: a record never wraps, so one that would
+ * not fit before the end of the ring starts at offset 0. */
+static uint32_t wait_room(struct utcp_txq *q, uint32_t need)
 {
-    uint32_t len = r->len == REC_STOP ? 0 : r->len;
-    uint32_t need = rec_space(len);
     uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
     uint32_t off = h & (q->size - 1);
-    /* A record never wraps: pad to the end when it would not fit. */
     uint32_t pad = q->size - off < need ? q->size - off : 0;
     for (;;) {
         uint32_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
@@ -175,6 +179,24 @@ static void put(struct utcp_txq *q, struct rec *r, const uint8_t *pkt)
             futex_wait(&q->tail, t);
         atomic_store(&q->prod_waiting, 0);
     }
+    return pad;
+}
+
+/* Where the packet of the next record goes, after pad bytes of padding. */
+static uint8_t *next_pkt(struct utcp_txq *q, uint32_t pad)
+{
+    uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    return q->ring + ((h + pad) & (q->size - 1)) + sizeof(struct rec);
+}
+
+/* Hands the consumer the padding and the record r (its packet bytes
+ * already in place, at next_pkt(q, pad)), room for both made by
+ * wait_room. */
+static void publish(struct utcp_txq *q, const struct rec *r, uint32_t pad)
+{
+    uint32_t len = r->len == REC_STOP ? 0 : r->len;
+    uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    uint32_t off = h & (q->size - 1);
     if (pad) {
         struct rec p = {REC_PAD, 0, 0, 0, 0};
         memcpy(q->ring + off, &p, sizeof p);
@@ -182,25 +204,68 @@ static void put(struct utcp_txq *q, struct rec *r, const uint8_t *pkt)
         off = 0;
     }
     memcpy(q->ring + off, r, sizeof *r);
-    if (len)
-        memcpy(q->ring + off + sizeof *r, pkt, len);
-    atomic_store(&q->head, h + need);
+    atomic_store(&q->head, h + rec_space(len));
     if (atomic_load(&q->cons_waiting))
         futex_wake(&q->head);
 }
 
-int utcp_txq_push(struct utcp_txq *q, const uint8_t *pkt, size_t len,
-                  const struct utcp_output_meta *meta)
+/* Appends a record (header r, then r->len bytes of pkt unless it is a
+ * stop record), waiting while the ring is full. */
+static void put(struct utcp_txq *q, struct rec *r, const uint8_t *pkt)
 {
-    if (len >= REC_STOP || rec_space((uint32_t)len) > q->size / 2)
-        return UTCP_EINVAL;
+    uint32_t len = r->len == REC_STOP ? 0 : r->len;
+    q->res = NULL; /* voids a reservation */
+    uint32_t pad = wait_room(q, rec_space(len));
+    if (len)
+        memcpy(next_pkt(q, pad), pkt, len);
+    publish(q, r, pad);
+}
+
+static struct rec make_rec(size_t len, const struct utcp_output_meta *meta)
+{
     struct rec r = {(uint32_t)len, 0, 0, meta != NULL, 0};
     if (meta) {
         r.gso_size = meta->gso_size;
         r.hdr_len = meta->hdr_len;
         r.csum_partial = meta->csum_partial;
     }
+    return r;
+}
+
+static bool too_long(const struct utcp_txq *q, size_t len)
+{
+    return len >= REC_STOP || rec_space((uint32_t)len) > q->size / 2;
+}
+
+int utcp_txq_push(struct utcp_txq *q, const uint8_t *pkt, size_t len,
+                  const struct utcp_output_meta *meta)
+{
+    if (too_long(q, len))
+        return UTCP_EINVAL;
+    struct rec r = make_rec(len, meta);
     put(q, &r, pkt);
+    return 0;
+}
+
+uint8_t *utcp_txq_reserve(struct utcp_txq *q, size_t len)
+{
+    q->res = NULL;
+    if (too_long(q, len))
+        return NULL;
+    q->res_pad = wait_room(q, rec_space((uint32_t)len));
+    q->res_len = (uint32_t)len;
+    q->res = next_pkt(q, q->res_pad);
+    return q->res;
+}
+
+int utcp_txq_commit(struct utcp_txq *q, size_t len,
+                    const struct utcp_output_meta *meta)
+{
+    if (!q->res || len > q->res_len)
+        return UTCP_EINVAL;
+    q->res = NULL;
+    struct rec r = make_rec(len, meta);
+    publish(q, &r, q->res_pad);
     return 0;
 }
 

@@ -38,6 +38,20 @@ int utcp_txq_start(struct utcp_txq **out, utcp_txq_write_fn write, void *ctx,
 int utcp_txq_push(struct utcp_txq *q, const uint8_t *pkt, size_t len,
                   const struct utcp_output_meta *meta);
 
+/* Reserves room for one packet of at most len bytes at the end of the
+ * queue, waiting while the ring is full, and returns where to write it (in
+ * the ring: any alignment), or NULL for a packet larger than half the ring.
+ * Write the packet there, then utcp_txq_commit it; the writer sees nothing
+ * before. A later reserve or push voids a reservation not committed (its
+ * space is reused). Producer: one thread only. */
+uint8_t *utcp_txq_reserve(struct utcp_txq *q, size_t len);
+
+/* Queues the packet written at what utcp_txq_reserve last returned: len
+ * bytes (at most the reserved length), meta as for utcp_txq_push. Returns
+ * 0, or UTCP_EINVAL without a reservation or for a larger len. */
+int utcp_txq_commit(struct utcp_txq *q, size_t len,
+                    const struct utcp_output_meta *meta);
+
 /* Counts so far (read while the writer runs: each is exact, together they
  * are a snapshot of moments apart). */
 void utcp_txq_get_stats(const struct utcp_txq *q, struct utcp_txq_stats *out);

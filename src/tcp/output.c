@@ -145,18 +145,29 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     uint32_t psum = 0;
     size_t at = UTCP_IPV4_HDR_LEN + UTCP_TCP_HDR_LEN +
                 utcp_tcp_opts_len(&th.opts);
+    if (at + len > s->pkt_cap)
+        return; /* cannot happen: pkt_cap covers any segment */
+    /* Build in the link's memory when it lends some (one copy less),
+     * else in our own buffer. */
+    uint8_t *buf = s->pkt;
+    size_t cap = s->pkt_cap;
+    if (s->cfg.output_buf) {
+        uint8_t *lb = s->cfg.output_buf(s->cfg.output_ctx, ip.dst, at + len);
+        if (lb) {
+            buf = lb;
+            cap = at + len;
+        }
+    }
     if (len) {
         /* Copy the payload straight to its place in the packet; the
          * builder then only checksums it (wire.h allows a payload already
          * at buf + header length). */
-        if (at + len > s->pkt_cap)
-            return; /* cannot happen: pkt_cap covers any segment */
-        payload = s->pkt + at;
+        payload = buf + at;
         if (s->cfg.offload & UTCP_OFFLOAD_TX_CSUM) {
-            utcp__ring_peek(&c->sndq, off, s->pkt + at, len);
+            utcp__ring_peek(&c->sndq, off, buf + at, len);
         } else {
             /* copy and checksum in one pass over the payload */
-            psum = utcp__ring_peek_csum(&c->sndq, off, s->pkt + at, len);
+            psum = utcp__ring_peek_csum(&c->sndq, off, buf + at, len);
             bf |= UTCP_BUILD_PAYLOAD_SUMMED;
         }
     }
@@ -164,8 +175,8 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
      * complete it. */
     if (len && (s->cfg.offload & UTCP_OFFLOAD_TX_CSUM))
         bf |= UTCP_BUILD_CSUM_PARTIAL;
-    size_t n = utcp_ipv4_tcp_build_ex(s->pkt, s->pkt_cap, &ip, &th, payload,
-                                      len, bf, psum);
+    size_t n = utcp_ipv4_tcp_build_ex(buf, cap, &ip, &th, payload, len, bf,
+                                      psum);
     if (!n)
         return; /* cannot happen: pkt_cap covers MTU-sized segments */
     if (flags & UTCP_TH_ACK)
@@ -186,7 +197,7 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
      * with a copy of these headers and options. */
     if (len > c->mss)
         meta.gso_size = c->mss;
-    utcp__emit_meta(s, c, s->pkt, n, &meta);
+    utcp__emit_meta(s, c, buf, n, &meta);
     pace_sent(s, c, len);
 }
 

@@ -2,7 +2,8 @@
  * The runtime's transmit ring (src/run/txq.c): every packet reaches the
  * writer once, whole and in order, across wraps of the ring, with a writer
  * slower than the producer (the producer waits, nothing is lost), with
- * metadata, and stop writes what is queued before it returns.
+ * metadata, and stop writes what is queued before it returns; packets
+ * built in the ring (reserve, commit) the same.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -160,6 +161,82 @@ static void txq_packet_larger_than_half_the_ring_refused(void **state)
     utcp_txq_stop(NULL);
 }
 
+/* Packets built in place (reserve, write, commit) mixed with pushes, some
+ * reservations longer than the packet, some abandoned: the writer sees the
+ * same sequence as with pushes only. */
+static void reserve_commit_n(struct utcp_txq *q, uint64_t n)
+{
+    uint8_t buf[1600];
+    for (uint64_t i = 0; i < n; i++) {
+        struct utcp_output_meta m = {(uint16_t)(i % 1000), 54, true};
+        const struct utcp_output_meta *mp = i % 3 == 0 ? &m : NULL;
+        if (i % 7 == 3) {
+            /* abandoned: the next reserve or push reuses the room */
+            uint8_t *junk = utcp_txq_reserve(q, 1500);
+            assert_non_null(junk);
+            memset(junk, 0xEE, 1500);
+        }
+        if (i % 4 == 1) {
+            pkt_fill(buf, i);
+            assert_int_equal(utcp_txq_push(q, buf, pkt_len(i), mp), 0);
+            continue;
+        }
+        size_t extra = (size_t)(i % 5) * 37u; /* reserved beyond the need */
+        uint8_t *p = utcp_txq_reserve(q, pkt_len(i) + extra);
+        assert_non_null(p);
+        pkt_fill(p, i);
+        assert_int_equal(utcp_txq_commit(q, pkt_len(i), mp), 0);
+        /* committed: a second commit has no reservation */
+        assert_int_equal(utcp_txq_commit(q, 1, NULL), UTCP_EINVAL);
+    }
+}
+
+static void txq_reserve_commit_in_order_across_wraps(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct utcp_txq *q;
+    assert_int_equal(utcp_txq_start(&q, sink_write, &s, 1000), 0);
+    reserve_commit_n(q, 200000);
+    utcp_txq_stop(q);
+    assert_int_equal(s.n, 200000);
+    assert_int_equal(s.bad, 0);
+    assert_int_equal(s.meta_seen, (200000 + 2) / 3);
+}
+
+static void txq_reserve_slow_writer_producer_waits(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    s.slow_ns = 20000;
+    struct utcp_txq *q;
+    assert_int_equal(utcp_txq_start(&q, sink_write, &s, 64 * 1024), 0);
+    reserve_commit_n(q, 3000);
+    utcp_txq_stop(q);
+    assert_int_equal(s.n, 3000);
+    assert_int_equal(s.bad, 0);
+}
+
+static void txq_reserve_refusals(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct utcp_txq *q;
+    assert_int_equal(utcp_txq_start(&q, sink_write, &s, 64 * 1024), 0);
+    assert_int_equal(utcp_txq_commit(q, 10, NULL), UTCP_EINVAL);
+    assert_null(utcp_txq_reserve(q, 40000)); /* more than half the ring */
+    assert_int_equal(utcp_txq_commit(q, 10, NULL), UTCP_EINVAL);
+    uint8_t *p = utcp_txq_reserve(q, 100);
+    assert_non_null(p);
+    assert_int_equal(utcp_txq_commit(q, 101, NULL), UTCP_EINVAL);
+    pkt_fill(p, 0);
+    struct utcp_output_meta m = {0, 54, true}; /* packet 0's */
+    assert_int_equal(utcp_txq_commit(q, pkt_len(0), &m), 0);
+    utcp_txq_stop(q);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +244,9 @@ int main(void)
         cmocka_unit_test(txq_slow_writer_producer_waits_nothing_lost),
         cmocka_unit_test(txq_counts_written_dropped_and_errors),
         cmocka_unit_test(txq_packet_larger_than_half_the_ring_refused),
+        cmocka_unit_test(txq_reserve_commit_in_order_across_wraps),
+        cmocka_unit_test(txq_reserve_slow_writer_producer_waits),
+        cmocka_unit_test(txq_reserve_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
