@@ -216,7 +216,7 @@ static void put(struct utcp_txq *q, struct rec *r, const uint8_t *pkt)
     uint32_t len = r->len == REC_STOP ? 0 : r->len;
     q->res = NULL; /* voids a reservation */
     uint32_t pad = wait_room(q, rec_space(len));
-    if (len)
+    if (len && pkt) /* a stop record has neither */
         memcpy(next_pkt(q, pad), pkt, len);
     publish(q, r, pad);
 }
