@@ -22,6 +22,7 @@
 
 #include "link/tun.h"
 #include "link/vnet.h"
+#include "utcp/wire.h"
 
 enum { TAG_TUN = 1, TAG_TIMER, TAG_SIG, TAG_CTL, TAG_USER };
 #define READ_BUDGET 64 /* packets read from the device per wakeup */
@@ -192,6 +193,16 @@ static long txq_write(void *ctx, const uint8_t *pkt, size_t len,
     return utcp_tun_send(ctx, pkt, len, meta);
 }
 
+/* Whether pkt is an IPv4 TCP segment without data (an ACK, a SYN, a FIN,
+ * a RST): what a receiving connection mostly sends. */
+static bool no_payload(const uint8_t *pkt, size_t len)
+{
+    if (len < 40 || pkt[9] != UTCP_IPPROTO_TCP)
+        return false;
+    size_t ihl = (size_t)(pkt[0] & 15u) * 4u;
+    return ihl + 20 <= len && ihl + (size_t)(pkt[ihl + 12] >> 4) * 4u >= len;
+}
+
 static void tun_send(struct utcp_run *r, const uint8_t *pkt, size_t len,
                      const struct utcp_output_meta *meta)
 {
@@ -200,10 +211,19 @@ static void tun_send(struct utcp_run *r, const uint8_t *pkt, size_t len,
          * the ring (run_output_buf) is only committed */
         bool built = pkt == r->tx_res;
         r->tx_res = NULL;
-        if ((built ? utcp_txq_commit(r->txq, len, meta)
-                   : utcp_txq_push(r->txq, pkt, len, meta)) < 0)
-            r->stats.tx_errors++;
-        return;
+        if (built) {
+            if (utcp_txq_commit(r->txq, len, meta) < 0)
+                r->stats.tx_errors++;
+            return;
+        }
+        /* A segment without data while the thread has nothing to write
+         * (the ACKs of a download): written here, which costs less than
+         * waking the thread (a futex call and a switch) for it. */
+        if (!no_payload(pkt, len) || !utcp_txq_idle(r->txq)) {
+            if (utcp_txq_push(r->txq, pkt, len, meta) < 0)
+                r->stats.tx_errors++;
+            return;
+        }
     }
     long n = utcp_tun_send(r->tun, pkt, len, meta);
     if (n >= 0) {
@@ -274,7 +294,8 @@ static uint8_t *run_output_buf(void *ctx, uint32_t dst, size_t len)
 {
     struct utcp_run *r = ctx;
     (void)dst;
-    r->tx_res = utcp_txq_reserve(r->txq, len);
+    /* nothing queued: perhaps an ACK that tun_send writes itself */
+    r->tx_res = utcp_txq_idle(r->txq) ? NULL : utcp_txq_reserve(r->txq, len);
     return r->tx_res;
 }
 

@@ -269,6 +269,14 @@ int utcp_txq_commit(struct utcp_txq *q, size_t len,
     return 0;
 }
 
+bool utcp_txq_idle(const struct utcp_txq *q)
+{
+    struct utcp_txq *m = (struct utcp_txq *)(uintptr_t)q;
+    /* tail moves past a record only after its write returned */
+    return atomic_load_explicit(&m->tail, memory_order_acquire) ==
+           atomic_load_explicit(&m->head, memory_order_relaxed);
+}
+
 void utcp_txq_get_stats(const struct utcp_txq *q, struct utcp_txq_stats *out)
 {
     struct utcp_txq *m = (struct utcp_txq *)(uintptr_t)q;

@@ -5,6 +5,7 @@
 #ifndef UTCP_RUN_TXQ_H
 #define UTCP_RUN_TXQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,11 @@ uint8_t *utcp_txq_reserve(struct utcp_txq *q, size_t len);
  * 0, or UTCP_EINVAL without a reservation or for a larger len. */
 int utcp_txq_commit(struct utcp_txq *q, size_t len,
                     const struct utcp_output_meta *meta);
+
+/* True when everything queued has been written (the writer is done with
+ * its last write): the producer may then write a packet itself without
+ * passing one queued before it. Producer only. */
+bool utcp_txq_idle(const struct utcp_txq *q);
 
 /* Counts so far (read while the writer runs: each is exact, together they
  * are a snapshot of moments apart). */
