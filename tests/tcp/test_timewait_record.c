@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "countalloc.h"
 #include "stack/timewait.h"
 #include "tnet.h"
 
@@ -20,28 +21,6 @@
 #define MS 1000ull
 #define SEC 1000000ull
 
-struct counting {
-    long long bytes, blocks;
-};
-
-static void *c_alloc(void *ctx, size_t n)
-{
-    struct counting *k = ctx;
-    void *p = malloc(n);
-    if (p) {
-        k->bytes += (long long)n;
-        k->blocks++;
-    }
-    return p;
-}
-
-static void c_free(void *ctx, void *p, size_t n)
-{
-    struct counting *k = ctx;
-    k->bytes -= (long long)n;
-    k->blocks--;
-    free(p);
-}
 
 struct seen {
     int timewait;
@@ -60,8 +39,8 @@ static void count_tw(void *ctx, utcp_sock sk, const struct utcp_info *i)
 static void timewait_record_replaces_connection(void **state)
 {
     (void)state;
-    struct counting k = {0, 0};
-    struct utcp_allocator al = {c_alloc, c_free, &k};
+    struct counting k;
+    struct utcp_allocator al = counting_allocator(&k);
     struct utcp_config c;
     utcp_config_init(&c);
     c.seed = 7;

@@ -12,35 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "countalloc.h"
 #include "stack/timewait.h"
 
-struct counting {
-    long long bytes, blocks;
-    long long fail_after; /* allocations left before failing; -1: never */
-};
-
-static void *c_alloc(void *ctx, size_t n)
-{
-    struct counting *k = ctx;
-    if (k->fail_after == 0)
-        return NULL;
-    if (k->fail_after > 0)
-        k->fail_after--;
-    void *p = malloc(n);
-    if (p) {
-        k->bytes += (long long)n;
-        k->blocks++;
-    }
-    return p;
-}
-
-static void c_free(void *ctx, void *p, size_t n)
-{
-    struct counting *k = ctx;
-    k->bytes -= (long long)n;
-    k->blocks--;
-    free(p);
-}
 
 static const uint8_t hkey[16] = {1, 2, 3, 4, 5, 6, 7, 8,
                                  9, 10, 11, 12, 13, 14, 15, 16};
@@ -69,8 +43,7 @@ static void setup(struct fixture *f,
                   uint32_t (*hash)(const uint8_t[16],
                                    const struct utcp_4tuple *))
 {
-    f->k = (struct counting){0, 0, -1};
-    f->a = (struct utcp_allocator){c_alloc, c_free, &f->k};
+    f->a = counting_allocator(&f->k);
     assert_int_equal(utcp__twt_init(&f->t, &f->a, hash, hkey), 0);
 }
 
