@@ -294,6 +294,25 @@ size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
                               size_t payload_len, unsigned flags,
                               uint32_t payload_sum);
 
+/* The segment a connection sends most, built without the general option
+ * writer: an IPv4 header without options (TOS 0, protocol TCP) and a TCP
+ * header whose only options are the timestamps when ts is set (NOP, NOP,
+ * TS: as utcp_tcp_build writes them), urgent pointer 0, the payload already
+ * in place at buf + 40 (+ 12 with ts) and summed from 0 (payload_sum, as
+ * with UTCP_BUILD_PAYLOAD_SUMMED). The bytes are those utcp_ipv4_tcp_build_ex
+ * writes for the same fields. Returns the packet length, 0 if it does not
+ * fit in cap or in one IPv4 packet. All fields in host order. */
+struct utcp_tcp_plain {
+    uint32_t src, dst;
+    uint32_t seq, ack, ts_val, ts_ecr;
+    uint16_t ip_id, sport, dport, win;
+    uint8_t ttl, flags;
+    bool df, ts;
+};
+size_t utcp_ipv4_tcp_build_plain(uint8_t *buf, size_t cap,
+                                 const struct utcp_tcp_plain *h,
+                                 size_t payload_len, uint32_t payload_sum);
+
 /* ------------------------------------------------------------------------
  * ICMP (RFC 792): echo request/reply, destination unreachable.
  * ------------------------------------------------------------------------ */

@@ -120,31 +120,84 @@ static void count_rexmit(struct utcp_stack *s, struct utcp_conn *c)
     utcp__trace(s, &ev);
 }
 
+/* Whether the segment needs utcp_ipv4_tcp_build_ex: a SYN (MSS, window
+ * scale, SACK-permitted), a RST (no window), SACK blocks, or a payload
+ * whose checksum the link completes; else utcp_ipv4_tcp_build_plain writes
+ * the same bytes for less work. */
+static bool needs_general_build(const struct utcp_stack *s,
+                                const struct utcp_conn *c, uint8_t flags,
+                                uint32_t len)
+{
+    return (flags & (UTCP_TH_SYN | UTCP_TH_RST)) ||
+           (c->sack_ok && c->ooo->n && (flags & UTCP_TH_ACK)) ||
+           (len && (s->cfg.offload & UTCP_OFFLOAD_TX_CSUM));
+}
+
+/* Writes the headers of a segment without SYN, RST or SACK blocks in
+ * front of its payload (already at buf + hdr_len, summed to psum). The
+ * fields are set_options' and the general path's for such a segment. */
+static size_t build_plain(struct utcp_stack *s, struct utcp_conn *c,
+                          uint8_t *buf, size_t cap, utcp_seq seq,
+                          uint8_t flags, uint32_t len, uint32_t psum)
+{
+    struct utcp_tcp_plain h;
+    h.src = c->tuple.laddr;
+    h.dst = c->tuple.raddr;
+    h.ip_id = s->ip_id++;
+    h.ttl = (uint8_t)s->cfg.ttl;
+    h.df = true;
+    h.sport = c->tuple.lport;
+    h.dport = c->tuple.rport;
+    h.seq = seq;
+    h.ack = (flags & UTCP_TH_ACK) ? c->rcv_nxt : 0;
+    h.flags = flags;
+    h.win = window_field(c, false);
+    /* RFC 7323 3.2: TSopt in every segment once negotiated; TSecr =
+     * TS.Recent (4.3 (3)), 0 without ACK. */
+    h.ts = c->ts_ok;
+    h.ts_val = h.ts ? utcp__ts_now(s->now, c->ts_offset) : 0;
+    h.ts_ecr = (h.ts && (flags & UTCP_TH_ACK)) ? c->ts_recent : 0;
+    return utcp_ipv4_tcp_build_plain(buf, cap, &h, len, psum);
+}
+
+/* The headers of any segment for the general builder: every flag and
+ * option (set_options). */
+static void prepare_general(struct utcp_stack *s, struct utcp_conn *c,
+                            struct utcp_ipv4 *ip, struct utcp_tcp *th,
+                            utcp_seq seq, uint8_t flags, uint32_t len)
+{
+    utcp__ip_out(s, ip, c->tuple.laddr, c->tuple.raddr);
+    ip->proto = UTCP_IPPROTO_TCP;
+    *th = (struct utcp_tcp){0};
+    th->sport = c->tuple.lport;
+    th->dport = c->tuple.rport;
+    th->seq = seq;
+    th->flags = flags;
+    bool syn = (flags & UTCP_TH_SYN) != 0;
+    if (flags & UTCP_TH_ACK)
+        th->ack = c->rcv_nxt;
+    if (!(flags & UTCP_TH_RST))
+        th->win = window_field(c, syn);
+    set_options(s, c, &th->opts, flags, len);
+}
+
 /* Builds and emits one segment of connection c. off/len: payload from the
  * send queue (off relative to sndq's first byte). */
 static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
                      uint8_t flags, uint32_t off, uint32_t len)
 {
+    bool general = needs_general_build(s, c, flags, len);
     struct utcp_ipv4 ip;
-    utcp__ip_out(s, &ip, c->tuple.laddr, c->tuple.raddr);
-    ip.proto = UTCP_IPPROTO_TCP;
-
-    struct utcp_tcp th = {0};
-    th.sport = c->tuple.lport;
-    th.dport = c->tuple.rport;
-    th.seq = seq;
-    th.flags = flags;
-    bool syn = (flags & UTCP_TH_SYN) != 0;
-    if (flags & UTCP_TH_ACK)
-        th.ack = c->rcv_nxt;
-    if (!(flags & UTCP_TH_RST))
-        th.win = window_field(c, syn);
-    set_options(s, c, &th.opts, flags, len);
-    const uint8_t *payload = NULL;
+    struct utcp_tcp th;
+    size_t at = UTCP_IPV4_HDR_LEN + UTCP_TCP_HDR_LEN;
+    if (general) {
+        prepare_general(s, c, &ip, &th, seq, flags, len);
+        at += utcp_tcp_opts_len(&th.opts);
+    } else if (c->ts_ok) {
+        at += 12; /* NOP, NOP, TSopt */
+    }
     unsigned bf = 0;
     uint32_t psum = 0;
-    size_t at = UTCP_IPV4_HDR_LEN + UTCP_TCP_HDR_LEN +
-                utcp_tcp_opts_len(&th.opts);
     if (at + len > s->pkt_cap)
         return; /* cannot happen: pkt_cap covers any segment */
     /* Build in the link's memory when it lends some (one copy less),
@@ -152,7 +205,8 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
     uint8_t *buf = s->pkt;
     size_t cap = s->pkt_cap;
     if (s->cfg.output_buf) {
-        uint8_t *lb = s->cfg.output_buf(s->cfg.output_ctx, ip.dst, at + len);
+        uint8_t *lb = s->cfg.output_buf(s->cfg.output_ctx, c->tuple.raddr,
+                                        at + len);
         if (lb) {
             buf = lb;
             cap = at + len;
@@ -162,25 +216,25 @@ static void send_seg(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         /* Copy the payload straight to its place in the packet; the
          * builder then only checksums it (wire.h allows a payload already
          * at buf + header length). */
-        payload = buf + at;
         if (s->cfg.offload & UTCP_OFFLOAD_TX_CSUM) {
             utcp__ring_peek(&c->sndq, off, buf + at, len);
+            /* Data segments leave the checksum to the link when it
+             * offers to complete it. */
+            bf |= UTCP_BUILD_CSUM_PARTIAL;
         } else {
             /* copy and checksum in one pass over the payload */
             psum = utcp__ring_peek_csum(&c->sndq, off, buf + at, len);
             bf |= UTCP_BUILD_PAYLOAD_SUMMED;
         }
     }
-    /* Data segments leave the checksum to the link when it offers to
-     * complete it. */
-    if (len && (s->cfg.offload & UTCP_OFFLOAD_TX_CSUM))
-        bf |= UTCP_BUILD_CSUM_PARTIAL;
-    size_t n = utcp_ipv4_tcp_build_ex(buf, cap, &ip, &th, payload, len, bf,
-                                      psum);
+    size_t n = general ? utcp_ipv4_tcp_build_ex(buf, cap, &ip, &th,
+                                                len ? buf + at : NULL, len,
+                                                bf, psum)
+                       : build_plain(s, c, buf, cap, seq, flags, len, psum);
     if (!n)
         return; /* cannot happen: pkt_cap covers MTU-sized segments */
     if (flags & UTCP_TH_ACK)
-        c->last_ack_sent = th.ack; /* RFC 7323 4.3 (1): Last.ACK.sent */
+        c->last_ack_sent = c->rcv_nxt; /* RFC 7323 4.3 (1): Last.ACK.sent */
     if (flags & (UTCP_TH_ACK | UTCP_TH_RST)) {
         /* Any segment carrying an ACK acknowledges all we have. */
         c->delack_segs = 0;

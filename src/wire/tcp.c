@@ -405,3 +405,78 @@ size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
     }
     return UTCP_IPV4_HDR_LEN + n;
 }
+
+/* utcp_csum_fold, inline: RFC 1071 4.1, the end-around-carry fold of a
+ * 32-bit sum to 16 bits (adding the sum to itself rotated by 16 puts
+ * hi + lo + carry in the upper half), complemented. */
+static inline uint16_t fold_not(uint32_t x)
+{
+    x += x >> 16 | x << 16;
+    return (uint16_t)~(x >> 16);
+}
+
+/* Sums the two 16-bit halves of v into a 32-bit partial sum (RFC 1071). */
+static uint32_t halves(uint32_t v)
+{
+    return (v >> 16) + (v & 0xffffu);
+}
+
+size_t utcp_ipv4_tcp_build_plain(uint8_t *buf, size_t cap,
+                                 const struct utcp_tcp_plain *h,
+                                 size_t payload_len, uint32_t payload_sum)
+{
+    size_t tcp_hdr = UTCP_TCP_HDR_LEN + (h->ts ? 2u + OPTLEN_TS : 0u);
+    size_t tcp_len = tcp_hdr + payload_len;
+    if (payload_len > 0xffffu - UTCP_IPV4_HDR_LEN - tcp_hdr ||
+        cap < UTCP_IPV4_HDR_LEN + tcp_len)
+        return 0;
+    uint16_t total = (uint16_t)(UTCP_IPV4_HDR_LEN + tcp_len);
+    uint16_t frag = h->df ? 0x4000u : 0u; /* RFC 791 3.1: DF, offset 0 */
+    uint32_t addrs = halves(h->src) + halves(h->dst);
+
+    /* RFC 791 3.1: version 4, IHL 5; the checksum from the words as
+     * stored (as utcp_ipv4_build). */
+    buf[0] = 0x45;
+    buf[1] = 0;
+    utcp_put16(buf + 2, total);
+    utcp_put16(buf + 4, h->ip_id);
+    utcp_put16(buf + 6, frag);
+    buf[8] = h->ttl;
+    buf[9] = UTCP_IPPROTO_TCP;
+    utcp_put32(buf + 12, h->src);
+    utcp_put32(buf + 16, h->dst);
+    uint32_t isum = 0x4500u + total + h->ip_id + frag +
+                    ((uint32_t)h->ttl << 8 | UTCP_IPPROTO_TCP) + addrs;
+    utcp_put16(buf + 10, fold_not(isum));
+
+    /* RFC 9293 3.1: the header; the checksum over the pseudo-header
+     * (addresses, protocol, TCP length), header and data. */
+    uint8_t *t = buf + UTCP_IPV4_HDR_LEN;
+    uint8_t off = (uint8_t)(tcp_hdr / 4 << 4);
+    utcp_put16(t, h->sport);
+    utcp_put16(t + 2, h->dport);
+    utcp_put32(t + 4, h->seq);
+    utcp_put32(t + 8, h->ack);
+    t[12] = off;
+    t[13] = h->flags;
+    utcp_put16(t + 14, h->win);
+    utcp_put16(t + 18, 0);
+    uint32_t s = addrs + UTCP_IPPROTO_TCP + (uint32_t)tcp_len + h->sport +
+                 h->dport + halves(h->seq) + halves(h->ack) +
+                 ((uint32_t)off << 8 | h->flags) + h->win + payload_sum;
+    if (h->ts) {
+        /* RFC 7323 3.2 and appendix A: NOP, NOP, kind 8, length 10. */
+        t[20] = UTCP_TCPOPT_NOP;
+        t[21] = UTCP_TCPOPT_NOP;
+        t[22] = UTCP_TCPOPT_TS;
+        t[23] = OPTLEN_TS;
+        utcp_put32(t + 24, h->ts_val);
+        utcp_put32(t + 28, h->ts_ecr);
+        s += (UTCP_TCPOPT_NOP << 8 | UTCP_TCPOPT_NOP) +
+             (UTCP_TCPOPT_TS << 8 | OPTLEN_TS) + halves(h->ts_val) +
+             halves(h->ts_ecr);
+    }
+    /* below 2^23 with a payload sum below 2^22: no overflow */
+    utcp_put16(t + 16, fold_not(s));
+    return UTCP_IPV4_HDR_LEN + tcp_len;
+}

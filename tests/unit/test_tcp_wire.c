@@ -1119,6 +1119,81 @@ static void tcp_build_csum_partial_completes_to_valid_checksum(void **state)
                      0);
 }
 
+/* xorshift32 for the field values below: a fixed sequence, no clock. */
+static uint32_t plain_rand(uint32_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+/* utcp_ipv4_tcp_build_plain writes the bytes of utcp_ipv4_tcp_build_ex for
+ * the same fields, with and without timestamps, payloads of every small
+ * length (odd ones included) and extreme field values. */
+static void ipv4_tcp_build_plain_matches_general_builder(void **state)
+{
+    (void)state;
+    uint32_t x = 0x12345678u;
+    for (int i = 0; i < 4000; i++) {
+        struct utcp_tcp_plain h;
+        bool edge = i % 7 == 0;
+        h.src = edge ? 0xffffffffu : plain_rand(&x);
+        h.dst = edge ? 0xfffffffeu : plain_rand(&x);
+        h.seq = edge ? 0xffffffffu : plain_rand(&x);
+        h.ack = edge ? 0xffffffffu : plain_rand(&x);
+        h.ts_val = edge ? 0xffffffffu : plain_rand(&x);
+        h.ts_ecr = edge ? 0xffffffffu : plain_rand(&x);
+        h.ip_id = (uint16_t)(edge ? 0xffffu : plain_rand(&x));
+        h.sport = (uint16_t)(edge ? 0xffffu : plain_rand(&x));
+        h.dport = (uint16_t)(edge ? 0xffffu : plain_rand(&x));
+        h.win = (uint16_t)(edge ? 0xffffu : plain_rand(&x));
+        h.ttl = (uint8_t)(edge ? 0xffu : plain_rand(&x));
+        h.flags = (uint8_t)(plain_rand(&x) &
+                            ~(UTCP_TH_SYN | UTCP_TH_RST | UTCP_TH_URG));
+        h.df = (i & 1) != 0;
+        h.ts = (i & 2) != 0;
+        size_t plen = (size_t)(i % 130);
+        uint8_t payload[130];
+        for (size_t k = 0; k < plen; k++)
+            payload[k] = (uint8_t)(edge ? 0xff : plain_rand(&x));
+
+        struct utcp_ipv4 ip = {0};
+        ip.src = h.src;
+        ip.dst = h.dst;
+        ip.id = h.ip_id;
+        ip.ttl = h.ttl;
+        ip.df = h.df;
+        ip.proto = UTCP_IPPROTO_TCP;
+        struct utcp_tcp th;
+        memset(&th, 0, sizeof th);
+        th.sport = h.sport;
+        th.dport = h.dport;
+        th.seq = h.seq;
+        th.ack = h.ack;
+        th.flags = h.flags;
+        th.win = h.win;
+        if (h.ts) {
+            th.opts.present = UTCP_OPT_TS;
+            th.opts.ts_val = h.ts_val;
+            th.opts.ts_ecr = h.ts_ecr;
+        }
+        uint8_t want[256], got[256];
+        memset(got, 0xa5, sizeof got);
+        size_t n1 = utcp_ipv4_tcp_build(want, sizeof want, &ip, &th, payload,
+                                        plen);
+        size_t hl = 40 + (h.ts ? 12u : 0u);
+        uint32_t ps = utcp_csum_copy(got + hl, payload, plen, 0);
+        size_t n2 = utcp_ipv4_tcp_build_plain(got, sizeof got, &h, plen, ps);
+        assert_int_equal(n1, hl + plen);
+        assert_int_equal(n2, n1);
+        assert_memory_equal(got, want, n1);
+        /* too small a buffer: refused */
+        assert_int_equal(utcp_ipv4_tcp_build_plain(got, n1 - 1, &h, plen, ps),
+                         0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1174,6 +1249,7 @@ int main(void)
         cmocka_unit_test(ipv4_tcp_build_round_trips_through_both_parsers),
         cmocka_unit_test(ipv4_tcp_build_cap_too_small_returns_zero),
         cmocka_unit_test(tcp_build_csum_partial_completes_to_valid_checksum),
+        cmocka_unit_test(ipv4_tcp_build_plain_matches_general_builder),
         cmocka_unit_test(
             tcp_csum_ok_accepts_built_rejects_changed_or_oversized),
     };
