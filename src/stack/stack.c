@@ -668,8 +668,13 @@ uint64_t utcp_tick(struct utcp_stack *s, uint64_t now)
     s->runs++;
     if (now > s->now)
         s->now = now;
-    struct utcp_tnode *n;
-    while ((n = utcp__wheel_pop(&s->wheel, s->now)) != NULL) {
+    for (;;) {
+        /* a fired timer may move any deadline, to now too: bring the wheel
+         * up to date before each read of it (timer.c) */
+        utcp__timers_flush(s);
+        struct utcp_tnode *n = utcp__wheel_pop(&s->wheel, s->now);
+        if (!n)
+            break;
         if (n == &s->tw_timer) {
             utcp__tw_expire(s);
             continue;
@@ -682,6 +687,7 @@ uint64_t utcp_tick(struct utcp_stack *s, uint64_t now)
 
 uint64_t utcp_next_deadline(struct utcp_stack *s)
 {
+    utcp__timers_flush(s);
     return utcp__wheel_next(&s->wheel);
 }
 

@@ -100,6 +100,13 @@ struct utcp_stack {
     struct utcp_htable conns;     /* synchronized + SYN states by 4-tuple */
     struct utcp_htable listeners; /* by (addr, port, 0, 0) */
     struct utcp_twheel wheel;
+    /* Connections whose deadline changed since the wheel was last brought
+     * up to date (timer.c): the wheel is armed once, before it is read. A
+     * freed connection leaves its slot empty (conn.c detach). Room for the
+     * connections a whole burst of segments touches: most short ones then
+     * live and die without a wheel operation. */
+    uint8_t tdirty_n;
+    struct utcp_conn *tdirty[255];
     struct utcp_twtable tw;       /* TIME_WAIT records (timewait.c) */
     struct utcp_tnode tw_timer;   /* armed at the earliest record expiry */
 

@@ -112,6 +112,7 @@ void utcp__sb_trim(struct utcp_stack *s, struct utcp_ranges **p, utcp_seq at)
 static void detach(struct utcp_stack *s, struct utcp_conn *c)
 {
     c->t_rtx = c->t_delack = c->t_keep = c->t_rack = UTCP_TIME_NEVER;
+    utcp__timer_forget(s, c);
     utcp__wheel_cancel(&s->wheel, &c->tnode);
     utcp__rack_release(s, c);
     utcp__sb_clear(s, &c->sacked);

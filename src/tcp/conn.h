@@ -215,6 +215,7 @@ struct utcp_conn {
                                    the start of each input segment) */
     bool ack_held : 1;          /* owes an ACK at the end of the input
                                    batch (on s->batch_acks) */
+    bool timer_dirty : 1;       /* tnode may be stale: on s->tdirty */
     uint8_t keep_kind;          /* enum utcp_timer_kind for t_keep */
     uint8_t rtx_count;          /* consecutive expiries of t_rtx */
     uint8_t dupacks;
@@ -226,6 +227,7 @@ struct utcp_conn {
     uint8_t snd_wscale, rcv_wscale; /* RFC 7323 2 */
     int16_t error;              /* pending error for utcp_sock_error */
     uint8_t ev_edge;            /* UTCP_EV_CONNECTED until reported */
+    uint8_t tdirty_idx;         /* its slot in s->tdirty when timer_dirty */
 
     struct utcp_4tuple tuple;   /* also hnode.key when in a table */
 
@@ -440,8 +442,14 @@ void utcp__listen_input(struct utcp_stack *s, struct utcp_conn *l,
                         const utcp_seq *iss_floor);
 
 /* timer.c */
-/* Re-arms the wheel node at the earliest of the connection's deadlines. */
+/* Notes that c's deadlines changed: its wheel node is re-armed at the
+ * earliest of them by the next utcp__timers_flush. */
 void utcp__timer_update(struct utcp_stack *s, struct utcp_conn *c);
+/* Brings the wheel up to date with every changed connection: call before
+ * reading the wheel (utcp__wheel_pop, utcp__wheel_next). */
+void utcp__timers_flush(struct utcp_stack *s);
+/* Takes c off the list of changed connections (it is being freed). */
+void utcp__timer_forget(struct utcp_stack *s, struct utcp_conn *c);
 void utcp__timer_fire(struct utcp_stack *s, struct utcp_conn *c);
 /* The kind (enum utcp_timer_kind) and instant of c's earliest deadline. */
 int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when);

@@ -3,7 +3,8 @@
  * persist timer (RFC 9293 3.8.6.1), delayed ACK (RFC 1122 4.2.3.2),
  * keep-alive (RFC 1122 4.2.3.6), FIN_WAIT_2 and 2*MSL (RFC 9293 3.10.8);
  * the RACK reordering timer and the TLP PTO (RFC 8985 8) are rack.c's.
- * A connection owns one wheel node, armed at its earliest deadline.
+ * A connection owns one wheel node, armed at its earliest deadline when the
+ * wheel is next read (utcp__timers_flush).
  * Never touches a connection after closing it (utcp__conn_close may free).
  */
 #include "stack/stack.h"
@@ -40,10 +41,9 @@ int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when)
     return k;
 }
 
-void utcp__timer_update(struct utcp_stack *s, struct utcp_conn *c)
+/* Arms c's wheel node at the instant utcp__conn_timer reports. */
+static void timer_arm(struct utcp_stack *s, struct utcp_conn *c)
 {
-    /* the instant utcp__conn_timer reports, without naming the timer:
-     * called after nearly every change, this is the common path */
     utcp_time t = utcp_min_u64(utcp_min_u64(c->t_rtx, c->t_rack),
                                utcp_min_u64(c->t_pace, c->t_delack));
     t = utcp_min_u64(t, c->t_keep);
@@ -51,6 +51,44 @@ void utcp__timer_update(struct utcp_stack *s, struct utcp_conn *c)
         utcp__wheel_cancel(&s->wheel, &c->tnode);
     else if (!utcp__wheel_armed(&c->tnode) || c->tnode.expires != t)
         utcp__wheel_arm(&s->wheel, &c->tnode, t);
+}
+
+void utcp__timers_flush(struct utcp_stack *s)
+{
+    for (unsigned i = 0; i < s->tdirty_n; i++) {
+        struct utcp_conn *c = s->tdirty[i];
+        if (!c)
+            continue; /* freed meanwhile */
+        c->timer_dirty = false;
+        timer_arm(s, c);
+    }
+    s->tdirty_n = 0;
+}
+
+void utcp__timer_update(struct utcp_stack *s, struct utcp_conn *c)
+{
+    /* Called after nearly every change (a lifecycle changes a deadline
+     * some 24 times): only the deadline in force when the wheel is next
+     * read matters, so the wheel is armed then (utcp__timers_flush), once
+     * per connection. The instants are the same: nothing reads the wheel
+     * in between, and its now only moves in utcp__wheel_pop. */
+    if (c->timer_dirty)
+        return;
+    if (s->tdirty_n == UTCP_ARRAY_LEN(s->tdirty))
+        utcp__timers_flush(s);
+    c->timer_dirty = true;
+    c->tdirty_idx = s->tdirty_n;
+    s->tdirty[s->tdirty_n++] = c;
+}
+
+void utcp__timer_forget(struct utcp_stack *s, struct utcp_conn *c)
+{
+    if (!c->timer_dirty)
+        return;
+    c->timer_dirty = false;
+    /* an empty slot, not a shift: the others keep their order (ties in
+     * the wheel fire in the order armed) */
+    s->tdirty[c->tdirty_idx] = NULL;
 }
 
 void utcp__rtx_arm(struct utcp_stack *s, struct utcp_conn *c)

@@ -335,6 +335,37 @@ static void syn_sent_send_queues_data_until_established(void **state)
     seg_destroy(&h);
 }
 
+/* More connections change their deadlines between two reads of the wheel
+ * than the stack's list of changed connections holds (timer.c), and half
+ * of them are freed meanwhile: every survivor still retransmits its SYN at
+ * exactly RTO (RFC 6298 (2.1): 1 s), the freed ones never. */
+static void syn_sent_many_connects_retransmit_at_the_exact_instant(void **state)
+{
+    (void)state;
+    enum { N = 600 };
+    struct seg_h h;
+    seg_init(&h, NULL);
+    static utcp_sock sk[N];
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(utcp_socket(h.st, &sk[i]), 0);
+        assert_int_equal(utcp_connect(h.st, sk[i], SEG_PEER, (uint16_t)(40000 + i)),
+                         UTCP_EINPROGRESS);
+        if (i % 2)
+            assert_int_equal(utcp_abort(h.st, sk[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        expect_seg(&h, F_SYN, SEG_ANY, 0, 0, SEG_ANY);
+    expect_nothing(&h);
+    assert_int_equal(utcp_next_deadline(h.st), 1 * SEC);
+    assert_int_equal(seg_run_to_next_timer(&h), 1 * SEC);
+    for (int i = 0; i < N / 2; i++)
+        expect_seg(&h, F_SYN, SEG_ANY, 0, 0, SEG_ANY);
+    expect_nothing(&h);
+    assert_int_equal(SEG_CTR(&h, RetransSegs), N / 2);
+    assert_int_equal(utcp_next_deadline(h.st), 3 * SEC);
+    seg_destroy(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +380,7 @@ int main(void)
         cmocka_unit_test(syn_sent_ack_without_syn_dropped),
         cmocka_unit_test(syn_sent_syn_sends_synack_enters_syn_received),
         cmocka_unit_test(syn_sent_no_answer_backs_off_then_closes_etimedout),
+        cmocka_unit_test(syn_sent_many_connects_retransmit_at_the_exact_instant),
         cmocka_unit_test(syn_sent_close_closes_silently),
         cmocka_unit_test(syn_sent_abort_closes_silently),
         cmocka_unit_test(syn_sent_icmp_port_unreachable_refused),
