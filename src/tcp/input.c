@@ -323,13 +323,15 @@ static void ack_now_or_later(struct utcp_stack *s, struct utcp_conn *c,
         c->delack_segs = (uint8_t)utcp_min_u32(
             (uint32_t)c->delack_segs + len / (full ? full : 1u),
             UTCP_ACK_BATCH_SEGS);
-    if (c->delack_segs >= 2 && s->batching &&
-        c->delack_segs < UTCP_ACK_BATCH_SEGS && s->cfg.delack_ms != 0 &&
-        utcp__batch_hold_ack(s, c))
-        return; /* sent by utcp_input_batch_end (a stretch ACK, as Linux
-                   sends for a GRO burst; RFC 5681 4.2's "SHOULD") */
     if (c->delack_segs >= 2 || s->cfg.delack_ms == 0) {
-        utcp__send_ack(s, c);
+        /* In an input batch the ACK waits for the burst's end (a stretch
+         * ACK, as Linux sends for a GRO packet; RFC 5681 4.2's "SHOULD"),
+         * for at most UTCP_ACK_BATCH_SEGS segments. */
+        bool held = s->batching && s->cfg.delack_ms != 0 &&
+                    c->delack_segs < UTCP_ACK_BATCH_SEGS &&
+                    utcp__batch_hold_ack(s, c);
+        if (!held)
+            utcp__send_ack(s, c);
         return;
     }
     if (c->t_delack == UTCP_TIME_NEVER) {
@@ -993,10 +995,6 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
             if (!fin_in_order) {
                 utcp__set_state(s, c, UTCP_FIN_WAIT_2,
                                 UTCP_CAUSE_RCV_ACK_OF_FIN);
-                /* an orphan's TIME_WAIT record comes next: start
-                 * fetching its place in the index */
-                if (!c->sock_idx && c->in_table)
-                    utcp__twt_prefetch(&s->tw, c->hnode.hash);
                 if (!c->sock_idx && c->opt.fin_wait2_ms) {
                     c->keep_kind = UTCP_TIMER_FIN_WAIT2;
                     c->t_keep = s->now + UTCP_MS(c->opt.fin_wait2_ms);
