@@ -222,6 +222,33 @@ void tnet_run_for(struct tnet *n, uint64_t d)
     tnet_run_until(n, n->now + d);
 }
 
+uint64_t tnet_transfer(struct tnet *n, utcp_sock a, utcp_sock b,
+                       const uint8_t *src, uint8_t *got, size_t len,
+                       uint64_t limit, size_t mark, uint64_t *mark_at)
+{
+    size_t sent = 0, rcvd = 0;
+    uint64_t t0 = n->now;
+    bool marked = false;
+    while (rcvd < len) {
+        if (sent < len) {
+            long m = utcp_send(n->st[0], a, src + sent, len - sent);
+            if (m > 0)
+                sent += (size_t)m;
+        }
+        long m = utcp_recv(n->st[1], b, got + rcvd, len - rcvd);
+        if (m > 0)
+            rcvd += (size_t)m;
+        if (mark_at && !marked && rcvd >= mark) {
+            *mark_at = n->now - t0;
+            marked = true;
+        }
+        tnet_run_for(n, 1000);
+        if (n->now - t0 >= limit && rcvd < len)
+            return UINT64_MAX;
+    }
+    return n->now - t0;
+}
+
 void tnet_run_idle(struct tnet *n, uint64_t limit)
 {
     while (step(n, limit))

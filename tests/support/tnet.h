@@ -85,6 +85,14 @@ void tnet_run_until(struct tnet *n, uint64_t t);
 void tnet_run_for(struct tnet *n, uint64_t d);
 /* Runs until nothing is in flight and no timer is due before limit. */
 void tnet_run_idle(struct tnet *n, uint64_t limit);
+/* Moves len bytes of src from socket a (side 0) to socket b (side 1) into
+ * got: each turn sends what fits, reads what arrived, then runs 1 ms.
+ * Returns the virtual time it took, or UINT64_MAX once limit has passed
+ * with bytes still missing. mark_at (may be NULL) gets the time it took
+ * until mark bytes had arrived. */
+uint64_t tnet_transfer(struct tnet *n, utcp_sock a, utcp_sock b,
+                       const uint8_t *src, uint8_t *got, size_t len,
+                       uint64_t limit, size_t mark, uint64_t *mark_at);
 
 /* "CLOSED>SYN_SENT>ESTABLISHED" for one connection id on one side (the
  * first old state, then each new state). Writes into buf, returns buf. */

@@ -507,22 +507,9 @@ static uint64_t lossy_transfer(bool sack, struct utcp_counters *k)
     static uint8_t src[LEN], got[LEN];
     for (size_t i = 0; i < LEN; i++)
         src[i] = (uint8_t)(i * 31 + (i >> 11));
-    size_t sent = 0, rcvd = 0;
-    uint64_t t0 = n->now, took = 0;
-    while (rcvd < LEN) {
-        if (sent < LEN) {
-            long m = utcp_send(n->st[0], a, src + sent, LEN - sent);
-            if (m > 0)
-                sent += (size_t)m;
-        }
-        long m = utcp_recv(n->st[1], b, got + rcvd, LEN - rcvd);
-        if (m > 0)
-            rcvd += (size_t)m;
-        if (!took && rcvd >= 26 * 1448)
-            took = n->now - t0;
-        tnet_run_for(n, 1 * MS);
-        assert_true(n->now - t0 < 60 * SEC);
-    }
+    uint64_t took = 0;
+    assert_true(tnet_transfer(n, a, b, src, got, LEN, 60 * SEC, 26 * 1448,
+                              &took) < 60 * SEC);
     assert_memory_equal(got, src, LEN);
     utcp_get_counters(n->st[0], k);
     utcp_close(n->st[0], a);
