@@ -294,8 +294,12 @@ static uint8_t *run_output_buf(void *ctx, uint32_t dst, size_t len)
 {
     struct utcp_run *r = ctx;
     (void)dst;
-    /* nothing queued: perhaps an ACK that tun_send writes itself */
-    r->tx_res = utcp_txq_idle(r->txq) ? NULL : utcp_txq_reserve(r->txq, len);
+    /* nothing queued and no room for data: an ACK (or another segment
+     * without data) that tun_send may write itself */
+    bool header_only = len <= UTCP_IPV4_HDR_LEN + UTCP_TCP_MAX_HDR_LEN;
+    r->tx_res = header_only && utcp_txq_idle(r->txq)
+                    ? NULL
+                    : utcp_txq_reserve(r->txq, len);
     return r->tx_res;
 }
 
@@ -317,34 +321,30 @@ static void deliver_due(struct utcp_run *r)
  * Linux do. Each ACK written to the TUN device costs this thread the
  * kernel's whole processing of it (its sender's ACK handling and the
  * transmission of new data, checksum included on a plain device). */
-static int read_burst(struct utcp_run *r);
 static int read_tun(struct utcp_run *r)
 {
+    int rc = 0;
     utcp_input_batch_begin(r->stack);
-    int rc = read_burst(r);
-    utcp_input_batch_end(r->stack);
-    return rc;
-}
-
-static int read_burst(struct utcp_run *r)
-{
     for (int i = 0; i < READ_BUDGET; i++) {
         unsigned flags;
         uint32_t partial;
         long n = utcp_tun_recv(r->tun, r->pkt, PKT_BUF, &flags, &partial);
         if (n == UTCP_EAGAIN)
-            return 0;
+            break;
         if (n < 0) {
             r->stats.rx_errors++;
-            return (int)n;
+            rc = (int)n;
+            break;
         }
         if (n == 0)
             continue; /* a bad virtio-net header: counted by the device */
         r->stats.rx_packets++;
         r->stats.rx_bytes += (uint64_t)n;
-        if (r->has_filter && partial) {
-            /* The filter may corrupt it: give it a packet as on a wire,
-             * whose checksum the stack then verifies. */
+        if (partial && (r->has_filter || !(flags & UTCP_INPUT_CSUM_OK))) {
+            /* A partial checksum the stack is not told to trust (not at
+             * the TCP checksum: utcp_vnet_parse), or before the filter,
+             * which may corrupt the packet: completed here, as on a wire,
+             * and verified by the stack. */
             utcp_vnet_csum_complete(r->pkt, (size_t)n,
                                     (uint16_t)(partial >> 16),
                                     (uint16_t)partial);
@@ -352,7 +352,8 @@ static int read_burst(struct utcp_run *r)
         }
         deliver(r, 1, r->pkt, (size_t)n, NULL, flags);
     }
-    return 0;
+    utcp_input_batch_end(r->stack);
+    return rc;
 }
 
 /* ---- events to the application ---- */

@@ -3,8 +3,9 @@
  * single-producer single-consumer byte ring and a second thread writes them
  * to the TUN device (through a callback), so the kernel's processing of each written packet (its
  * whole TCP receive path, in the writer's context) runs beside the stack
- * instead of inside its loop. Order is kept; nothing is dropped: the
- * producer waits while the ring is full, as a blocking write would. The
+ * instead of inside its loop. Order is kept; nothing is dropped for lack
+ * of room: the producer waits while the ring is full, as a blocking write
+ * would (the device's own refusals are counted as dropped). The
  * stack may build a packet in the ring itself (reserve, then commit).
  */
 #define _GNU_SOURCE
@@ -117,8 +118,10 @@ static void *writer(void *arg)
             write_one(q, &r, q->ring + off + sizeof r);
             t += rec_space(r.len);
             /* Free the space record by record: the producer may be
-             * waiting for it. */
-            atomic_store_explicit(&q->tail, t, memory_order_release);
+             * waiting for it. Sequentially consistent, as the producer's
+             * "store prod_waiting, load tail": a release store could pass
+             * the load of prod_waiting below, and both sides sleep. */
+            atomic_store(&q->tail, t);
             if (atomic_load(&q->prod_waiting))
                 futex_wake(&q->tail);
         }

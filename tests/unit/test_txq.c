@@ -76,6 +76,39 @@ static void push_n(struct utcp_txq *q, uint64_t n)
     }
 }
 
+/* The runtime writes an ACK itself when the ring is idle: idle must mean
+ * every queued packet has been written, so the one written beside the
+ * thread comes after them. */
+static void txq_idle_only_once_everything_is_written(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    s.slow_ns = 200000; /* 200 us per packet: 20 take 4 ms */
+    struct utcp_txq *q;
+    assert_int_equal(utcp_txq_start(&q, sink_write, &s, 64 * 1024), 0);
+    assert_true(utcp_txq_idle(q));
+    push_n(q, 20);
+    assert_false(utcp_txq_idle(q));
+    for (int k = 0; k < 20000 && !utcp_txq_idle(q); k++) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(utcp_txq_idle(q));
+    assert_int_equal(s.n, 20);
+    /* packet 20 written by the producer itself (no metadata: 20 % 3 != 0),
+     * then 21 queued again (with metadata): the sink sees 0..21 in order */
+    uint8_t buf[1600];
+    pkt_fill(buf, 20);
+    assert_int_equal(sink_write(&s, buf, pkt_len(20), NULL),
+                     (long)pkt_len(20));
+    pkt_fill(buf, 21);
+    struct utcp_output_meta m = {21, 54, true}; /* 21 % 3 == 0 */
+    assert_int_equal(utcp_txq_push(q, buf, pkt_len(21), &m), 0);
+    utcp_txq_stop(q);
+    assert_int_equal(s.n, 22);
+    assert_int_equal(s.bad, 0);
+}
+
 static void txq_every_packet_in_order_across_wraps(void **state)
 {
     (void)state;
@@ -241,6 +274,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(txq_every_packet_in_order_across_wraps),
+        cmocka_unit_test(txq_idle_only_once_everything_is_written),
         cmocka_unit_test(txq_slow_writer_producer_waits_nothing_lost),
         cmocka_unit_test(txq_counts_written_dropped_and_errors),
         cmocka_unit_test(txq_packet_larger_than_half_the_ring_refused),
