@@ -21,7 +21,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "tools.h"
 #include "utcp/run.h"
+#include "utcp/tun.h"
 #include "utcp/utcp.h"
 
 #define REQ_LEN 16u
@@ -393,15 +395,6 @@ static bool parse_num(const char *s, long lo, long hi, long *out)
     return true;
 }
 
-static bool parse_ip(const char *s, uint32_t *out)
-{
-    struct in_addr a;
-    if (inet_pton(AF_INET, s, &a) != 1)
-        return false;
-    *out = ntohl(a.s_addr);
-    return true;
-}
-
 /* Returns 0, E_USAGE, or -1 for --help (done). */
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -452,22 +445,14 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->dev = optarg;
             break;
         case O_ADDR:
-            if (!parse_ip(optarg, &a->addr) || !a->addr)
+            if (utcp_parse_ipv4(optarg, &a->addr, NULL) < 0 || !a->addr)
                 return bad("address", optarg);
             break;
-        case O_KADDR: {
-            char buf[32];
-            const char *slash = strchr(optarg, '/');
-            size_t n = slash ? (size_t)(slash - optarg) : 0;
-            if (!slash || n >= sizeof buf || !parse_num(slash + 1, 1, 32, &v))
+        case O_KADDR:
+            if (utcp_parse_ipv4(optarg, &a->kaddr, &a->kprefix) < 0 ||
+                !a->kaddr)
                 return bad("kernel address (A.B.C.D/NN)", optarg);
-            memcpy(buf, optarg, n);
-            buf[n] = 0;
-            if (!parse_ip(buf, &a->kaddr) || !a->kaddr)
-                return bad("kernel address (A.B.C.D/NN)", optarg);
-            a->kprefix = (uint8_t)v;
             break;
-        }
         case O_PORT:
             if (!parse_num(optarg, 1, 65535, &v))
                 return bad("port", optarg);
@@ -498,13 +483,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->no_offload = true;
             break;
         case O_TX_THREAD:
-            if (!strcmp(optarg, "auto"))
-                a->tx_thread = 0;
-            else if (!strcmp(optarg, "on"))
-                a->tx_thread = 1;
-            else if (!strcmp(optarg, "off"))
-                a->tx_thread = -1;
-            else
+            a->tx_thread = utcp_tool_tx_thread(optarg);
+            if (a->tx_thread < -1)
                 return bad("--tx-thread (auto, on or off)", optarg);
             break;
         default:
