@@ -94,8 +94,10 @@ static uint64_t w_cubic(const struct utcp_conn *c, uint64_t t_ms)
         d = 100000; /* 100 s: far beyond any target clamp */
     if (d < -100000)
         d = -100000;
-    /* 0.4 segments per s^3: d^3 ms^3 * 0.4 / 1e9 segments */
-    int64_t bytes = d * d * d * (int64_t)c->mss * 4 / 10000000000ll;
+    /* 0.4 segments per s^3: d^3 ms^3 * 0.4 / 1e9 segments, in two steps
+     * so that no product passes 2^63 (|d|^3 * 4 <= 4e15, then at most
+     * 4e10 * a 65535-byte MSS) */
+    int64_t bytes = d * d * d * 4 / 100000 * (int64_t)c->mss / 100000;
     int64_t w = (int64_t)c->cubic.w_max + bytes;
     return w < 0 ? 0 : (uint64_t)w;
 }
@@ -105,7 +107,6 @@ static void cubic_epoch(struct utcp_conn *c, utcp_time now)
     struct utcp_cubic *k = &c->cubic;
     k->epoch_on = true;
     k->t_epoch = now;
-    k->cwnd_epoch = c->cwnd;
     k->w_est = c->cwnd; /* 4.3 */
     if (k->w_max < c->cwnd)
         k->w_max = c->cwnd; /* no reduction yet: plateau at the start */

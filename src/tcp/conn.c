@@ -111,7 +111,8 @@ void utcp__sb_trim(struct utcp_stack *s, struct utcp_ranges **p, utcp_seq at)
  * still read the receive queue). */
 static void detach(struct utcp_stack *s, struct utcp_conn *c)
 {
-    c->t_rtx = c->t_delack = c->t_keep = c->t_rack = UTCP_TIME_NEVER;
+    c->t_rtx = c->t_delack = c->t_keep = c->t_rack = c->t_pace =
+        UTCP_TIME_NEVER;
     utcp__timer_forget(s, c);
     utcp__wheel_cancel(&s->wheel, &c->tnode);
     utcp__rack_release(s, c);

@@ -181,7 +181,6 @@ struct utcp_cubic {
     utcp_time t_epoch;          /* start of the congestion avoidance epoch */
     uint32_t w_max, w_max_prior; /* W_max, and before the last event */
     uint32_t w_est;             /* W_est, the Reno-friendly window */
-    uint32_t cwnd_epoch;        /* cwnd at the start of the epoch */
     uint32_t k_ms;              /* K */
     bool epoch_on;
 };

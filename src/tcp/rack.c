@@ -418,8 +418,11 @@ static uint64_t detect_loss(struct utcp_stack *s, struct utcp_conn *c,
      * outstanding, so the records are originals sent in sequence order;
      * if the first was sent after RACK.segment, all were. */
     const struct utcp_txrec *t0 = rec_at(r, 0);
-    if (!c->sacked->n &&
-        (!r->rexmit_any || seq_leq(r->rexmit_hi, c->snd_una)) &&
+    if (r->rexmit_any && seq_leq(r->rexmit_hi, c->snd_una))
+        r->rexmit_any = false; /* every resent range acknowledged (and
+                                  kept so: the comparison would flip 2 GB
+                                  later) */
+    if (!c->sacked->n && !r->rexmit_any &&
         sent_after(t0->xmit_ts, t0->order, r->xmit_ts, r->order))
         return 0;
     for (uint32_t i = 0; i < r->n; i++) {
@@ -664,9 +667,7 @@ void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
     if (c->cc->on_rate)
         r->rs.prior_in_flight = utcp__rack_pipe(c);
     if (ack_changes_nothing(c, th, advanced, newly, dup)) {
-        /* what rate_generate does without a delivery */
-        if (r->app_limited && r->delivered > r->app_limited)
-            r->app_limited = 0;
+        rate_generate(r); /* no delivery: only the app-limited check */
         return;
     }
     uint32_t sacked = rack_deliver(s, c, th, &d);

@@ -44,9 +44,8 @@ int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when)
 /* Arms c's wheel node at the instant utcp__conn_timer reports. */
 static void timer_arm(struct utcp_stack *s, struct utcp_conn *c)
 {
-    utcp_time t = utcp_min_u64(utcp_min_u64(c->t_rtx, c->t_rack),
-                               utcp_min_u64(c->t_pace, c->t_delack));
-    t = utcp_min_u64(t, c->t_keep);
+    utcp_time t;
+    utcp__conn_timer(c, &t);
     if (t == UTCP_TIME_NEVER)
         utcp__wheel_cancel(&s->wheel, &c->tnode);
     else if (!utcp__wheel_armed(&c->tnode) || c->tnode.expires != t)
