@@ -613,7 +613,6 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     s->placed.c = NULL;
     if (verify && !(c && place_payload(s, c, &ip, &th)) &&
         !utcp_tcp_csum_ok(ip.payload, ip.payload_len, ip.src, ip.dst)) {
-        s->placed.c = NULL;
         s->ctr.InErrs++;
         drop_wire(s, pkt, len, UTCP_WIRE_TCP_CHECKSUM);
         return;

@@ -296,6 +296,15 @@ void utcp__wheel_arm(struct utcp_twheel *w, struct utcp_tnode *n, uint64_t expir
         w->cached_next = expires;
 }
 
+void utcp__wheel_set(struct utcp_twheel *w, struct utcp_tnode *n,
+                     uint64_t expires)
+{
+    if (expires == UINT64_MAX)
+        utcp__wheel_cancel(w, n);
+    else if (!utcp__wheel_armed(n) || n->expires != expires)
+        utcp__wheel_arm(w, n, expires);
+}
+
 void utcp__wheel_cancel(struct utcp_twheel *w, struct utcp_tnode *n)
 {
     if (utcp__wheel_armed(n))

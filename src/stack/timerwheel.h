@@ -46,6 +46,11 @@ static inline bool utcp__wheel_armed(const struct utcp_tnode *n)
  * the wheel's now fires at the next utcp__wheel_pop. */
 void utcp__wheel_arm(struct utcp_twheel *w, struct utcp_tnode *n, uint64_t expires);
 
+/* Arms n at `expires` unless it is armed there already (then it keeps its
+ * place among the nodes of that instant); UINT64_MAX (never) disarms it. */
+void utcp__wheel_set(struct utcp_twheel *w, struct utcp_tnode *n,
+                     uint64_t expires);
+
 /* Disarms n; harmless when not armed. */
 void utcp__wheel_cancel(struct utcp_twheel *w, struct utcp_tnode *n);
 

@@ -339,13 +339,8 @@ struct utcp_twrec *utcp__tw_find_h(struct utcp_stack *s,
 static void rearm(struct utcp_stack *s)
 {
     const struct utcp_twrec *r = utcp__twt_first(&s->tw);
-    if (r) {
-        /* records are mostly added behind the first: its instant stays */
-        if (!utcp__wheel_armed(&s->tw_timer) ||
-            s->tw_timer.expires != r->expires)
-            utcp__wheel_arm(&s->wheel, &s->tw_timer, r->expires);
-    } else
-        utcp__wheel_cancel(&s->wheel, &s->tw_timer);
+    /* records are mostly added behind the first: its instant stays */
+    utcp__wheel_set(&s->wheel, &s->tw_timer, r ? r->expires : UINT64_MAX);
 }
 
 static void trace_timer(struct utcp_stack *s, const struct utcp_twrec *r,

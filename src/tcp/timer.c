@@ -44,12 +44,9 @@ int utcp__conn_timer(const struct utcp_conn *c, utcp_time *when)
 /* Arms c's wheel node at the instant utcp__conn_timer reports. */
 static void timer_arm(struct utcp_stack *s, struct utcp_conn *c)
 {
-    utcp_time t;
+    utcp_time t; /* UTCP_TIME_NEVER (UINT64_MAX): disarmed */
     utcp__conn_timer(c, &t);
-    if (t == UTCP_TIME_NEVER)
-        utcp__wheel_cancel(&s->wheel, &c->tnode);
-    else if (!utcp__wheel_armed(&c->tnode) || c->tnode.expires != t)
-        utcp__wheel_arm(&s->wheel, &c->tnode, t);
+    utcp__wheel_set(&s->wheel, &c->tnode, t);
 }
 
 void utcp__timers_flush(struct utcp_stack *s)
