@@ -440,8 +440,7 @@ uint32_t utcp_csum_copy(void *dst, const void *src, size_t len, uint32_t sum)
 
 uint16_t utcp_csum_fold(uint32_t sum)
 {
-    /* RFC 1071 4.1: fold to 16 bits, then take the ones' complement. */
-    return (uint16_t)~fold32(sum);
+    return utcp__csum_fold_not(sum);
 }
 
 uint16_t utcp_csum(const void *buf, size_t len)

@@ -11,6 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* RFC 1071 4.1: folds a 32-bit partial sum to 16 bits with the end-around
+ * carry and complements it (utcp_csum_fold, inline for the builders): x
+ * plus x rotated by 16 holds the folded sum in its upper half. */
+static inline uint16_t utcp__csum_fold_not(uint32_t x)
+{
+    x += x >> 16 | x << 16;
+    return (uint16_t)~(x >> 16);
+}
+
 enum utcp__csum_impl {
     UTCP__CSUM_SCALAR, /* 64-bit words, portable C */
     UTCP__CSUM_AVX2,   /* x86-64 AVX2 (32-byte vectors) */

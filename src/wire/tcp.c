@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "utcp/wire.h"
+#include "wire/csum_impl.h"
 
 /* Option lengths (kind and length octets included). */
 enum {
@@ -406,15 +407,6 @@ size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
     return UTCP_IPV4_HDR_LEN + n;
 }
 
-/* utcp_csum_fold, inline: RFC 1071 4.1, the end-around-carry fold of a
- * 32-bit sum to 16 bits (adding the sum to itself rotated by 16 puts
- * hi + lo + carry in the upper half), complemented. */
-static inline uint16_t fold_not(uint32_t x)
-{
-    x += x >> 16 | x << 16;
-    return (uint16_t)~(x >> 16);
-}
-
 /* Sums the two 16-bit halves of v into a 32-bit partial sum (RFC 1071). */
 static uint32_t halves(uint32_t v)
 {
@@ -447,7 +439,7 @@ size_t utcp_ipv4_tcp_build_plain(uint8_t *buf, size_t cap,
     utcp_put32(buf + 16, h->dst);
     uint32_t isum = 0x4500u + total + h->ip_id + frag +
                     ((uint32_t)h->ttl << 8 | UTCP_IPPROTO_TCP) + addrs;
-    utcp_put16(buf + 10, fold_not(isum));
+    utcp_put16(buf + 10, utcp__csum_fold_not(isum));
 
     /* RFC 9293 3.1: the header; the checksum over the pseudo-header
      * (addresses, protocol, TCP length), header and data. */
@@ -477,6 +469,6 @@ size_t utcp_ipv4_tcp_build_plain(uint8_t *buf, size_t cap,
              halves(h->ts_ecr);
     }
     /* below 2^23 with a payload sum below 2^22: no overflow */
-    utcp_put16(t + 16, fold_not(s));
+    utcp_put16(t + 16, utcp__csum_fold_not(s));
     return UTCP_IPV4_HDR_LEN + tcp_len;
 }
