@@ -398,11 +398,17 @@ static void tx_count(uint64_t *ctr)
     __atomic_fetch_add(ctr, 1, __ATOMIC_RELAXED);
 }
 
-/* One readv/writev, EINTR retried; a byte count or a UTCP_E* code. */
+/* One readv/writev (read/write for one piece: the kernel then skips
+ * importing a vector), EINTR retried; a byte count or a UTCP_E* code. */
 static long io_vec(struct utcp_tun *t, bool rd, struct iovec *iov, int n)
 {
     for (;;) {
-        ssize_t r = rd ? readv(t->fd, iov, n) : writev(t->fd, iov, n);
+        ssize_t r;
+        if (n == 1)
+            r = rd ? read(t->fd, iov->iov_base, iov->iov_len)
+                   : write(t->fd, iov->iov_base, iov->iov_len);
+        else
+            r = rd ? readv(t->fd, iov, n) : writev(t->fd, iov, n);
         if (r >= 0)
             return (long)r;
         if (errno == EINTR)

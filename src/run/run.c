@@ -457,6 +457,8 @@ static int run_pass(struct utcp_run *r)
 {
     struct epoll_event evs[32];
     arm_timer(r);
+    if (r->txq)
+        utcp_txq_flush(r->txq); /* what this pass queued, before we sleep */
     int n = epoll_wait(r->ep, evs, 32, -1);
     if (n < 0)
         return errno == EINTR ? 0 : utcp__errno_code(errno);

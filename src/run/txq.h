@@ -34,7 +34,8 @@ int utcp_txq_start(struct utcp_txq **out, utcp_txq_write_fn write, void *ctx,
                    uint32_t ring_bytes);
 
 /* Copies one packet (and meta, may be NULL) into the ring: pkt is not used
- * after the call. Waits while the ring is full. Returns 0, or UTCP_EINVAL
+ * after the call; the writer may see it only at the next utcp_txq_flush.
+ * Waits while the ring is full. Returns 0, or UTCP_EINVAL
  * for a packet larger than half the ring. Producer: one thread only. */
 int utcp_txq_push(struct utcp_txq *q, const uint8_t *pkt, size_t len,
                   const struct utcp_output_meta *meta);
@@ -52,6 +53,12 @@ uint8_t *utcp_txq_reserve(struct utcp_txq *q, size_t len);
  * 0, or UTCP_EINVAL without a reservation or for a larger len. */
 int utcp_txq_commit(struct utcp_txq *q, size_t len,
                     const struct utcp_output_meta *meta);
+
+/* Hands the writer every packet queued so far. The producer does so by
+ * itself every few packets (each hand-over moves a cache line between the
+ * cores); it must call this before it waits for anything else (epoll), or
+ * the last few packets it queued wait with it. Producer only. */
+void utcp_txq_flush(struct utcp_txq *q);
 
 /* True when everything queued has been written (the writer is done with
  * its last write): the producer may then write a packet itself without

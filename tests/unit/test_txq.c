@@ -89,6 +89,7 @@ static void txq_idle_only_once_everything_is_written(void **state)
     assert_true(utcp_txq_idle(q));
     push_n(q, 20);
     assert_false(utcp_txq_idle(q));
+    utcp_txq_flush(q);
     for (int k = 0; k < 20000 && !utcp_txq_idle(q); k++) {
         struct timespec ts = {0, 100000};
         nanosleep(&ts, NULL);
@@ -106,6 +107,41 @@ static void txq_idle_only_once_everything_is_written(void **state)
     assert_int_equal(utcp_txq_push(q, buf, pkt_len(21), &m), 0);
     utcp_txq_stop(q);
     assert_int_equal(s.n, 22);
+    assert_int_equal(s.bad, 0);
+}
+
+static uint64_t written_after(struct utcp_txq *q, uint64_t want)
+{
+    struct utcp_txq_stats st = {0};
+    for (int k = 0; k < 20000; k++) {
+        utcp_txq_get_stats(q, &st);
+        if (st.packets >= want)
+            break;
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    return st.packets;
+}
+
+/* The producer hands its packets over in groups (each hand-over moves a
+ * cache line between the cores): a steady producer's packets reach the
+ * writer without a flush, and a flush hands over a last short group. */
+static void txq_flush_hands_over_the_last_packets(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct utcp_txq *q;
+    assert_int_equal(utcp_txq_start(&q, sink_write, &s, 1 << 20), 0);
+    push_n(q, 64); /* no flush: a steady producer (groups of at most 16) */
+    assert_true(written_after(q, 48) >= 48);
+    uint8_t buf[1600];
+    pkt_fill(buf, 64);
+    assert_int_equal(utcp_txq_push(q, buf, pkt_len(64), NULL), 0);
+    utcp_txq_flush(q);
+    assert_int_equal(written_after(q, 65), 65);
+    utcp_txq_flush(q); /* nothing left to hand over: harmless */
+    utcp_txq_stop(q);
+    assert_int_equal(s.n, 65);
     assert_int_equal(s.bad, 0);
 }
 
@@ -147,6 +183,7 @@ static void txq_counts_written_dropped_and_errors(void **state)
     struct utcp_txq *q;
     assert_int_equal(utcp_txq_start(&q, sink_write, &s, 1 << 20), 0);
     push_n(q, 10);
+    utcp_txq_flush(q);
     /* wait for the ten to be written, then make the device refuse */
     struct utcp_txq_stats st;
     for (int k = 0; k < 10000; k++) {
@@ -165,6 +202,7 @@ static void txq_counts_written_dropped_and_errors(void **state)
     uint8_t buf[1600];
     pkt_fill(buf, 10);
     assert_int_equal(utcp_txq_push(q, buf, pkt_len(10), NULL), 0);
+    utcp_txq_flush(q);
     for (int k = 0; k < 10000; k++) {
         utcp_txq_get_stats(q, &st);
         if (st.dropped == 1)
@@ -275,6 +313,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(txq_every_packet_in_order_across_wraps),
         cmocka_unit_test(txq_idle_only_once_everything_is_written),
+        cmocka_unit_test(txq_flush_hands_over_the_last_packets),
         cmocka_unit_test(txq_slow_writer_producer_waits_nothing_lost),
         cmocka_unit_test(txq_counts_written_dropped_and_errors),
         cmocka_unit_test(txq_packet_larger_than_half_the_ring_refused),
