@@ -42,6 +42,13 @@ static const uint16_t cycle_gain[CYCLE_LEN] = {
 #define MIN_CWND_SEGS 4u
 #define INIT_CWND_SEGS 10u /* Linux TCP_INIT_CWND, the BDP before any RTT */
 #define PACING_MARGIN 1u   /* Linux bbr_pacing_margin_percent */
+/* Linux bbr_extra_acked_win_rtts, bbr_extra_acked_max_us and
+ * bbr_ack_epoch_acked_reset_thresh (1 << 20 packets; here bytes): the
+ * ACK aggregation estimate is a max over 5-10 rounds, adds at most
+ * 100 ms at BtlBw to cwnd, and its epoch restarts past 1 GiB. */
+#define EXTRA_ACKED_ROUNDS 5u
+#define EXTRA_ACKED_MAX UTCP_MS(100)
+#define ACK_EPOCH_RESET (1u << 30)
 
 /* Connection states as BBR sees them (Linux's TCP_CA_Open / Recovery /
  * Loss). */
@@ -167,7 +174,7 @@ static void update_bw(struct utcp_conn *c)
     /* the windowed max over BBR.BtlBwFilterLen rounds: slots of rounds
      * that passed without a sample are emptied as a sample arrives (so a
      * quiet connection keeps its estimate, as Linux's minmax filter) */
-    uint64_t gap = b->round_count - b->bw_round;
+    uint32_t gap = b->round_count - b->bw_round; /* wraps safely */
     for (uint64_t k = 1; k <= gap && k <= UTCP_BBR_BW_ROUNDS; k++)
         b->bw[(b->bw_round + k) % UTCP_BBR_BW_ROUNDS] = 0;
     b->bw_round = b->round_count;
@@ -177,6 +184,50 @@ static void update_bw(struct utcp_conn *c)
     b->max_bw = 0;
     for (unsigned k = 0; k < UTCP_BBR_BW_ROUNDS; k++)
         b->max_bw = utcp_max_u64(b->max_bw, b->bw[k]);
+}
+
+/* Linux bbr_update_ack_aggregation() (BBRUpdateACKAggregation in the
+ * later BBR drafts):
+ * when ACKs come in bursts (a receiver or a link that batches them, a
+ * sender that reads them in batches), more is acknowledged at once than
+ * BtlBw over the time since the epoch began would deliver; the most of
+ * that excess over the last 5-10 rounds is what cwnd needs beyond 2 BDP
+ * to keep sending while the next burst of ACKs is awaited. */
+static void update_ack_aggregation(struct utcp_conn *c, utcp_time now)
+{
+    struct utcp_bbr *b = &c->bbr;
+    const struct utcp_rate_sample *rs = &c->rack.rs;
+    if (!rs->acked_sacked || !rs->valid)
+        return;
+    if (b->round_start &&
+        ++b->extra_acked_rounds >= EXTRA_ACKED_ROUNDS) {
+        b->extra_acked_rounds = 0;
+        b->extra_acked_idx ^= 1u;
+        b->extra_acked[b->extra_acked_idx] = 0;
+    }
+    uint64_t expected = b->max_bw * (now - b->ack_epoch_ts) / 1000000u;
+    /* ACKs no faster than the model, or an epoch grown old: a new one */
+    if (b->ack_epoch_acked <= expected ||
+        (uint64_t)b->ack_epoch_acked + rs->acked_sacked >= ACK_EPOCH_RESET) {
+        b->ack_epoch_acked = 0;
+        b->ack_epoch_ts = now;
+        expected = 0;
+    }
+    b->ack_epoch_acked += rs->acked_sacked;
+    uint64_t extra = utcp_min_u64(b->ack_epoch_acked - expected, c->cwnd);
+    if (extra > b->extra_acked[b->extra_acked_idx])
+        b->extra_acked[b->extra_acked_idx] = (uint32_t)extra;
+}
+
+/* Linux bbr_ack_aggregation_cwnd(): what cwnd adds for ACK aggregation
+ * once the pipe is full, at most 100 ms at BtlBw. */
+static uint64_t ack_aggregation_cwnd(const struct utcp_conn *c)
+{
+    const struct utcp_bbr *b = &c->bbr;
+    if (!b->full_bw_reached)
+        return 0;
+    uint64_t extra = utcp_max_u32(b->extra_acked[0], b->extra_acked[1]);
+    return utcp_min_u64(extra, b->max_bw * EXTRA_ACKED_MAX / 1000000u);
 }
 
 /* draft 4.3.2.2 BBRCheckFullPipe() / Linux bbr_check_full_bw_reached(). */
@@ -360,6 +411,7 @@ static void set_cwnd(struct utcp_conn *c, uint32_t pipe)
     uint64_t cwnd = c->cwnd;
     if (acked && !recover_or_restore(c, pipe, acked, &cwnd)) {
         uint64_t target = bdp(c, b->max_bw, b->cwnd_gain);
+        target += ack_aggregation_cwnd(c);
         target = quantization_budget(c, target);
         if (b->full_bw_reached) /* grow towards the target, never past */
             cwnd = utcp_min_u64(cwnd + acked, target);
@@ -387,6 +439,7 @@ static void bbr_on_rate(struct utcp_conn *c, utcp_time now)
         b->full_bw = 0;
     }
     update_bw(c);
+    update_ack_aggregation(c, now);
     update_mode(c, now, pipe);
     update_min_rtt(c, now, pipe);
     update_gains(b);

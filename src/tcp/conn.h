@@ -155,11 +155,18 @@ struct utcp_bbr {
     uint64_t full_bw;                /* BBR.full_bw */
     uint64_t pacing_rate;            /* bytes per second (0: none yet) */
     uint64_t next_rtt_delivered;     /* BBR.next_round_delivered */
-    uint64_t round_count;            /* BBR.round_count */
-    uint64_t bw_round;               /* the round of the newest bw[] sample */
+
     utcp_time min_rtt_ts;            /* BBR.rtprop_stamp */
     utcp_time probe_rtt_done_ts;     /* 0: not yet at 4 segments */
     utcp_time cycle_ts;              /* BBR.cycle_stamp */
+    utcp_time ack_epoch_ts;          /* start of the ACK aggregation
+                                        epoch (Linux ack_epoch_mstamp) */
+    uint32_t ack_epoch_acked;        /* bytes delivered in that epoch */
+    uint32_t extra_acked[2];         /* the most delivered beyond the
+                                        model's rate, in each of two
+                                        windows of 5 rounds */
+    uint32_t round_count;            /* BBR.round_count (Linux rtt_cnt) */
+    uint32_t bw_round;               /* the round of the newest bw[] sample */
     uint32_t min_rtt;                /* BBR.RTprop (0: none yet) */
     uint32_t prior_cwnd;             /* saved at a loss or PROBE_RTT */
     uint16_t pacing_gain, cwnd_gain; /* BBR_UNIT = 256 is 1.0 */
@@ -167,6 +174,8 @@ struct utcp_bbr {
     uint8_t cycle_idx;               /* PROBE_BW phase, 0..7 */
     uint8_t full_bw_cnt;
     uint8_t prev_state; /* 0 open, 1 recovery, 2 loss (RTO) */
+    uint8_t extra_acked_rounds; /* rounds into the current window */
+    uint8_t extra_acked_idx;    /* the current window: 0 or 1 */
     bool full_bw_reached : 1;
     bool round_start : 1;
     bool packet_conservation : 1;

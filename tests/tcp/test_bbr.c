@@ -46,6 +46,8 @@ struct wire {
     unsigned reorder_pm; /* per mille held 15 ms longer, each way */
     uint64_t rate;       /* bytes per second from A (0: unlimited) */
     uint64_t link_free;  /* when the bottleneck is next idle */
+    uint64_t ack_batch;  /* B's segments held to the next multiple of
+                            this (0: none): ACKs that arrive in bursts */
 };
 
 static int wire_filter(struct tnet *n, int from, const struct utcp_tcp *th,
@@ -66,6 +68,8 @@ static int wire_filter(struct tnet *n, int from, const struct utcp_tcp *th,
         w->link_free = start + (uint64_t)len * 1000000u / w->rate;
         *extra = w->link_free - n->now;
     }
+    if (from == 1 && w->ack_batch)
+        *extra = w->ack_batch - n->now % w->ack_batch;
     return TNET_PASS;
 }
 
@@ -385,7 +389,7 @@ static struct obs *bottleneck_run(uint64_t d)
 {
     static struct obs o;
     memset(&o, 0, sizeof o);
-    struct wire w = {1, 0, 0, RATE, 0};
+    struct wire w = {1, 0, 0, RATE, 0, 0};
     utcp_sock a, b;
     struct tnet *n = pair(UTCP_CC_BBR, 20 * MS, &w, &a, &b);
     size_t sent = 0, rcvd = 0;
@@ -510,11 +514,43 @@ static void probe_rtt_bbr_after_10s_without_new_min(void **state)
     assert_true(o->e[q].min_rtt_ts >= o->e[p].at + 200 * MS);
 }
 
+/* ACK aggregation (Linux bbr_update_ack_aggregation): over a 10 ms RTT
+ * and a bottleneck, B's ACKs reach A in bursts every 40 ms. cwnd = 2 BDP
+ * runs out long before the next burst; the excess each burst
+ * acknowledges beyond BtlBw's share is added to cwnd, and the link stays
+ * busy. */
+static void probe_bw_bbr_ack_aggregation_keeps_link_busy(void **state)
+{
+    (void)state;
+    struct wire w = {1, 0, 0, RATE, 0, 40 * MS};
+    utcp_sock a, b;
+    struct tnet *n = pair(UTCP_CC_BBR, 5 * MS, &w, &a, &b);
+    size_t sent = 0, rcvd = 0;
+    pump(n, a, b, 3 * SEC, &sent, &rcvd, NULL, NULL);
+    size_t late = pump(n, a, b, 3 * SEC, &sent, &rcvd, NULL, NULL);
+    struct utcp_conn *c = conn_of(n->st[0]);
+    const struct utcp_bbr *bb = &c->bbr;
+    uint64_t bdp = bb->max_bw * bb->min_rtt / SEC;
+    uint32_t extra = bb->extra_acked[0] > bb->extra_acked[1]
+                         ? bb->extra_acked[0]
+                         : bb->extra_acked[1];
+    print_message("ACKs every 40 ms, RTT 10 ms: %zu B/s (link %u B/s); "
+                  "BDP %llu, extra acked %u, cwnd %u\n",
+                  late / 3, RATE, (unsigned long long)bdp, extra, c->cwnd);
+    assert_int_equal(bb->mode, UTCP_BBR_PROBE_BW);
+    /* a burst acknowledges most of 40 ms at the link's rate */
+    assert_true(extra >= RATE * 25 / 1000);
+    assert_true(c->cwnd >= 2 * bdp + extra);
+    /* the payload rate is 1460/1500 of the link's */
+    assert_true(late / 3 >= RATE * 90 / 100);
+    finish(n, a, b);
+}
+
 /* Bytes moved in d by cc over 5% loss and 5% reordering each way and a
  * 40 ms RTT (the impairment of tests/interop/test_impaired.sh). */
 static size_t lossy_run(uint8_t cc, uint64_t d, uint64_t seed)
 {
-    struct wire w = {seed, 50, 50, 0, 0};
+    struct wire w = {seed, 50, 50, 0, 0, 0};
     utcp_sock a, b;
     struct tnet *n = pair(cc, 20 * MS, &w, &a, &b);
     size_t sent = 0, rcvd = 0;
@@ -550,6 +586,7 @@ int main(void)
         cmocka_unit_test(drain_bbr_empties_queue_then_probe_bw),
         cmocka_unit_test(probe_bw_bbr_cycles_gains),
         cmocka_unit_test(probe_rtt_bbr_after_10s_without_new_min),
+        cmocka_unit_test(probe_bw_bbr_ack_aggregation_keeps_link_busy),
         cmocka_unit_test(two_stacks_bbr_random_loss_keeps_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
