@@ -128,8 +128,6 @@ struct nc {
     bool listen, connected, rst_on_eof, verbose;
     bool stdin_pollable, stdin_watched, stdin_eof, shut_wr;
     bool peer_eof;
-    uint8_t in[65536];
-    size_t inoff, inlen;
     uint8_t out[65536];
     size_t outoff, outlen; /* received, not yet written to stdout */
     bool stdout_nb;        /* stdout is a pipe or socket we made
@@ -217,56 +215,34 @@ static void stdin_interest(struct nc *nc, bool want)
 }
 
 /* Moves stdin into the connection until stdin would block, the send
- * buffer is full, or stdin ended (then SHUT_WR, or RST with --rst-on-eof). */
+ * buffer is full, or stdin ended (then SHUT_WR, or RST with --rst-on-eof).
+ * stdin is read straight into the send queue (utcp_send_reserve): no copy
+ * through a buffer of our own. */
 static void pump_stdin(struct nc *nc, bool readable)
 {
     while (nc->sk && !nc->shut_wr) {
-        if (nc->inoff == nc->inlen) {
-            if (nc->stdin_eof) {
-                nc->shut_wr = true;
-                if (nc->rst_on_eof) {
-                    if (nc->verbose || nc->trace)
-                        say("end of stdin: aborting (RST)");
-                    utcp_run_unwatch(nc->run, nc->sk);
-                    utcp_abort(nc->st, nc->sk);
-                    nc->sk = 0;
-                    finish(nc, NC_OK);
-                    return;
-                }
-                int rc = utcp_shutdown(nc->st, nc->sk, UTCP_SHUT_WR);
-                if (rc < 0 && rc != UTCP_ENOTCONN)
-                    say("shutdown: %s", utcp_strerror(rc));
+        if (nc->stdin_eof) {
+            nc->shut_wr = true;
+            if (nc->rst_on_eof) {
+                if (nc->verbose || nc->trace)
+                    say("end of stdin: aborting (RST)");
+                utcp_run_unwatch(nc->run, nc->sk);
+                utcp_abort(nc->st, nc->sk);
+                nc->sk = 0;
+                finish(nc, NC_OK);
                 return;
             }
-            if (nc->stdin_pollable && !readable) {
-                stdin_interest(nc, true);
-                return;
-            }
-            ssize_t n = read(0, nc->in, sizeof nc->in);
-            readable = false;
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && errno == EAGAIN) { /* shares a non-blocking file */
-                stdin_interest(nc, true);
-                return;
-            }
-            if (n < 0) {
-                say("reading stdin: %s", strerror(errno));
-                n = 0;
-            }
-            if (n == 0) {
-                nc->stdin_eof = true;
-                if (nc->stdin_pollable) {
-                    utcp_run_del_fd(nc->run, 0);
-                    nc->stdin_watched = false;
-                }
-                continue;
-            }
-            nc->inoff = 0;
-            nc->inlen = (size_t)n;
+            int rc = utcp_shutdown(nc->st, nc->sk, UTCP_SHUT_WR);
+            if (rc < 0 && rc != UTCP_ENOTCONN)
+                say("shutdown: %s", utcp_strerror(rc));
+            return;
         }
-        long k = utcp_send(nc->st, nc->sk, nc->in + nc->inoff,
-                           nc->inlen - nc->inoff);
+        if (nc->stdin_pollable && !readable) {
+            stdin_interest(nc, true);
+            return;
+        }
+        void *room;
+        long k = utcp_send_reserve(nc->st, nc->sk, &room, 65536);
         if (k == UTCP_EAGAIN) {
             stdin_interest(nc, false); /* WRITABLE resumes */
             return;
@@ -279,8 +255,31 @@ static void pump_stdin(struct nc *nc, bool readable)
             fail_conn(nc, (int)k);
             return;
         }
-        nc->inoff += (size_t)k;
-        nc->sent += (uint64_t)k;
+        ssize_t n = read(0, room, (size_t)k);
+        int err = errno;
+        readable = false;
+        int rc = utcp_send_commit(nc->st, nc->sk, n > 0 ? (size_t)n : 0);
+        if (rc < 0) {
+            fail_conn(nc, rc);
+            return;
+        }
+        if (n > 0) {
+            nc->sent += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && err == EINTR)
+            continue;
+        if (n < 0 && err == EAGAIN) { /* shares a non-blocking file */
+            stdin_interest(nc, true);
+            return;
+        }
+        if (n < 0)
+            say("reading stdin: %s", strerror(err));
+        nc->stdin_eof = true; /* end of file, or an error taken as one */
+        if (nc->stdin_pollable) {
+            utcp_run_del_fd(nc->run, 0);
+            nc->stdin_watched = false;
+        }
     }
 }
 
