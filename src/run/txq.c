@@ -19,12 +19,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "utcp/errors.h"
 
 #define REC_ALIGN 64u /* records start on cache lines */
+#define HUGE_PAGE (2u << 20)
 
 /* The producer hands its records over (stores head, the line the writer
  * reads) every this many records, and at utcp_txq_flush: storing head for
@@ -158,10 +160,16 @@ int utcp_txq_start(struct utcp_txq **out, utcp_txq_write_fn write, void *ctx,
     struct utcp_txq *q = calloc(1, sizeof *q);
     if (!q)
         return UTCP_ENOMEM;
-    if (posix_memalign((void **)&q->ring, REC_ALIGN, size) != 0) {
+    /* A ring of 2 MiB or more in huge pages where the kernel offers them
+     * (transparent huge pages on request): 2 page faults instead of 1024
+     * for 4 MiB as it first fills, and fewer TLB misses on both sides. */
+    size_t align = size >= HUGE_PAGE ? HUGE_PAGE : REC_ALIGN;
+    if (posix_memalign((void **)&q->ring, align, size) != 0) {
         free(q);
         return UTCP_ENOMEM;
     }
+    if (align == HUGE_PAGE)
+        (void)madvise(q->ring, size, MADV_HUGEPAGE); /* a hint: may fail */
     q->write = write;
     q->ctx = ctx;
     q->size = size;
