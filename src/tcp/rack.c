@@ -273,37 +273,74 @@ static void delivered(struct utcp_stack *s, struct utcp_conn *c,
     }
 }
 
-/* Marks the records inside this ACK's own SACK blocks. The scoreboard
- * holds at most UTCP_REASS_MAX (16) ranges and drops a block beyond them
- * (RFC 2018 8: SACK is advisory); the records keep the mark themselves, so
- * a flight with more holes than that (a large window at a few per cent of
- * loss: BBR's) does not see SACKed segments as lost and resend them. Only
- * blocks within (SND.UNA, SND.MAX], as RFC 6675 Update(). Returns the
- * count of records newly marked. */
-static uint32_t mark_ack_blocks(struct utcp_stack *s, struct utcp_conn *c,
-                                const struct utcp_tcp *th, struct delivery *d)
+/* The ACK's SACK blocks that RFC 6675 Update() takes: within (SND.UNA,
+ * SND.MAX] (a D-SACK below SND.UNA says nothing of the holes). Returns
+ * how many were copied to b. */
+static unsigned ack_blocks(const struct utcp_conn *c, const struct utcp_tcp *th,
+                           struct utcp_sack_block *b)
 {
-    struct utcp_rack *r = &c->rack;
     const struct utcp_tcp_opts *o = &th->opts;
-    uint32_t marked = 0;
+    unsigned n = 0;
     if (!(o->present & UTCP_OPT_SACK))
         return 0;
-    for (unsigned b = 0; b < o->sack_count && b < UTCP_MAX_SACK_BLOCKS; b++) {
-        utcp_seq l = o->sack[b].left, rt = o->sack[b].right;
-        if (!seq_lt(l, rt) || seq_leq(rt, c->snd_una) || seq_gt(rt, c->snd_max))
-            continue;
-        for (uint32_t i = rec_find(r, l); i < r->n; i++) {
-            struct utcp_txrec *t = rec_at(r, i);
-            if (seq_gt(rec_end(t), rt))
-                break;
-            if (seq_lt(t->seq, l) || (t->flags & UTCP_TX_SACKED))
-                continue;
-            t->flags = (uint8_t)((t->flags | UTCP_TX_SACKED) & ~UTCP_TX_LOST);
-            marked++;
-            delivered(s, c, d, t);
-        }
+    for (unsigned i = 0; i < o->sack_count && i < UTCP_MAX_SACK_BLOCKS; i++) {
+        utcp_seq l = o->sack[i].left, rt = o->sack[i].right;
+        if (seq_lt(l, rt) && seq_gt(rt, c->snd_una) && seq_leq(rt, c->snd_max))
+            b[n++] = o->sack[i];
     }
-    return marked;
+    return n;
+}
+
+/* Whether record t lies inside one of the n blocks b. */
+static bool in_blocks(const struct utcp_sack_block *b, unsigned n,
+                      const struct utcp_txrec *t)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (seq_leq(b[i].left, t->seq) && seq_leq(rec_end(t), b[i].right))
+            return true;
+    return false;
+}
+
+/* The one place that marks records SACKed (RFC 6675 4 Update(), RFC 8985
+ * 6.2 steps 2-3 for each): a record inside a scoreboard range or inside
+ * one of this ACK's blocks. The scoreboard holds at most UTCP_REASS_MAX
+ * (16) ranges and drops a block beyond them (RFC 2018 8: SACK is
+ * advisory); the records keep the mark themselves, so a flight with more
+ * holes than that (a large window at a few per cent of loss: BBR's) does
+ * not see SACKed segments as lost and resend them. One walk, in sequence
+ * order; returns the count of SACKed records (RACK.segs_sacked), those
+ * beyond the scoreboard's last range included. Without a scoreboard range
+ * or a block there is nothing to mark, and nothing marked to count: a
+ * record is only marked from a block, which the scoreboard keeps unless
+ * it is full, and a receiver holding data above the ACK reports it in
+ * every ACK (RFC 2018 4). */
+static uint32_t mark_sacked(struct utcp_stack *s, struct utcp_conn *c,
+                            const struct utcp_tcp *th, struct delivery *d)
+{
+    struct utcp_rack *r = &c->rack;
+    const struct utcp_ranges *sb = c->sacked;
+    struct utcp_sack_block blk[UTCP_MAX_SACK_BLOCKS];
+    unsigned nb = ack_blocks(c, th, blk), k = 0;
+    uint32_t sacked = 0;
+    if (!sb->n && !nb)
+        return 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        struct utcp_txrec *t = rec_at(r, i);
+        while (k < sb->n && seq_leq(sb->r[k].right, t->seq))
+            k++;
+        if (t->flags & UTCP_TX_SACKED) {
+            sacked++;
+            continue;
+        }
+        bool in_sb = k < sb->n && seq_leq(sb->r[k].left, t->seq) &&
+                     seq_leq(rec_end(t), sb->r[k].right);
+        if (!in_sb && !in_blocks(blk, nb, t))
+            continue;
+        t->flags = (uint8_t)((t->flags | UTCP_TX_SACKED) & ~UTCP_TX_LOST);
+        sacked++;
+        delivered(s, c, d, t);
+    }
+    return sacked;
 }
 
 /* Takes the cumulatively acknowledged records off and marks newly SACKed
@@ -336,24 +373,7 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
         utcp__rack_release(s, c); /* all acknowledged: freed when empty */
         return 0;
     }
-    uint32_t sacked = 0, k = 0;
-    const struct utcp_ranges *sb = c->sacked;
-    for (uint32_t i = 0; i < r->n && k < sb->n; i++) {
-        struct utcp_txrec *t = rec_at(r, i);
-        while (k < sb->n && seq_leq(sb->r[k].right, t->seq))
-            k++;
-        if (t->flags & UTCP_TX_SACKED) {
-            sacked++;
-            continue;
-        }
-        if (k < sb->n && seq_leq(sb->r[k].left, t->seq) &&
-            seq_leq(rec_end(t), sb->r[k].right)) {
-            t->flags = (uint8_t)((t->flags | UTCP_TX_SACKED) & ~UTCP_TX_LOST);
-            sacked++;
-            delivered(s, c, d, t);
-        }
-    }
-    return sacked + mark_ack_blocks(s, c, th, d);
+    return mark_sacked(s, c, th, d);
 }
 
 /* RFC 2883 4: a D-SACK block is the first one, below the cumulative ACK or
@@ -671,6 +691,7 @@ void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
         return;
     }
     uint32_t sacked = rack_deliver(s, c, th, &d);
+    r->segs_sacked = sacked;
     rate_generate(r);
     if (d.any) {
         /* Step 2: RACK.segment, RACK.rtt */
