@@ -253,8 +253,7 @@ static void enter_recovery(struct utcp_stack *s, struct utcp_conn *c)
 
 /* The pipe after limited transmit sent `added` octets of new data. With
  * RACK's marks (RFC 8985 9.2) a send adds exactly its bytes (new data is a
- * new record): the scan over every record is done once per call, not once
- * per segment sent. RFC 6675's SetPipe() is counted again. */
+ * new record). RFC 6675's SetPipe() is counted again. */
 static uint32_t pipe_after(const struct utcp_conn *c, uint32_t pipe,
                            uint32_t added)
 {
