@@ -359,13 +359,19 @@ static uint32_t sent_up_to(struct seg_h *h, uint32_t prev)
     return prev;
 }
 
+/* bbr_sender, returning the connection. */
+static struct utcp_conn *bbr_conn(struct seg_h *h, uint32_t bytes)
+{
+    bbr_sender(h, bytes);
+    return conn_of(h->st);
+}
+
 static void recovery_bbr_first_round_conserves_then_restores_cwnd(
     void **state)
 {
     (void)state;
     struct seg_h h;
-    bbr_sender(&h, 100 * SMSS);
-    struct utcp_conn *c = conn_of(h.st);
+    struct utcp_conn *c = bbr_conn(&h, 100 * SMSS);
     /* a round of STARTUP: cwnd 20 SMSS, 20 segments (10-29) out */
     seg_run(&h, RTT);
     ack(&h, S(&h, 10));
@@ -407,8 +413,7 @@ static void recovery_bbr_entered_by_timer_cwnd_down_to_pipe_plus_acked(
 {
     (void)state;
     struct seg_h h;
-    bbr_sender(&h, 3 * SMSS);
-    struct utcp_conn *c = conn_of(h.st);
+    struct utcp_conn *c = bbr_conn(&h, 3 * SMSS);
     /* 1 SACKed: 0 is lost once the reordering window has passed (RFC
      * 8985 6.2 step 5); the RACK timer starts the recovery, at the floor
      * of 4 SMSS (Linux bbr_ssthresh() keeps cwnd; the engine's reduction
