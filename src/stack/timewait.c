@@ -383,7 +383,10 @@ void utcp__tw_from_conn(struct utcp_stack *s, struct utcp_conn *c)
     rearm(s);
 }
 
-void utcp__tw_remove(struct utcp_stack *s, struct utcp_twrec *r, int cause)
+/* The end of record r's TIME-WAIT, except taking it out of the table:
+ * its port's TIME-WAIT count, the transition to CLOSED (checked and
+ * traced), the connection count. */
+static void tw_end(struct utcp_stack *s, const struct utcp_twrec *r, int cause)
 {
     if ((r->flags & UTCP_TWF_PORT) && s->ports &&
         s->ports[r->key.lport].timewait)
@@ -391,8 +394,13 @@ void utcp__tw_remove(struct utcp_stack *s, struct utcp_twrec *r, int cause)
     if (!utcp__legal(s, UTCP_TIME_WAIT, UTCP_CLOSED, cause))
         s->ctr.IllegalTransitions++;
     utcp__trace_state(s, r->id, &r->key, UTCP_TIME_WAIT, UTCP_CLOSED, cause);
-    utcp__twt_remove(&s->tw, r);
     s->ctr.ConnsFree++;
+}
+
+void utcp__tw_remove(struct utcp_stack *s, struct utcp_twrec *r, int cause)
+{
+    tw_end(s, r, cause);
+    utcp__twt_remove(&s->tw, r);
     rearm(s);
 }
 
@@ -411,17 +419,8 @@ void utcp__tw_destroy(struct utcp_stack *s)
     /* every record ends as utcp__tw_remove would end it, then the table
      * goes at once (no compaction, no rehashing record by record) */
     for (struct utcp_twrec *r = utcp__twt_first(&s->tw); r;
-         r = utcp__twt_next(&s->tw, r)) {
-        if ((r->flags & UTCP_TWF_PORT) && s->ports &&
-            s->ports[r->key.lport].timewait)
-            s->ports[r->key.lport].timewait--;
-        if (!utcp__legal(s, UTCP_TIME_WAIT, UTCP_CLOSED,
-                         UTCP_CAUSE_STACK_DESTROY))
-            s->ctr.IllegalTransitions++;
-        utcp__trace_state(s, r->id, &r->key, UTCP_TIME_WAIT, UTCP_CLOSED,
-                          UTCP_CAUSE_STACK_DESTROY);
-        s->ctr.ConnsFree++;
-    }
+         r = utcp__twt_next(&s->tw, r))
+        tw_end(s, r, UTCP_CAUSE_STACK_DESTROY);
     utcp__twt_destroy(&s->tw);
     rearm(s);
 }

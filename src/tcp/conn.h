@@ -90,6 +90,11 @@ struct utcp_rack {
     uint32_t min_rtt;          /* RACK.min_RTT (0: none yet) */
     utcp_time min_rtt_ts;      /* when min_rtt was taken (window) */
     uint32_t tlp_ssthresh;     /* ssthresh for a loss the probe repairs */
+    uint32_t segs_sacked;      /* RACK.segs_sacked (6.2 step 4) at the
+                                  latest ACK: the records SACKed */
+    uint32_t pipe;             /* RFC 6675 SetPipe() with RACK's marks: the
+                                  octets of the records neither SACKed nor
+                                  lost, kept as the records change */
     utcp_time reduce_ts;       /* the last window reduction (9.3) */
     uint8_t reo_wnd_mult;      /* RACK.reo_wnd_mult */
     uint8_t reo_wnd_persist;   /* RACK.reo_wnd_persist */

@@ -8,6 +8,7 @@
  * freed when everything is acknowledged: no allocation per segment. Never
  * retransmits a SACKed octet; never reduces cwnd twice for one episode.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "stack/stack.h"
@@ -32,6 +33,12 @@ static utcp_seq rec_end(const struct utcp_txrec *t)
     return t->seq + t->len;
 }
 
+/* Whether t counts in the pipe (r->pipe): neither SACKed nor lost. */
+static bool in_pipe(const struct utcp_txrec *t)
+{
+    return !(t->flags & (UTCP_TX_SACKED | UTCP_TX_LOST));
+}
+
 void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c)
 {
     struct utcp_rack *r = &c->rack;
@@ -41,6 +48,7 @@ void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c)
     }
     r->rec = NULL;
     r->cap = r->head = r->n = 0;
+    r->pipe = 0;
 }
 
 /* Room for one more record at the end: compacts or grows the array.
@@ -125,7 +133,10 @@ static void rec_append(struct utcp_stack *s, struct utcp_conn *c,
             return; /* untracked: RACK then sees nothing of it */
         /* out of memory: the last record grows to cover it */
         struct utcp_txrec *t = rec_at(r, r->n - 1);
-        t->len = (uint32_t)seq_diff(seq + len, t->seq);
+        uint32_t grown = (uint32_t)seq_diff(seq + len, t->seq);
+        if (in_pipe(t))
+            r->pipe += grown - t->len;
+        t->len = grown;
         t->xmit_ts = s->now;
         t->order = r->order_next++;
         rate_stamp(r, t);
@@ -137,6 +148,7 @@ static void rec_append(struct utcp_stack *s, struct utcp_conn *c,
     t->xmit_ts = s->now;
     t->order = r->order_next++;
     t->flags = 0;
+    r->pipe += len;
     rate_stamp(r, t);
 }
 
@@ -175,6 +187,8 @@ void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         struct utcp_txrec *t = rec_at(r, i);
         if (!seq_lt(t->seq, end))
             break;
+        if ((t->flags & (UTCP_TX_SACKED | UTCP_TX_LOST)) == UTCP_TX_LOST)
+            r->pipe += t->len; /* back in flight */
         t->flags = (uint8_t)((t->flags | UTCP_TX_RETRANS) & ~UTCP_TX_LOST);
         t->xmit_ts = s->now;
         t->order = order;
@@ -273,37 +287,76 @@ static void delivered(struct utcp_stack *s, struct utcp_conn *c,
     }
 }
 
-/* Marks the records inside this ACK's own SACK blocks. The scoreboard
- * holds at most UTCP_REASS_MAX (16) ranges and drops a block beyond them
- * (RFC 2018 8: SACK is advisory); the records keep the mark themselves, so
- * a flight with more holes than that (a large window at a few per cent of
- * loss: BBR's) does not see SACKed segments as lost and resend them. Only
- * blocks within (SND.UNA, SND.MAX], as RFC 6675 Update(). Returns the
- * count of records newly marked. */
-static uint32_t mark_ack_blocks(struct utcp_stack *s, struct utcp_conn *c,
-                                const struct utcp_tcp *th, struct delivery *d)
+/* The ACK's SACK blocks that RFC 6675 Update() takes: within (SND.UNA,
+ * SND.MAX] (a D-SACK below SND.UNA says nothing of the holes). Returns
+ * how many were copied to b. */
+static unsigned ack_blocks(const struct utcp_conn *c, const struct utcp_tcp *th,
+                           struct utcp_sack_block *b)
 {
-    struct utcp_rack *r = &c->rack;
     const struct utcp_tcp_opts *o = &th->opts;
-    uint32_t marked = 0;
+    unsigned n = 0;
     if (!(o->present & UTCP_OPT_SACK))
         return 0;
-    for (unsigned b = 0; b < o->sack_count && b < UTCP_MAX_SACK_BLOCKS; b++) {
-        utcp_seq l = o->sack[b].left, rt = o->sack[b].right;
-        if (!seq_lt(l, rt) || seq_leq(rt, c->snd_una) || seq_gt(rt, c->snd_max))
-            continue;
-        for (uint32_t i = rec_find(r, l); i < r->n; i++) {
-            struct utcp_txrec *t = rec_at(r, i);
-            if (seq_gt(rec_end(t), rt))
-                break;
-            if (seq_lt(t->seq, l) || (t->flags & UTCP_TX_SACKED))
-                continue;
-            t->flags = (uint8_t)((t->flags | UTCP_TX_SACKED) & ~UTCP_TX_LOST);
-            marked++;
-            delivered(s, c, d, t);
-        }
+    for (unsigned i = 0; i < o->sack_count && i < UTCP_MAX_SACK_BLOCKS; i++) {
+        utcp_seq l = o->sack[i].left, rt = o->sack[i].right;
+        if (seq_lt(l, rt) && seq_gt(rt, c->snd_una) && seq_leq(rt, c->snd_max))
+            b[n++] = o->sack[i];
     }
-    return marked;
+    return n;
+}
+
+/* Whether record t lies inside one of the n blocks b. */
+static bool in_blocks(const struct utcp_sack_block *b, unsigned n,
+                      const struct utcp_txrec *t)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (seq_leq(b[i].left, t->seq) && seq_leq(rec_end(t), b[i].right))
+            return true;
+    return false;
+}
+
+/* The one place that marks records SACKed (RFC 6675 4 Update(), RFC 8985
+ * 6.2 steps 2-3 for each): a record inside a scoreboard range or inside
+ * one of this ACK's blocks. The scoreboard holds at most UTCP_REASS_MAX
+ * (16) ranges and drops a block beyond them (RFC 2018 8: SACK is
+ * advisory); the records keep the mark themselves, so a flight with more
+ * holes than that (a large window at a few per cent of loss: BBR's) does
+ * not see SACKed segments as lost and resend them. One walk, in sequence
+ * order; returns the count of SACKed records (RACK.segs_sacked), those
+ * beyond the scoreboard's last range included. Without a scoreboard range
+ * or a block there is nothing to mark, and nothing marked to count: a
+ * record is only marked from a block, which the scoreboard keeps unless
+ * it is full, and a receiver holding data above the ACK reports it in
+ * every ACK (RFC 2018 4). */
+static uint32_t mark_sacked(struct utcp_stack *s, struct utcp_conn *c,
+                            const struct utcp_tcp *th, struct delivery *d)
+{
+    struct utcp_rack *r = &c->rack;
+    const struct utcp_ranges *sb = c->sacked;
+    struct utcp_sack_block blk[UTCP_MAX_SACK_BLOCKS];
+    unsigned nb = ack_blocks(c, th, blk), k = 0;
+    uint32_t sacked = 0;
+    if (!sb->n && !nb)
+        return 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        struct utcp_txrec *t = rec_at(r, i);
+        while (k < sb->n && seq_leq(sb->r[k].right, t->seq))
+            k++;
+        if (t->flags & UTCP_TX_SACKED) {
+            sacked++;
+            continue;
+        }
+        bool in_sb = k < sb->n && seq_leq(sb->r[k].left, t->seq) &&
+                     seq_leq(rec_end(t), sb->r[k].right);
+        if (!in_sb && !in_blocks(blk, nb, t))
+            continue;
+        if (in_pipe(t))
+            r->pipe -= t->len;
+        t->flags = (uint8_t)((t->flags | UTCP_TX_SACKED) & ~UTCP_TX_LOST);
+        sacked++;
+        delivered(s, c, d, t);
+    }
+    return sacked;
 }
 
 /* Takes the cumulatively acknowledged records off and marks newly SACKed
@@ -319,6 +372,8 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
         if (seq_gt(rec_end(t), c->snd_una)) {
             if (seq_lt(t->seq, c->snd_una)) { /* partly acknowledged */
                 uint32_t part = (uint32_t)seq_diff(c->snd_una, t->seq);
+                if (in_pipe(t))
+                    r->pipe -= part;
                 r->delivered += part; /* C.delivered counts it */
                 r->rs.acked_sacked += part;
                 t->len = (uint32_t)seq_diff(rec_end(t), c->snd_una);
@@ -326,6 +381,8 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
             }
             break;
         }
+        if (in_pipe(t))
+            r->pipe -= t->len;
         if (!(t->flags & UTCP_TX_SACKED))
             delivered(s, c, d, t);
         r->head++;
@@ -336,24 +393,7 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
         utcp__rack_release(s, c); /* all acknowledged: freed when empty */
         return 0;
     }
-    uint32_t sacked = 0, k = 0;
-    const struct utcp_ranges *sb = c->sacked;
-    for (uint32_t i = 0; i < r->n && k < sb->n; i++) {
-        struct utcp_txrec *t = rec_at(r, i);
-        while (k < sb->n && seq_leq(sb->r[k].right, t->seq))
-            k++;
-        if (t->flags & UTCP_TX_SACKED) {
-            sacked++;
-            continue;
-        }
-        if (k < sb->n && seq_leq(sb->r[k].left, t->seq) &&
-            seq_leq(rec_end(t), sb->r[k].right)) {
-            t->flags = (uint8_t)((t->flags | UTCP_TX_SACKED) & ~UTCP_TX_LOST);
-            sacked++;
-            delivered(s, c, d, t);
-        }
-    }
-    return sacked + mark_ack_blocks(s, c, th, d);
+    return mark_sacked(s, c, th, d);
 }
 
 /* RFC 2883 4: a D-SACK block is the first one, below the cumulative ACK or
@@ -434,6 +474,7 @@ static uint64_t detect_loss(struct utcp_stack *s, struct utcp_conn *c,
         utcp_time due = t->xmit_ts + r->rtt + reo;
         if (due <= s->now) {
             t->flags |= UTCP_TX_LOST;
+            r->pipe -= t->len; /* it was in the pipe (not skipped) */
             (*lost)++;
             r->lost_new += t->len; /* rs.losses for BBR */
             /* a retransmission sent since the last reduction: RFC 5681
@@ -503,19 +544,26 @@ static bool next_lost(const struct utcp_conn *c, utcp_seq *seq, uint32_t *len)
     return false;
 }
 
+#ifndef NDEBUG
+/* RFC 6675 SetPipe() with RACK's marks, counted over the records: the
+ * octets of the latest transmission of each record, unless SACKed or
+ * marked lost (a lost retransmission leaves the pipe like a lost
+ * original). What r->pipe keeps without the walk (checked in debug
+ * builds). */
+static uint32_t pipe_walk(const struct utcp_rack *r)
+{
+    uint32_t pipe = 0;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (in_pipe(rec_at(r, i)))
+            pipe += rec_at(r, i)->len;
+    return pipe;
+}
+#endif
+
 uint32_t utcp__rack_pipe(const struct utcp_conn *c)
 {
-    /* RFC 6675 SetPipe() with RACK's marks: the octets of the latest
-     * transmission of each record, unless SACKed or marked lost (a lost
-     * retransmission leaves the pipe like a lost original). */
-    const struct utcp_rack *r = &c->rack;
-    uint32_t pipe = 0;
-    for (uint32_t i = 0; i < r->n; i++) {
-        const struct utcp_txrec *t = rec_at(r, i);
-        if (!(t->flags & (UTCP_TX_SACKED | UTCP_TX_LOST)))
-            pipe += t->len;
-    }
-    return pipe;
+    assert(c->rack.pipe == pipe_walk(&c->rack));
+    return c->rack.pipe;
 }
 
 /* Sends one retransmission of a lost record. */
@@ -671,6 +719,7 @@ void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
         return;
     }
     uint32_t sacked = rack_deliver(s, c, th, &d);
+    r->segs_sacked = sacked;
     rate_generate(r);
     if (d.any) {
         /* Step 2: RACK.segment, RACK.rtt */
@@ -701,6 +750,8 @@ void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
             c->dupacks++;
         if (c->dupacks >= DUP_THRESH && r->n &&
             !(rec_at(r, 0)->flags & UTCP_TX_LOST)) {
+            if (in_pipe(rec_at(r, 0)))
+                r->pipe -= rec_at(r, 0)->len;
             rec_at(r, 0)->flags |= UTCP_TX_LOST;
             on_losses(s, c, 1, false);
         }
@@ -716,8 +767,12 @@ void utcp__rack_undo(struct utcp_conn *c)
      * was reordered. Unmark it, and widen the reordering window as a
      * D-SACK would (RFC 8985 6.2 step 4; the peer may not send D-SACK). */
     struct utcp_rack *r = &c->rack;
-    for (uint32_t i = 0; i < r->n; i++)
-        rec_at(r, i)->flags &= (uint8_t)~UTCP_TX_LOST;
+    for (uint32_t i = 0; i < r->n; i++) {
+        struct utcp_txrec *t = rec_at(r, i);
+        if ((t->flags & (UTCP_TX_SACKED | UTCP_TX_LOST)) == UTCP_TX_LOST)
+            r->pipe += t->len;
+        t->flags &= (uint8_t)~UTCP_TX_LOST;
+    }
     /* the episode never was: a loss found now starts a recovery at once
      * (as Linux returns to Open), not after the old RecoveryPoint */
     c->recover = c->snd_una;
@@ -853,8 +908,11 @@ void utcp__rack_on_rto(struct utcp_conn *c)
      * RFC 8985 6.3's marks would select too (all was sent an RTO ago).
      * RFC 8985 7.1: TLP_init(). */
     struct utcp_rack *r = &c->rack;
-    for (uint32_t i = 0; i < r->n; i++)
+    r->pipe = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
         rec_at(r, i)->flags &= (uint8_t)~(UTCP_TX_SACKED | UTCP_TX_LOST);
+        r->pipe += rec_at(r, i)->len;
+    }
     r->tlp_on = false;
     r->rto_recovery = false;
     c->t_rack = UTCP_TIME_NEVER;
@@ -876,6 +934,7 @@ void utcp__rack_rto_recovery(struct utcp_conn *c)
      * and resent without waiting for a second timeout. */
     for (uint32_t i = 0; i < r->n; i++)
         rec_at(r, i)->flags |= UTCP_TX_LOST;
+    r->pipe = 0;
     c->in_recovery = true;
     r->rto_recovery = true;
     c->snd_nxt = c->snd_max;

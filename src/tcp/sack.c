@@ -251,12 +251,9 @@ static void enter_recovery(struct utcp_stack *s, struct utcp_conn *c)
      * segment's processing, runs utcp__sack_output. */
 }
 
-/* The pipe after a send in the loops below. With RACK's marks (RFC 8985
- * 9.2) a send adds exactly its bytes: new data is a new record, and a
- * retransmission of a range marked lost brings it back into flight (a
- * rescue resends data still counted: added is 0 then). The scan over every
- * record is then done once per call, not once per segment sent. RFC 6675's
- * SetPipe() also counts the octets HighRxt moves past: counted again. */
+/* The pipe after limited transmit sent `added` octets of new data. With
+ * RACK's marks (RFC 8985 9.2) a send adds exactly its bytes (new data is a
+ * new record). RFC 6675's SetPipe() is counted again. */
 static uint32_t pipe_after(const struct utcp_conn *c, uint32_t pipe,
                            uint32_t added)
 {
@@ -307,23 +304,24 @@ void utcp__sack_dupack(struct utcp_stack *s, struct utcp_conn *c)
     enter_recovery(s, c);
 }
 
+/* Only without RACK (utcp__output sends by utcp__rack_output with it):
+ * SetPipe() after each segment, which also counts what HighRxt moved
+ * past. */
 bool utcp__sack_output(struct utcp_stack *s, struct utcp_conn *c)
 {
+    assert(!utcp__rack_on(c));
     bool sent = false;
-    uint32_t pipe = utcp__sack_pipe(c);
-    for (;;) {
+    for (uint32_t pipe = utcp__sack_pipe(c);; pipe = utcp__sack_pipe(c)) {
         /* (C) while cwnd - pipe >= 1 SMSS */
         if (c->cwnd < pipe || c->cwnd - pipe < c->mss)
             break;
-        utcp_seq seq, before = c->snd_max;
+        utcp_seq seq;
         uint32_t len;
         if (next_rexmit(c, true, &seq, &len)) {
             /* (C.1) NextSeg rule (1), (C.2) HighRxt */
         } else if (utcp__send_new(s, c)) {
             /* rule (2): new data, within the peer's window (C.3) */
             sent = true;
-            pipe = pipe_after(c, pipe,
-                              (uint32_t)seq_diff(c->snd_max, before));
             continue;
         } else if (next_rexmit(c, false, &seq, &len)) {
             /* rule (3) */
@@ -333,7 +331,6 @@ bool utcp__sack_output(struct utcp_stack *s, struct utcp_conn *c)
             utcp__send_rexmit(s, c, seq, len);
             c->rescue_rxt = c->recover;
             sent = true;
-            pipe = pipe_after(c, pipe, 0);
             continue;
         } else {
             break; /* rule (5) */
@@ -342,7 +339,6 @@ bool utcp__sack_output(struct utcp_stack *s, struct utcp_conn *c)
         utcp__send_rexmit(s, c, seq, len);
         c->high_rxt = seq + len;
         sent = true;
-        pipe = pipe_after(c, pipe, len);
     }
     return sent;
 }

@@ -395,15 +395,17 @@ size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
                                  payload, payload_len, flags, payload_sum);
     if (n == 0)
         return 0;
-    /* Cannot fail: cap >= 20 was checked and utcp_tcp_build keeps
-     * n <= 65535 - 20. */
-    if (ip->proto == UTCP_IPPROTO_TCP) {
-        (void)utcp_ipv4_build(buf, cap, ip, n);
-    } else {
-        struct utcp_ipv4 iph = *ip;
+    /* The protocol is TCP whatever ip says (a copy only then). Cannot
+     * fail: cap >= 20 was checked and utcp_tcp_build keeps n <= 65535 -
+     * 20. */
+    const struct utcp_ipv4 *hp = ip;
+    struct utcp_ipv4 iph;
+    if (ip->proto != UTCP_IPPROTO_TCP) {
+        iph = *ip;
         iph.proto = UTCP_IPPROTO_TCP;
-        (void)utcp_ipv4_build(buf, cap, &iph, n);
+        hp = &iph;
     }
+    (void)utcp_ipv4_build(buf, cap, hp, n);
     return UTCP_IPV4_HDR_LEN + n;
 }
 

@@ -3,8 +3,11 @@
  * selected by utcp_config.congestion_control = UTCP_CC_BBR: the delivery
  * rate samples (draft-cheng-iccrg-delivery-rate-estimation), STARTUP's exit
  * when the bandwidth stops growing, DRAIN, the PROBE_BW gain cycle,
- * PROBE_RTT after 10 s without a new minimum RTT, pacing, and a lossy
- * two-stack transfer where BBR keeps its rate and NewReno cannot.
+ * PROBE_RTT after 10 s without a new minimum RTT, pacing, packet
+ * conservation in the first round of recovery and the cwnd restored at its
+ * end (draft 4.2.3.4), no reduction for a loss a tail loss probe repaired
+ * (RFC 8985 7.4.2), and a lossy two-stack transfer where BBR keeps its rate
+ * and NewReno cannot.
  * The tests read the connection's BBR state through the private headers.
  */
 #include <setjmp.h>
@@ -344,6 +347,128 @@ static void established_bbr_app_limited_sample_marked(void **state)
     seg_destroy(&h);
 }
 
+/* An ACK of a with one SACK block [S(l), S(r)). */
+static void sack_lr(struct seg_h *h, uint32_t a, uint32_t l, uint32_t r)
+{
+    seg_send_sack(h, P0, a, 1, (const uint32_t[]){l, r}, SMSS);
+}
+
+/* The end of the highest segment sent so far (consumes the captures). */
+static uint32_t sent_up_to(struct seg_h *h, uint32_t prev)
+{
+    const struct seg_cap *q;
+    while ((q = seg_take(h)) != NULL)
+        if ((int32_t)(q->seq + q->len - prev) > 0)
+            prev = q->seq + q->len;
+    return prev;
+}
+
+/* bbr_sender, returning the connection. */
+static struct utcp_conn *bbr_conn(struct seg_h *h, uint32_t bytes)
+{
+    bbr_sender(h, bytes);
+    return conn_of(h->st);
+}
+
+static void recovery_bbr_first_round_conserves_then_restores_cwnd(
+    void **state)
+{
+    (void)state;
+    struct seg_h h;
+    struct utcp_conn *c = bbr_conn(&h, 100 * SMSS);
+    /* a round of STARTUP: cwnd 20 SMSS, 20 segments (10-29) out */
+    seg_run(&h, RTT);
+    ack(&h, S(&h, 10));
+    seg_run(&h, RTT);
+    uint32_t hi = sent_up_to(&h, S(&h, 0)), n = (hi - S(&h, 10)) / SMSS;
+    uint32_t prior = c->cwnd;
+    assert_int_equal(prior, 20 * SMSS);
+    assert_int_equal(n, 20);
+    /* 10 lost, 11-13 SACKed: recovery; 10 resent at once. Draft 4.2.3.4
+     * (Linux bbr_set_cwnd_to_recover_or_restore): cwnd = pipe + the
+     * octets this ACK delivered, what is in flight: one segment out per
+     * segment delivered */
+    sack_lr(&h, S(&h, 10), 11, 14);
+    assert_int_equal(SEG_CTR(&h, FastRetrans), 1);
+    assert_true(c->in_recovery);
+    uint32_t pipe = (n - 3) * SMSS; /* 10 resent, back in the pipe */
+    assert_int_equal(c->cwnd, pipe + 3 * SMSS);
+    /* the rest of the round: cwnd never below pipe + delivered, and
+     * never grown, though STARTUP would grow it by what was delivered */
+    uint32_t cwnd = c->cwnd;
+    pipe = utcp__rack_pipe(c);
+    sack_lr(&h, S(&h, 10), 11, n + 10);
+    assert_true(c->in_recovery);
+    assert_int_equal(c->cwnd, utcp_max_u32(cwnd, pipe));
+    assert_int_equal(c->bbr.prior_cwnd, prior);
+    /* the ACK of 10 (RecoveryPoint reached) ends recovery: the cwnd saved
+     * at its start comes back, grown by the one segment delivered */
+    sent_up_to(&h, hi);
+    seg_run(&h, RTT);
+    assert_in_range(c->ssthresh + SMSS, 0, prior - 1);
+    ack(&h, hi);
+    assert_false(c->in_recovery);
+    assert_int_equal(c->cwnd, prior + SMSS);
+    seg_destroy(&h);
+}
+
+static void recovery_bbr_entered_by_timer_cwnd_down_to_pipe_plus_acked(
+    void **state)
+{
+    (void)state;
+    struct seg_h h;
+    struct utcp_conn *c = bbr_conn(&h, 3 * SMSS);
+    /* 1 SACKed: 0 is lost once the reordering window has passed (RFC
+     * 8985 6.2 step 5); the RACK timer starts the recovery, at the floor
+     * of 4 SMSS (Linux bbr_ssthresh() keeps cwnd; the engine's reduction
+     * stops at BBRMinPipeCwnd) */
+    seg_run(&h, RTT);
+    assert_int_equal(sent_up_to(&h, S(&h, 0)), S(&h, 3));
+    sack_lr(&h, S(&h, 0), 1, 2);
+    assert_false(c->in_recovery);
+    seg_run(&h, RTT / 2);
+    assert_true(c->in_recovery);
+    assert_int_equal(c->cwnd, 4 * SMSS);
+    /* the first ACK BBR sees in recovery (draft 4.2.3.4): cwnd = pipe
+     * (0 resent) + delivered (2), not cwnd less the loss */
+    sack_lr(&h, S(&h, 0), 1, 3);
+    assert_int_equal(utcp__rack_pipe(c), SMSS);
+    assert_int_equal(c->cwnd, SMSS + SMSS);
+    seg_destroy(&h);
+}
+
+static void established_bbr_tlp_repaired_loss_keeps_cwnd(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    utcp_sock sk = bbr_sender(&h, 10 * SMSS);
+    struct utcp_conn *c = conn_of(h.st);
+    /* 0-8 arrive, 9 is lost; the loss probe resends it */
+    seg_run(&h, RTT);
+    uint32_t hi = sent_up_to(&h, S(&h, 0));
+    assert_int_equal(hi, S(&h, 10));
+    ack(&h, S(&h, 9));
+    for (int i = 0; i < 10 && !SEG_CTR(&h, TlpProbes); i++)
+        seg_run_to_next_timer(&h);
+    assert_int_equal(SEG_CTR(&h, TlpProbes), 1);
+    seg_run(&h, RTT);
+    ack(&h, S(&h, 10));
+    assert_int_equal(utcp_send(h.st, sk, buf, 12 * SMSS), 12 * SMSS);
+    seg_run(&h, RTT);
+    hi = sent_up_to(&h, hi);
+    assert_in_range(hi, S(&h, 12), S(&h, 22));
+    /* RFC 8985 7.4.2: the ACK beyond TLP.end_seq says the probe repaired
+     * a loss; a model-based control does not reduce on a loss (draft 4.2.3
+     * / Linux bbr_ssthresh() only saves cwnd): ssthresh and cwnd stay */
+    uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh;
+    ack(&h, S(&h, 11));
+    assert_int_equal(SEG_CTR(&h, TlpRecoveries), 1);
+    assert_int_equal(SEG_CTR(&h, FastRetrans), 0);
+    assert_int_equal(c->ssthresh, ssthresh);
+    assert_in_range(c->cwnd, cwnd, cwnd + SMSS);
+    seg_destroy(&h);
+}
+
 /* ---------------------------------------------------------------------
  * The state machine on a bottleneck of 1.25 MB/s (10 Mbit/s), 40 ms RTT
  * --------------------------------------------------------------------- */
@@ -582,6 +707,11 @@ int main(void)
         cmocka_unit_test(established_bbr_paces_segments),
         cmocka_unit_test(established_bbr_app_limited_sample_marked),
         cmocka_unit_test(established_bbr_sack_beyond_scoreboard_not_resent),
+        cmocka_unit_test(
+            recovery_bbr_first_round_conserves_then_restores_cwnd),
+        cmocka_unit_test(
+            recovery_bbr_entered_by_timer_cwnd_down_to_pipe_plus_acked),
+        cmocka_unit_test(established_bbr_tlp_repaired_loss_keeps_cwnd),
         cmocka_unit_test(startup_bbr_exits_when_bandwidth_plateaus),
         cmocka_unit_test(drain_bbr_empties_queue_then_probe_bw),
         cmocka_unit_test(probe_bw_bbr_cycles_gains),

@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "seg.h"
+#include "stack/stack.h"
+#include "tcp/conn.h"
 #include "tnet.h"
 
 #define MS SEG_MS
@@ -187,6 +189,84 @@ static void established_tlp_repairs_single_loss_reduces_cwnd_once(void **state)
 }
 
 /* ---- RACK (RFC 8985 6) ---- */
+
+/* The first connection of the stack (the tests have one). */
+static struct utcp_conn *conn_of(struct utcp_stack *st)
+{
+    size_t b = 0;
+    struct utcp_hnode *hn = utcp__ht_iter(&st->conns, &b, NULL);
+    assert_non_null(hn);
+    return UTCP_CONTAINER_OF(hn, struct utcp_conn, hnode);
+}
+
+/* The indexes of the SACKed records of c, relative to segment base, as a
+ * bit mask. */
+static uint64_t sacked_mask(const struct seg_h *h, const struct utcp_conn *c,
+                            uint32_t base)
+{
+    uint64_t m = 0;
+    for (uint32_t i = 0; i < c->rack.n; i++) {
+        const struct utcp_txrec *t = &c->rack.rec[c->rack.head + i];
+        uint32_t k = (t->seq - S(h, base)) / SMSS;
+        if ((t->flags & UTCP_TX_SACKED) && k < 64)
+            m |= 1ull << k;
+    }
+    return m;
+}
+
+static void established_sack_blocks_beyond_scoreboard_all_counted(
+    void **state)
+{
+    (void)state;
+    struct seg_h h;
+    struct utcp_config cfg = seg_default_cfg();
+    cfg.sndbuf = 1 << 20;
+    seg_init(&h, &cfg);
+    utcp_sock sk = sender(&h, 10);
+    struct utcp_conn *c = conn_of(h.st);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(utcp_send(h.st, sk, buf, sizeof buf),
+                         (long)sizeof buf);
+    /* slow start, an ACK per segment: 10, 20, 40 rounds, then the peer's
+     * window (44 SMSS) from 70 */
+    uint32_t base = 0;
+    for (uint32_t n = 10; base < 70; n = 2 * n) {
+        seg_run(&h, RTT);
+        for (uint32_t k = base + 1; k <= base + n; k++)
+            sack_ack(&h, k, 0, NULL);
+        base += n;
+    }
+    seg_run(&h, RTT);
+    while (seg_take(&h))
+        ;
+    assert_int_equal(c->rack.n, 44);
+    /* every other segment SACKed, one block an ACK: 16 disjoint ranges
+     * fill the scoreboard (1, 3, ... 31) */
+    for (uint32_t k = 1; k < 32; k += 2)
+        sack_ack(&h, base, 1, (const uint32_t[]){base + k, base + k + 1});
+    assert_int_equal(c->sacked->n, 16);
+    assert_int_equal(c->rack.segs_sacked, 16);
+    /* blocks beyond it (RFC 2018 8: dropped from the scoreboard): the
+     * records carry the marks, and RACK.segs_sacked counts them */
+    sack_ack(&h, base, 3,
+             (const uint32_t[]){base + 33, base + 34, base + 35, base + 36,
+                                base + 37, base + 38});
+    assert_int_equal(c->sacked->n, 16);
+    assert_int_equal(c->rack.segs_sacked, 19);
+    /* the next ACK repeats one and adds two: every SACKed record counts,
+     * those marked by an earlier ACK beyond the scoreboard too */
+    sack_ack(&h, base, 3,
+             (const uint32_t[]){base + 41, base + 42, base + 39, base + 40,
+                                base + 33, base + 34});
+    assert_int_equal(c->sacked->n, 16);
+    assert_int_equal(c->rack.segs_sacked, 21);
+    /* the marks: exactly the odd segments 1-41 */
+    uint64_t odd = 0;
+    for (uint32_t k = 1; k < 42; k += 2)
+        odd |= 1ull << k;
+    assert_int_equal(sacked_mask(&h, c, base), odd);
+    seg_destroy(&h);
+}
 
 static void established_rack_marks_lost_after_reo_wnd_not_before(void **state)
 {
@@ -460,6 +540,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(established_tail_loss_sends_tlp_probe),
+        cmocka_unit_test(
+            established_sack_blocks_beyond_scoreboard_all_counted),
         cmocka_unit_test(established_tlp_probe_ack_exposes_tail_loss),
         cmocka_unit_test(established_tlp_probe_carries_new_data_when_available),
         cmocka_unit_test(established_tlp_repairs_single_loss_reduces_cwnd_once),
