@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "utcp/wire.h"
+#include "wire/csum_impl.h"
 
 /* IPv4 option types (RFC 791 3.1). */
 enum { IPOPT_EOL = 0, IPOPT_NOP = 1 };
@@ -59,26 +60,6 @@ static bool src_is_valid(uint32_t src)
     return true;
 }
 
-/* RFC 1071: whether an options-free header (five 32-bit words, checksum
- * field included) sums to -0. Words loaded in host order: 2(B), the sum
- * does not depend on byte order, and -0 (all ones) reads the same either
- * way. Five words stay far below 2^64; three end-around folds bring the
- * sum to 16 bits (0 only when every word is 0, which utcp_csum rejects
- * too). Inline, for the one header every packet has. */
-static bool hdr20_sum_ok(const uint8_t *p)
-{
-    uint64_t a = 0;
-    for (int i = 0; i < 5; i++) {
-        uint32_t w;
-        memcpy(&w, p + 4 * i, sizeof w);
-        a += w;
-    }
-    a = (a & 0xffffu) + (a >> 16);
-    a = (a & 0xffffu) + (a >> 16);
-    a = (a & 0xffffu) + (a >> 16);
-    return a == 0xffffu;
-}
-
 _Static_assert(offsetof(struct utcp_ipv4, dst) ==
                    offsetof(struct utcp_ipv4, src) + sizeof(uint32_t),
                "the addresses are stored together");
@@ -104,9 +85,11 @@ enum utcp_wire_reason utcp_ipv4_parse(const uint8_t *buf, size_t len,
     if (total_len < hdr_len || total_len > len)
         return UTCP_WIRE_IP_TOTAL_LEN;
     /* RFC 1122 3.2.1.2: verify the header checksum; a correct header
-     * (checksum field included) sums to -0, which folds to 0. */
-    if (hdr_len == UTCP_IPV4_HDR_LEN ? !hdr20_sum_ok(buf)
-                                     : utcp_csum(buf, hdr_len) != 0)
+     * (checksum field included) sums to -0. The usual length spelled out
+     * as a constant: the sum is then unrolled. */
+    if (!(hdr_len == UTCP_IPV4_HDR_LEN
+              ? utcp__csum_words_ok(buf, UTCP_IPV4_HDR_LEN, 0)
+              : utcp__csum_words_ok(buf, hdr_len, 0)))
         return UTCP_WIRE_IP_CHECKSUM;
     /* RFC 1122 3.2.1.8: options may appear in any datagram; they must at
      * least be well formed for the header to be trusted. */

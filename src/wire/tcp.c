@@ -129,6 +129,8 @@ bool utcp_tcp_csum_ok(const uint8_t *seg, size_t len, uint32_t src,
     if (len > 0xffffu)
         return false;
     uint32_t s = utcp_csum_pseudo(src, dst, UTCP_IPPROTO_TCP, (uint16_t)len);
+    if (len <= 60 && (len & 3u) == 0) /* no payload: a header's sum */
+        return utcp__csum_words_ok(seg, len, s);
     return utcp_csum_fold(utcp_csum_partial(seg, len, s)) == 0;
 }
 
