@@ -91,6 +91,10 @@ struct utcp_stack {
     uint32_t next_conn_id;
     uint32_t next_ephemeral;
     uint16_t ip_id;
+    /* draft-cheng-iccrg-delivery-rate-estimation 3.4: the rate sample of
+     * the ACK being processed, made by utcp__rack_ack for cc->on_rate
+     * (scratch of one ACK: no connection keeps one). */
+    struct utcp_rate_sample rs;
 
     /* The last 4-tuple hashed for the tables and its hash: a segment's
      * lookup, the insertion of the connection it opens, and connect's

@@ -978,7 +978,7 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
             /* model-based control (BBR) takes its rate sample here, after
              * loss detection, before anything more is sent */
             if (c->cc->on_rate)
-                c->cc->on_rate(c, s->now);
+                c->cc->on_rate(c, &s->rs, s->now);
         } else if (newly || (dup && !(th->opts.present & UTCP_OPT_SACK)))
             utcp__sack_dupack(s, c);
     } else if (dup) {
