@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "stack/stack.h"
+#include "wire/csum_impl.h"
 
 void utcp_config_init(struct utcp_config *cfg)
 {
@@ -497,8 +498,8 @@ static bool place_payload(struct utcp_stack *s, struct utcp_conn *c,
          c->state != UTCP_FIN_WAIT_2) ||
         n > utcp__ring_free(&c->rcvq) || ip->payload_len > 0xffffu)
         return false;
-    uint32_t sum = utcp_csum_pseudo(ip->src, ip->dst, UTCP_IPPROTO_TCP,
-                                    (uint16_t)ip->payload_len);
+    uint32_t sum = utcp__csum_pseudo(ip->src, ip->dst, UTCP_IPPROTO_TCP,
+                                     (uint16_t)ip->payload_len);
     /* The header is a whole number of 32-bit words: the payload's sum
      * chains on at an even offset. */
     sum = utcp_csum_partial(ip->payload, th->hdr_len, sum);

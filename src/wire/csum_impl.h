@@ -21,6 +21,17 @@ static inline uint16_t utcp__csum_fold_not(uint32_t x)
     return (uint16_t)~(x >> 16);
 }
 
+/* RFC 9293 3.1: the pseudo-header's sum (utcp_csum_pseudo, inline for
+ * the checks and builders of every segment): source address, destination
+ * address, zero, PTCL and TCP length, as 16-bit words. At most six words:
+ * no overflow. */
+static inline uint32_t utcp__csum_pseudo(uint32_t src, uint32_t dst,
+                                         uint8_t proto, uint16_t len)
+{
+    return (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) +
+           proto + len;
+}
+
 /* RFC 1071: whether a header p[0..len) (len a multiple of 4, at most 60:
  * an IPv4 or TCP header, or a segment that is all header) plus the
  * partial sum `sum` (of 16-bit words as numbers, below 2^20: a
