@@ -13,6 +13,7 @@
 #define MSGLEN 100
 #define LPORT_LO 1024u
 #define LPORT_N (65536u - LPORT_LO)
+#define VROUND_US 256u        /* --count: virtual time per round */
 
 struct app {                  /* per socket slot, per side */
     uint8_t got;              /* request/reply bytes received */
@@ -56,7 +57,25 @@ struct bench {
     uint64_t opened, client_done, server_done, inflight;
     uint64_t done;            /* lifecycles ended: the second close */
     uint64_t bind_busy, connect_fail, errors, bad_data;
+    uint64_t count;           /* --count: lifecycles to measure, or 0 */
+    uint64_t base;            /* wall clock: bw_mono_us() at time 1 s */
+    uint64_t vnow;            /* --count: the virtual clock, us */
 };
+
+/* The time handed to the stacks: the wall clock, or with --count a
+ * virtual one advanced by VROUND_US per round (deterministic runs). */
+static void set_now(struct bench *B)
+{
+    if (B->count)
+        B->w.now = B->vnow += VROUND_US;
+    else
+        B->w.now = bw_mono_us() - B->base;
+}
+
+static double bench_now_s(const struct bench *B)
+{
+    return B->count ? (double)B->vnow * 1e-6 : bw_now_s();
+}
 
 static void die(const char *what, long r)
 {
@@ -246,6 +265,18 @@ static void settle(struct bench *B)
     }
 }
 
+/* One round: the clock moves, new lifecycles fill the window, everything
+ * settles, due timers run. */
+static void run_round(struct bench *B, uint64_t inflight_max)
+{
+    set_now(B);
+    while (B->inflight < inflight_max)
+        if (!open_one(B))
+            break;
+    settle(B);
+    bw_tick_due(&B->w);
+}
+
 struct twcount {
     uint64_t tw, other;
 };
@@ -265,8 +296,13 @@ static void usage(FILE *f, const char *prog)
     fprintf(f,
             "usage: %s [--seconds X] [--inflight K] [--alloc malloc|pool] "
             "[--ephemeral]\n"
-            "          [--server-first]\n"
+            "          [--server-first] [--count N]\n"
             "  --seconds X   measure for X seconds (default 5)\n"
+            "  --count N     measure exactly N lifecycles on a virtual clock\n"
+            "                (%u us per round) after a warm-up of N/10: the\n"
+            "                run is deterministic, for instruction counts\n"
+            "                (valgrind --tool=callgrind); rates are then of\n"
+            "                virtual time and mean nothing\n"
             "  --inflight K  lifecycles kept in flight (default 128)\n"
             "  --alloc A     the stacks' allocator: malloc (counting wrapper, "
             "default)\n"
@@ -277,12 +313,12 @@ static void usage(FILE *f, const char *prog)
             "  --server-first the server closes after its reply (its side "
             "keeps\n"
             "                TIME_WAIT), the client closes on EOF\n",
-            prog);
+            prog, VROUND_US);
 }
 
 int main(int argc, char **argv)
 {
-    double seconds = 5, inflight_d = 128;
+    double seconds = 5, inflight_d = 128, count_d = 0;
     int alloc = 0;
     bool ephemeral = false, server_first = false;
     for (int i = 1; i < argc; i++) {
@@ -296,6 +332,9 @@ int main(int argc, char **argv)
             server_first = true;
         } else if (i + 1 < argc && strcmp(a, "--seconds") == 0) {
             if (!bw_arg_double(argv[0], a, argv[++i], 0.001, 3600, &seconds))
+                return 2;
+        } else if (i + 1 < argc && strcmp(a, "--count") == 0) {
+            if (!bw_arg_double(argv[0], a, argv[++i], 1, 1e12, &count_d))
                 return 2;
         } else if (i + 1 < argc && strcmp(a, "--inflight") == 0) {
             if (!bw_arg_double(argv[0], a, argv[++i], 1, 60000, &inflight_d))
@@ -352,8 +391,10 @@ int main(int argc, char **argv)
     bw_wire_init(&B.w, 2, ADDR_BASE, &cfg, allocs);
     B.a = B.w.st[0];
     B.b = B.w.st[1];
-    uint64_t base = bw_mono_us() - 1000000u;
-    B.w.now = bw_mono_us() - base;
+    B.count = (uint64_t)count_d;
+    B.base = bw_mono_us() - 1000000u;
+    B.vnow = 1000000u - VROUND_US;
+    set_now(&B);
     for (int i = 0; i < NLISTEN; i++) {
         long r;
         if ((r = utcp_socket(B.b, &B.listeners[i])) ||
@@ -363,14 +404,12 @@ int main(int argc, char **argv)
     }
     /* warm up (allocations, tables), then measure from a steady state */
     double warm = seconds / 10 < 0.2 ? seconds / 10 : 0.2;
-    for (double tw_end = bw_now_s() + warm; bw_now_s() < tw_end;) {
-        B.w.now = bw_mono_us() - base;
-        while (B.inflight < inflight_max)
-            if (!open_one(&B))
-                break;
-        settle(&B);
-        bw_tick_due(&B.w);
-    }
+    if (B.count)
+        while (B.done < B.count / 10)
+            run_round(&B, inflight_max);
+    else
+        for (double tw_end = bw_now_s() + warm; bw_now_s() < tw_end;)
+            run_round(&B, inflight_max);
     struct utcp_counters c0a, c0b;
     utcp_get_counters(B.a, &c0a);
     utcp_get_counters(B.b, &c0b);
@@ -380,25 +419,24 @@ int main(int argc, char **argv)
     struct twcount tw0 = {0, 0};
     utcp_foreach_conn(B.w.st[twside], count_conn, &tw0);
     long rss1 = bw_rss_kib();
-    double t0 = bw_now_s(), t = t0;
+    double t0 = bench_now_s(&B), t = t0;
     uint64_t iter = 0;
-    while (t - t0 < seconds) {
-        B.w.now = bw_mono_us() - base;
-        while (B.inflight < inflight_max)
-            if (!open_one(&B))
-                break;
-        settle(&B);
-        bw_tick_due(&B.w);
-        if ((++iter & 15u) == 0)
-            t = bw_now_s();
-    }
-    double t1 = bw_now_s();
+    if (B.count)
+        while (B.done - done0 < B.count)
+            run_round(&B, inflight_max);
+    else
+        while (t - t0 < seconds) {
+            run_round(&B, inflight_max);
+            if ((++iter & 15u) == 0)
+                t = bw_now_s();
+        }
+    double t1 = bench_now_s(&B);
     uint64_t done = B.done - done0;
     uint64_t pkts = B.w.delivered - pk0;
     /* let the lifecycles in flight finish (untimed) */
     for (int i = 0; i < 1000 && (B.inflight || B.done < B.opened);
          i++) {
-        B.w.now = bw_mono_us() - base;
+        set_now(&B);
         settle(&B);
         bw_tick_due(&B.w);
     }

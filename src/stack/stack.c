@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "stack/stack.h"
+#include "wire/csum_impl.h"
 
 void utcp_config_init(struct utcp_config *cfg)
 {
@@ -387,7 +388,8 @@ void utcp__table_insert(struct utcp_stack *s, struct utcp_conn *c)
     if (c->state == UTCP_LISTEN) { /* a listener, keyed by its port */
         c->hnode.key.raddr = 0;
         c->hnode.key.rport = 0;
-        utcp__ht_insert(&s->listeners, &c->hnode);
+        utcp__ht_insert_h(&s->listeners, &c->hnode,
+                          utcp__listen_hash(c->tuple.laddr, c->tuple.lport));
     } else {
         utcp__ht_insert_h(&s->conns, &c->hnode,
                           utcp__tuple_hash(s, &c->tuple));
@@ -497,8 +499,8 @@ static bool place_payload(struct utcp_stack *s, struct utcp_conn *c,
          c->state != UTCP_FIN_WAIT_2) ||
         n > utcp__ring_free(&c->rcvq) || ip->payload_len > 0xffffu)
         return false;
-    uint32_t sum = utcp_csum_pseudo(ip->src, ip->dst, UTCP_IPPROTO_TCP,
-                                    (uint16_t)ip->payload_len);
+    uint32_t sum = utcp__csum_pseudo(ip->src, ip->dst, UTCP_IPPROTO_TCP,
+                                     (uint16_t)ip->payload_len);
     /* The header is a whole number of 32-bit words: the payload's sum
      * chains on at an even offset. */
     sum = utcp_csum_partial(ip->payload, th->hdr_len, sum);
@@ -645,11 +647,9 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
         if (!utcp__tw_input(s, tw, &ip, &th))
             return;
     }
-    struct utcp_4tuple lk = {ip.dst, 0, th.dport, 0};
-    struct utcp_hnode *ln = utcp__ht_find(&s->listeners, &lk);
-    if (ln) {
-        utcp__listen_input(s, UTCP_CONTAINER_OF(ln, struct utcp_conn, hnode),
-                           &ip, &th, tw ? &floor : NULL);
+    struct utcp_conn *l = utcp__listener_find(s, ip.dst, th.dport);
+    if (l) {
+        utcp__listen_input(s, l, &ip, &th, tw ? &floor : NULL);
         return;
     }
     /* RFC 9293 3.10.7.1: CLOSED. */

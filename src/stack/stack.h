@@ -91,6 +91,10 @@ struct utcp_stack {
     uint32_t next_conn_id;
     uint32_t next_ephemeral;
     uint16_t ip_id;
+    /* draft-cheng-iccrg-delivery-rate-estimation 3.4: the rate sample of
+     * the ACK being processed, made by utcp__rack_ack for cc->on_rate
+     * (scratch of one ACK: no connection keeps one). */
+    struct utcp_rate_sample rs;
 
     /* The last 4-tuple hashed for the tables and its hash: a segment's
      * lookup, the insertion of the connection it opens, and connect's
@@ -197,6 +201,29 @@ static inline uint32_t utcp__tuple_hash(struct utcp_stack *s,
         s->memo_hash = utcp__ht_hash(s->hash_key, k);
     }
     return s->memo_hash;
+}
+
+/* The listener table's hash of (laddr, lport): not keyed, unlike the
+ * connection table's. Only utcp_listen puts entries there, so a peer
+ * cannot choose what collides (hash flooding needs colliding entries, not
+ * lookups), and a SYN then costs no SipHash for its listener. A
+ * multiplicative mix (Knuth's 2^32 / phi), its high bits folded down to
+ * the bucket bits. */
+static inline uint32_t utcp__listen_hash(uint32_t laddr, uint16_t lport)
+{
+    uint32_t h = (laddr ^ (uint32_t)lport * 0x9E3779B1u) * 0x85EBCA6Bu;
+    return h ^ (h >> 16);
+}
+
+/* The listener on (laddr, lport), or NULL. */
+static inline struct utcp_conn *utcp__listener_find(struct utcp_stack *s,
+                                                    uint32_t laddr,
+                                                    uint16_t lport)
+{
+    struct utcp_4tuple k = {laddr, 0, lport, 0};
+    struct utcp_hnode *n =
+        utcp__ht_find_h(&s->listeners, &k, utcp__listen_hash(laddr, lport));
+    return n ? UTCP_CONTAINER_OF(n, struct utcp_conn, hnode) : NULL;
 }
 
 /* Connection table membership */

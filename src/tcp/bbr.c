@@ -152,10 +152,9 @@ static void bbr_undo(struct utcp_conn *c)
 }
 
 /* draft 4.1.1.3 (round counting) and 4.1.1.5 / Linux bbr_update_bw(). */
-static void update_bw(struct utcp_conn *c)
+static void update_bw(struct utcp_conn *c, const struct utcp_rate_sample *rs)
 {
     struct utcp_bbr *b = &c->bbr;
-    const struct utcp_rate_sample *rs = &c->rack.rs;
     b->round_start = false;
     if (!rs->prior_ts)
         return;
@@ -193,10 +192,11 @@ static void update_bw(struct utcp_conn *c)
  * BtlBw over the time since the epoch began would deliver; the most of
  * that excess over the last 5-10 rounds is what cwnd needs beyond 2 BDP
  * to keep sending while the next burst of ACKs is awaited. */
-static void update_ack_aggregation(struct utcp_conn *c, utcp_time now)
+static void update_ack_aggregation(struct utcp_conn *c,
+                                   const struct utcp_rate_sample *rs,
+                                   utcp_time now)
 {
     struct utcp_bbr *b = &c->bbr;
-    const struct utcp_rate_sample *rs = &c->rack.rs;
     if (!rs->acked_sacked || !rs->valid)
         return;
     if (b->round_start &&
@@ -231,10 +231,11 @@ static uint64_t ack_aggregation_cwnd(const struct utcp_conn *c)
 }
 
 /* draft 4.3.2.2 BBRCheckFullPipe() / Linux bbr_check_full_bw_reached(). */
-static void check_full_bw_reached(struct utcp_conn *c)
+static void check_full_bw_reached(struct utcp_conn *c,
+                                  const struct utcp_rate_sample *rs)
 {
     struct utcp_bbr *b = &c->bbr;
-    if (b->full_bw_reached || !b->round_start || c->rack.rs.is_app_limited)
+    if (b->full_bw_reached || !b->round_start || rs->is_app_limited)
         return;
     if (b->max_bw >= b->full_bw * FULL_BW_THRESH / BBR_UNIT) {
         b->full_bw = b->max_bw; /* still growing by 25% */
@@ -257,10 +258,11 @@ static void enter_probe_bw(struct utcp_conn *c, utcp_time now)
 }
 
 /* draft 4.3.4.4 BBRIsNextCyclePhase() / Linux bbr_is_next_cycle_phase(). */
-static bool is_next_cycle_phase(const struct utcp_conn *c, utcp_time now)
+static bool is_next_cycle_phase(const struct utcp_conn *c,
+                                const struct utcp_rate_sample *rs,
+                                utcp_time now)
 {
     const struct utcp_bbr *b = &c->bbr;
-    const struct utcp_rate_sample *rs = &c->rack.rs;
     bool full_length = now - b->cycle_ts > b->min_rtt;
     uint32_t gain = cycle_gain[b->cycle_idx];
     if (gain == BBR_UNIT)
@@ -274,14 +276,15 @@ static bool is_next_cycle_phase(const struct utcp_conn *c, utcp_time now)
 
 /* draft 4.3.2, 4.3.3, 4.3.4.3 / Linux bbr_check_drain() and
  * bbr_update_cycle_phase(). */
-static void update_mode(struct utcp_conn *c, utcp_time now, uint32_t pipe)
+static void update_mode(struct utcp_conn *c, const struct utcp_rate_sample *rs,
+                        utcp_time now, uint32_t pipe)
 {
     struct utcp_bbr *b = &c->bbr;
-    if (b->mode == UTCP_BBR_PROBE_BW && is_next_cycle_phase(c, now)) {
+    if (b->mode == UTCP_BBR_PROBE_BW && is_next_cycle_phase(c, rs, now)) {
         b->cycle_idx = (uint8_t)((b->cycle_idx + 1) % CYCLE_LEN);
         b->cycle_ts = now;
     }
-    check_full_bw_reached(c);
+    check_full_bw_reached(c, rs);
     if (b->mode == UTCP_BBR_STARTUP && b->full_bw_reached)
         b->mode = UTCP_BBR_DRAIN; /* 4.3.3 BBREnterDrain() */
     if (b->mode == UTCP_BBR_DRAIN && pipe <= bdp(c, b->max_bw, BBR_UNIT))
@@ -302,10 +305,10 @@ static void exit_probe_rtt(struct utcp_conn *c, utcp_time now)
 
 /* draft 4.1.2.3 and 4.3.5 / Linux bbr_update_min_rtt(): the RTprop filter,
  * and PROBE_RTT when it has not seen a new minimum for 10 s. */
-static void update_min_rtt(struct utcp_conn *c, utcp_time now, uint32_t pipe)
+static void update_min_rtt(struct utcp_conn *c, uint32_t rtt, utcp_time now,
+                           uint32_t pipe)
 {
     struct utcp_bbr *b = &c->bbr;
-    uint32_t rtt = c->rack.rs.rtt;
     bool expired = b->min_rtt && now > b->min_rtt_ts + MIN_RTT_WIN;
     if (rtt && (!b->min_rtt || rtt < b->min_rtt || expired)) {
         b->min_rtt = rtt;
@@ -378,12 +381,11 @@ static void set_pacing_rate(struct utcp_conn *c, uint32_t srtt)
  * segment per segment delivered (packet conservation); leaving recovery
  * restores the cwnd saved at its start. True: cwnd is decided. */
 static bool recover_or_restore(struct utcp_conn *c, uint32_t pipe,
-                               uint32_t acked, uint64_t *cwnd)
+                               uint32_t acked, uint32_t losses, uint64_t *cwnd)
 {
     struct utcp_bbr *b = &c->bbr;
     int state = ca_state(c), prev = b->prev_state;
     uint64_t w = *cwnd;
-    uint32_t losses = c->rack.rs.losses;
     w = w > losses + c->mss ? w - losses : c->mss;
     if (state == CA_RECOVERY && prev != CA_RECOVERY) {
         b->packet_conservation = true;
@@ -403,13 +405,14 @@ static bool recover_or_restore(struct utcp_conn *c, uint32_t pipe,
 }
 
 /* draft 4.2.3 / Linux bbr_set_cwnd(). */
-static void set_cwnd(struct utcp_conn *c, uint32_t pipe)
+static void set_cwnd(struct utcp_conn *c, const struct utcp_rate_sample *rs,
+                     uint32_t pipe)
 {
     struct utcp_bbr *b = &c->bbr;
-    uint32_t acked = c->rack.rs.acked_sacked;
+    uint32_t acked = rs->acked_sacked;
     uint32_t min_cwnd = MIN_CWND_SEGS * c->mss;
     uint64_t cwnd = c->cwnd;
-    if (acked && !recover_or_restore(c, pipe, acked, &cwnd)) {
+    if (acked && !recover_or_restore(c, pipe, acked, rs->losses, &cwnd)) {
         uint64_t target = bdp(c, b->max_bw, b->cwnd_gain);
         target += ack_aggregation_cwnd(c);
         target = quantization_budget(c, target);
@@ -427,24 +430,25 @@ static void set_cwnd(struct utcp_conn *c, uint32_t pipe)
 
 /* draft 4 (BBRUpdateOnACK) / Linux bbr_main(): the model, then the
  * control parameters, on every ACK. */
-static void bbr_on_rate(struct utcp_conn *c, utcp_time now)
+static void bbr_on_rate(struct utcp_conn *c, struct utcp_rate_sample *rs,
+                        utcp_time now)
 {
     struct utcp_bbr *b = &c->bbr;
     uint32_t pipe = utcp__rack_pipe(c);
-    c->rack.rs.losses = c->rack.lost_new;
+    rs->losses = c->rack.lost_new;
     c->rack.lost_new = 0;
     if (ca_state(c) == CA_LOSS && b->prev_state != CA_LOSS) {
         /* Linux bbr_set_state(TCP_CA_Loss): a timeout; the plateau
          * measurement restarts */
         b->full_bw = 0;
     }
-    update_bw(c);
-    update_ack_aggregation(c, now);
-    update_mode(c, now, pipe);
-    update_min_rtt(c, now, pipe);
+    update_bw(c, rs);
+    update_ack_aggregation(c, rs, now);
+    update_mode(c, rs, now, pipe);
+    update_min_rtt(c, rs->rtt, now, pipe);
     update_gains(b);
     set_pacing_rate(c, c->srtt);
-    set_cwnd(c, pipe);
+    set_cwnd(c, rs, pipe);
 }
 
 const struct utcp_cc_ops utcp__cc_bbr = {"bbr",        bbr_init, bbr_on_ack,

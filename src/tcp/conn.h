@@ -70,9 +70,10 @@ struct utcp_rate_sample {
 };
 
 /* RFC 8985 5.3 per-connection state, and the transmit records of
- * [SND.UNA, SND.MAX): rec[head .. head + n), sorted by sequence; the array
- * is allocated on the first transmission and freed when all is
- * acknowledged (no allocation per segment). */
+ * [SND.UNA, SND.MAX): rec[head .. head + n), sorted by sequence; the first
+ * record is kept in place (one), an array is allocated when a second one
+ * joins it and freed when all is acknowledged (no allocation per
+ * segment). */
 struct utcp_rack {
     struct utcp_txrec *rec;
     uint32_t cap, head, n;
@@ -115,7 +116,9 @@ struct utcp_rack {
     utcp_time delivered_ts, first_tx_ts;
     uint64_t app_limited;       /* 0: not application-limited */
     uint32_t lost_new;          /* bytes marked lost, not yet reported */
-    struct utcp_rate_sample rs; /* the latest ACK's sample */
+    /* The one record of a flight of one segment, in place (rec points
+     * here, cap 1): most short exchanges never allocate an array. */
+    struct utcp_txrec one;
 };
 
 /* Congestion control: an algorithm sets the window growth and the loss
@@ -134,9 +137,11 @@ struct utcp_cc_ops {
      * are restored by the engine; NULL: nothing else to restore */
     void (*undo)(struct utcp_conn *c);
     /* every acceptable ACK of a RACK connection, after loss detection,
-     * with its delivery-rate sample in c->rack.rs (model-based control
-     * sets cwnd here, in recovery too); NULL: not used */
-    void (*on_rate)(struct utcp_conn *c, utcp_time now);
+     * with its delivery-rate sample rs (the stack's, valid during the
+     * call; model-based control sets cwnd here, in recovery too); NULL:
+     * not used */
+    void (*on_rate)(struct utcp_conn *c, struct utcp_rate_sample *rs,
+                    utcp_time now);
 };
 extern const struct utcp_cc_ops utcp__cc_newreno;
 extern const struct utcp_cc_ops utcp__cc_cubic;

@@ -978,7 +978,7 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
             /* model-based control (BBR) takes its rate sample here, after
              * loss detection, before anything more is sent */
             if (c->cc->on_rate)
-                c->cc->on_rate(c, s->now);
+                c->cc->on_rate(c, &s->rs, s->now);
         } else if (newly || (dup && !(th->opts.present & UTCP_OPT_SACK)))
             utcp__sack_dupack(s, c);
     } else if (dup) {
@@ -1038,11 +1038,9 @@ void utcp__tcp_input(struct utcp_stack *s, struct utcp_conn *c,
         utcp_seq floor = c->snd_max + 65537u;
         if (time_wait_input(s, c, &g)) { /* c is gone */
             /* reopened: hand the SYN to the listener, if there is one */
-            struct utcp_4tuple k = {ip->dst, 0, th->dport, 0};
-            struct utcp_hnode *n = utcp__ht_find(&s->listeners, &k);
-            if (n)
-                listen_input(s, UTCP_CONTAINER_OF(n, struct utcp_conn, hnode),
-                             ip, th, &floor);
+            struct utcp_conn *l = utcp__listener_find(s, ip->dst, th->dport);
+            if (l)
+                listen_input(s, l, ip, th, &floor);
             else
                 utcp__send_rst_reply(s, ip, th);
         }

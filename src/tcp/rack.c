@@ -4,9 +4,10 @@
  * RACK state updated by every ACK (6.2), the reordering timer, the tail
  * loss probe (7) and the recovery it drives (RFC 6675 5 with RACK's losses
  * in place of IsLost(), RFC 8985 9.2 and 9.3).
- * The records live in one array per connection, grown by doubling and
- * freed when everything is acknowledged: no allocation per segment. Never
- * retransmits a SACKed octet; never reduces cwnd twice for one episode.
+ * The records live in place for a flight of one segment, else in one
+ * array per connection, grown by doubling and freed when everything is
+ * acknowledged: no allocation per segment. Never retransmits a SACKed
+ * octet; never reduces cwnd twice for one episode.
  */
 #include <assert.h>
 #include <string.h>
@@ -42,7 +43,7 @@ static bool in_pipe(const struct utcp_txrec *t)
 void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c)
 {
     struct utcp_rack *r = &c->rack;
-    if (r->rec) {
+    if (r->rec && r->rec != &r->one) {
         utcp__free(&s->buf_alloc, r->rec, r->cap * sizeof *r->rec);
         r->hint = r->cap;
     }
@@ -51,8 +52,8 @@ void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c)
     r->pipe = 0;
 }
 
-/* Room for one more record at the end: compacts or grows the array.
- * False when out of memory. */
+/* Room for one more record at the end: the record in place for the
+ * first, else compacts or grows the array. False when out of memory. */
 static bool rec_room(struct utcp_stack *s, struct utcp_rack *r)
 {
     if (r->head + r->n < r->cap)
@@ -62,15 +63,22 @@ static bool rec_room(struct utcp_stack *s, struct utcp_rack *r)
         r->head = 0;
         return true;
     }
+    if (!r->rec) { /* nothing in flight: no allocation for one segment */
+        r->rec = &r->one;
+        r->cap = 1;
+        r->head = 0;
+        return true;
+    }
     /* Through the stack's block cache, restarting at the last size: a
      * connection whose flight drains often reuses the same block. */
-    uint32_t cap = r->cap ? 2 * r->cap : (r->hint ? r->hint : 16);
+    bool inplace = r->rec == &r->one;
+    uint32_t cap = !inplace ? 2 * r->cap : (r->hint ? r->hint : 16);
     struct utcp_txrec *p = utcp__alloc(&s->buf_alloc, cap * sizeof *p);
     if (!p)
         return false;
     if (r->n)
         memcpy(p, r->rec + r->head, r->n * sizeof *p);
-    if (r->rec)
+    if (!inplace)
         utcp__free(&s->buf_alloc, r->rec, r->cap * sizeof *r->rec);
     r->rec = p;
     r->cap = cap;
@@ -239,7 +247,7 @@ struct delivery {
 static void rate_delivered(struct utcp_stack *s, struct utcp_rack *r,
                            const struct utcp_txrec *t)
 {
-    struct utcp_rate_sample *rs = &r->rs;
+    struct utcp_rate_sample *rs = &s->rs;
     r->delivered += t->len;
     r->delivered_ts = s->now;
     rs->acked_sacked += t->len;
@@ -375,7 +383,7 @@ static uint32_t rack_deliver(struct utcp_stack *s, struct utcp_conn *c,
                 if (in_pipe(t))
                     r->pipe -= part;
                 r->delivered += part; /* C.delivered counts it */
-                r->rs.acked_sacked += part;
+                s->rs.acked_sacked += part;
                 t->len = (uint32_t)seq_diff(rec_end(t), c->snd_una);
                 t->seq = c->snd_una;
             }
@@ -667,9 +675,8 @@ static uint32_t count_sacked(const struct utcp_conn *c)
 
 /* draft-cheng-iccrg-delivery-rate-estimation 3.4 GenerateRateSample():
  * after the records this ACK delivered were taken (rate_delivered). */
-static void rate_generate(struct utcp_rack *r)
+static void rate_generate(struct utcp_rate_sample *rs, struct utcp_rack *r)
 {
-    struct utcp_rate_sample *rs = &r->rs;
     /* 3.3: the application-limited phase ends once its data is
      * delivered */
     if (r->app_limited && r->delivered > r->app_limited)
@@ -711,16 +718,16 @@ void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
 {
     struct utcp_rack *r = &c->rack;
     struct delivery d = {false, 0, 0, 0};
-    memset(&r->rs, 0, sizeof r->rs);
+    memset(&s->rs, 0, sizeof s->rs);
     if (c->cc->on_rate)
-        r->rs.prior_in_flight = utcp__rack_pipe(c);
+        s->rs.prior_in_flight = utcp__rack_pipe(c);
     if (ack_changes_nothing(c, th, advanced, newly, dup)) {
-        rate_generate(r); /* no delivery: only the app-limited check */
+        rate_generate(&s->rs, r); /* no delivery: the app-limited check */
         return;
     }
     uint32_t sacked = rack_deliver(s, c, th, &d);
     r->segs_sacked = sacked;
-    rate_generate(r);
+    rate_generate(&s->rs, r);
     if (d.any) {
         /* Step 2: RACK.segment, RACK.rtt */
         r->rtt = (uint32_t)(s->now - d.xmit_ts);

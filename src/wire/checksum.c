@@ -451,10 +451,7 @@ uint16_t utcp_csum(const void *buf, size_t len)
 uint32_t utcp_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto,
                           uint16_t len)
 {
-    /* RFC 9293 3.1: source address, destination address, zero, PTCL and
-     * TCP length, as 16-bit words. At most six words: no overflow. */
-    return (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) +
-           proto + len;
+    return utcp__csum_pseudo(src, dst, proto, len);
 }
 
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), on a 32-bit sum of 16-bit terms.

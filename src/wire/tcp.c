@@ -128,7 +128,9 @@ bool utcp_tcp_csum_ok(const uint8_t *seg, size_t len, uint32_t src,
      * segment sums to -0, which folds to 0. */
     if (len > 0xffffu)
         return false;
-    uint32_t s = utcp_csum_pseudo(src, dst, UTCP_IPPROTO_TCP, (uint16_t)len);
+    uint32_t s = utcp__csum_pseudo(src, dst, UTCP_IPPROTO_TCP, (uint16_t)len);
+    if (len <= 60 && (len & 3u) == 0) /* no payload: a header's sum */
+        return utcp__csum_words_ok(seg, len, s);
     return utcp_csum_fold(utcp_csum_partial(seg, len, s)) == 0;
 }
 
@@ -344,8 +346,8 @@ size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
 
     /* RFC 9293 3.1: checksum over pseudo-header, header and data. The
      * header length is a multiple of 4, so the sums chain. */
-    uint32_t s = utcp_csum_pseudo(src, dst, UTCP_IPPROTO_TCP,
-                                  (uint16_t)seg_len);
+    uint32_t s = utcp__csum_pseudo(src, dst, UTCP_IPPROTO_TCP,
+                                   (uint16_t)seg_len);
     if (flags & UTCP_BUILD_CSUM_PARTIAL) {
         /* The folded pseudo-header sum, not complemented: the completer
          * adds the rest and complements. */

@@ -194,7 +194,7 @@ static void established_bbr_rate_sample_follows_draft(void **state)
      * ACK interval (the send interval is 0: one burst) */
     seg_run(&h, RTT);
     ack(&h, S(&h, 5));
-    const struct utcp_rate_sample *rs = &c->rack.rs;
+    const struct utcp_rate_sample *rs = &h.st->rs; /* this ACK's */
     assert_true(rs->valid);
     assert_int_equal(rs->delivered, 5 * SMSS);
     assert_int_equal(rs->prior_delivered, 0);
@@ -342,8 +342,8 @@ static void established_bbr_app_limited_sample_marked(void **state)
     assert_true(c->rack.app_limited != 0);
     seg_run(&h, RTT);
     ack(&h, S(&h, 2));
-    assert_true(c->rack.rs.valid);
-    assert_true(c->rack.rs.is_app_limited);
+    assert_true(h.st->rs.valid);
+    assert_true(h.st->rs.is_app_limited);
     seg_destroy(&h);
 }
 
