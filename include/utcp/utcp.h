@@ -403,9 +403,24 @@ struct utcp_info {
     uint64_t timer_expires; /* UINT64_MAX when none */
     uint8_t snd_wscale, rcv_wscale;
     bool sack_ok, ts_ok;
+    uint8_t cc;             /* the UTCP_CC_* in use (BBR without SACK or
+                               RACK runs NewReno) */
+    uint8_t bbr_mode;       /* BBR: 0 STARTUP, 1 DRAIN, 2 PROBE_BW,
+                               3 PROBE_RTT (utcp_bbr_mode_name) */
+    uint32_t min_rtt_us;    /* the smallest recent RTT (RACK's min_RTT,
+                               RFC 8985 5.2; 0: none) */
+    uint64_t pacing_rate;   /* bytes/s the sender paces at (0: not paced) */
+    uint64_t btl_bw;        /* BBR's bottleneck bandwidth estimate, bytes/s
+                               (0: none or not BBR) */
 };
 
 int utcp_getinfo(struct utcp_stack *s, utcp_sock sk, struct utcp_info *info);
+
+/* The name of a congestion control (UTCP_CC_*: "newreno", "cubic", "bbr")
+ * and of a BBR mode (utcp_info.bbr_mode: "startup", "drain", "probe_bw",
+ * "probe_rtt"); "?" for anything else. Static strings. */
+const char *utcp_cc_name(int cc);
+const char *utcp_bbr_mode_name(int mode);
 
 /* Stack counters, named after the TCP-MIB (RFC 4022) where one exists. */
 #define UTCP_COUNTERS(X)                                                       \

@@ -810,6 +810,10 @@ static void fill_info(const struct utcp_conn *c, struct utcp_info *i)
     i->rcv_wscale = c->rcv_wscale;
     i->sack_ok = c->sack_ok;
     i->ts_ok = c->ts_ok;
+    i->cc = (uint8_t)utcp__cc_kind(c->cc);
+    i->min_rtt_us = c->rack.min_rtt;
+    i->pacing_rate = utcp__pacing_rate(c);
+    utcp__bbr_info(c, &i->bbr_mode, &i->btl_bw);
 }
 
 int utcp_getinfo(struct utcp_stack *s, utcp_sock sk, struct utcp_info *info)

@@ -84,6 +84,24 @@ static uint32_t tso_segs_goal(const struct utcp_conn *c)
     return (uint32_t)(segs < cap ? segs : (cap ? cap : 1u));
 }
 
+void utcp__bbr_info(const struct utcp_conn *c, uint8_t *mode, uint64_t *bw)
+{
+    bool on = c->cc == &utcp__cc_bbr;
+    *mode = on ? c->bbr.mode : 0;
+    *bw = on ? c->bbr.max_bw : 0;
+}
+
+_Static_assert(UTCP_BBR_STARTUP == 0 && UTCP_BBR_DRAIN == 1 &&
+                   UTCP_BBR_PROBE_BW == 2 && UTCP_BBR_PROBE_RTT == 3,
+               "utcp_info.bbr_mode's documented values");
+
+const char *utcp_bbr_mode_name(int mode)
+{
+    static const char *const names[] = {"startup", "drain", "probe_bw",
+                                        "probe_rtt"};
+    return mode >= 0 && mode < 4 ? names[mode] : "?";
+}
+
 uint32_t utcp__bbr_tso_bytes(const struct utcp_conn *c)
 {
     if (c->cc != &utcp__cc_bbr || !c->bbr.pacing_rate)

@@ -178,6 +178,28 @@ static void cubic_undo(struct utcp_conn *c)
 const struct utcp_cc_ops utcp__cc_cubic = {
     "cubic", cubic_init, cubic_on_ack, cubic_ssthresh, cubic_undo, NULL};
 
+/* The UTCP_CC_* of an algorithm (utcp_info.cc). */
+int utcp__cc_kind(const struct utcp_cc_ops *ops)
+{
+    if (ops == &utcp__cc_cubic)
+        return UTCP_CC_CUBIC;
+    return ops == &utcp__cc_bbr ? UTCP_CC_BBR : UTCP_CC_NEWRENO;
+}
+
+const char *utcp_cc_name(int cc)
+{
+    switch (cc) {
+    case UTCP_CC_NEWRENO:
+        return utcp__cc_newreno.name;
+    case UTCP_CC_CUBIC:
+        return utcp__cc_cubic.name;
+    case UTCP_CC_BBR:
+        return utcp__cc_bbr.name;
+    default:
+        return "?";
+    }
+}
+
 const struct utcp_cc_ops *utcp__cc_ops_for(unsigned cc)
 {
     switch (cc) {

@@ -148,6 +148,7 @@ extern const struct utcp_cc_ops utcp__cc_cubic;
 extern const struct utcp_cc_ops utcp__cc_bbr;
 /* The algorithm for an enum utcp_cc value (NewReno for unknown ones). */
 const struct utcp_cc_ops *utcp__cc_ops_for(unsigned cc);
+int utcp__cc_kind(const struct utcp_cc_ops *ops);
 
 /* BBR v1 (draft-cardwell-iccrg-bbr-congestion-control, Linux tcp_bbr.c):
  * bytes, bytes per second, microseconds. */
@@ -191,6 +192,9 @@ struct utcp_bbr {
     bool packet_conservation : 1;
     bool probe_rtt_round_done : 1;
 };
+/* BBR's mode and bottleneck bandwidth estimate (bytes/s) for utcp_info;
+ * zeros unless c runs BBR. */
+void utcp__bbr_info(const struct utcp_conn *c, uint8_t *mode, uint64_t *bw);
 /* The bytes one TSO segment of c should carry under BBR (about 1 ms at the
  * pacing rate, at least 2 MSS: Linux's bbr_tso_segs_goal); 0: no limit. */
 uint32_t utcp__bbr_tso_bytes(const struct utcp_conn *c);

@@ -30,7 +30,7 @@ seen_conn=no; seen_rtx=no
 for _ in $(seq 200); do
   kill -0 $ncpid 2>/dev/null || break
   if [ $seen_conn = no ] && "$UTCP" stat --pid $ncpid > "$TMP/stat.out" 2>/dev/null &&
-     grep -q "ESTABLISHED .*198.18.0.1:5010" "$TMP/stat.out"; then
+     grep -q "ESTABLISHED .*198.18.0.1:5010 .* bbr:[a-z_]* " "$TMP/stat.out"; then
     seen_conn=yes; cat "$TMP/stat.out"
   fi
   if [ $seen_rtx = no ] && "$UTCP" stat -s --pid $ncpid > "$TMP/stats.out" 2>/dev/null &&
@@ -40,7 +40,7 @@ for _ in $(seq 200); do
   [ $seen_conn = yes ] && [ $seen_rtx = yes ] && break
   sleep 0.1
 done
-[ $seen_conn = yes ] || fail "utcp stat never showed the ESTABLISHED connection"
+[ $seen_conn = yes ] || fail "utcp stat never showed the ESTABLISHED connection (with its cc, bbr:MODE)"
 [ $seen_rtx = yes ] || fail "utcp stat -s never showed a retransmission"
 wait_pid $ncpid 90
 [ "$WAIT_RC" -eq 0 ] || fail "utcp nc (upload) exited $WAIT_RC"

@@ -671,6 +671,42 @@ static void probe_bw_bbr_ack_aggregation_keeps_link_busy(void **state)
     finish(n, a, b);
 }
 
+/* utcp_getinfo reports the congestion control and BBR's model: the
+ * mode, the pacing rate and BtlBw as the connection holds them, and
+ * RACK's minimum RTT; NewReno neither paces nor has a bandwidth model. */
+static void established_bbr_info_reports_model(void **state)
+{
+    (void)state;
+    struct wire w = {1, 0, 0, RATE, 0, 0};
+    utcp_sock a, b;
+    struct tnet *n = pair(UTCP_CC_BBR, 20 * MS, &w, &a, &b);
+    size_t sent = 0, rcvd = 0;
+    pump(n, a, b, 2 * SEC, &sent, &rcvd, NULL, NULL);
+    struct utcp_conn *c = conn_of(n->st[0]);
+    struct utcp_info i;
+    assert_int_equal(utcp_getinfo(n->st[0], a, &i), 0);
+    assert_int_equal(i.cc, UTCP_CC_BBR);
+    assert_string_equal(utcp_cc_name(i.cc), "bbr");
+    assert_int_equal(i.bbr_mode, c->bbr.mode);
+    assert_int_equal(i.bbr_mode, UTCP_BBR_PROBE_BW);
+    assert_string_equal(utcp_bbr_mode_name(i.bbr_mode), "probe_bw");
+    assert_true(i.pacing_rate == c->bbr.pacing_rate);
+    assert_true(i.btl_bw == c->bbr.max_bw);
+    assert_true(i.btl_bw >= RATE * 85 / 100 && i.btl_bw <= RATE * 110 / 100);
+    /* RTprop: 40 ms of propagation plus a segment's serialisation */
+    assert_true(i.min_rtt_us >= 40 * MS && i.min_rtt_us <= 45 * MS);
+    finish(n, a, b);
+    n = pair(UTCP_CC_NEWRENO, 20 * MS, &w, &a, &b);
+    sent = rcvd = 0;
+    pump(n, a, b, 1 * SEC, &sent, &rcvd, NULL, NULL);
+    assert_int_equal(utcp_getinfo(n->st[0], a, &i), 0);
+    assert_int_equal(i.cc, UTCP_CC_NEWRENO);
+    assert_string_equal(utcp_cc_name(i.cc), "newreno");
+    assert_true(i.pacing_rate == 0 && i.btl_bw == 0);
+    assert_string_equal(utcp_cc_name(7), "?");
+    finish(n, a, b);
+}
+
 /* Bytes moved in d by cc over 5% loss and 5% reordering each way and a
  * 40 ms RTT (the impairment of tests/interop/test_impaired.sh). */
 static size_t lossy_run(uint8_t cc, uint64_t d, uint64_t seed)
@@ -717,6 +753,7 @@ int main(void)
         cmocka_unit_test(probe_bw_bbr_cycles_gains),
         cmocka_unit_test(probe_rtt_bbr_after_10s_without_new_min),
         cmocka_unit_test(probe_bw_bbr_ack_aggregation_keeps_link_busy),
+        cmocka_unit_test(established_bbr_info_reports_model),
         cmocka_unit_test(two_stacks_bbr_random_loss_keeps_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
