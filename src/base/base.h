@@ -93,12 +93,14 @@ static inline void utcp__free(const struct utcp_allocator *a, void *p,
 /* The default allocator: malloc and free. */
 extern const struct utcp_allocator utcp__default_allocator;
 
-/* A hint that the cache line at p will be read soon (GCC and Clang; no
- * effect elsewhere). */
+/* A hint that the cache line at p will be read (UTCP_PREFETCH) or written
+ * (UTCP_PREFETCH_W) soon (GCC and Clang; no effect elsewhere). */
 #if defined(__GNUC__) || defined(__clang__)
 #define UTCP_PREFETCH(p) __builtin_prefetch(p)
+#define UTCP_PREFETCH_W(p) __builtin_prefetch(p, 1)
 #else
 #define UTCP_PREFETCH(p) ((void)(p))
+#define UTCP_PREFETCH_W(p) ((void)(p))
 #endif
 #define UTCP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define UTCP_CONTAINER_OF(ptr, type, member)                                   \

@@ -634,6 +634,11 @@ void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
     if (th.flags & UTCP_TH_RST)
         s->ctr.InRsts++;
     if (c) {
+        /* A FIN that may end in TIME-WAIT: the table's slot, fetched
+         * while the segment is processed (a miss each, in a table of a
+         * million records) */
+        if ((th.flags & UTCP_TH_FIN) && utcp__state_may_time_wait(c->state))
+            utcp__twt_prefetch_put(&s->tw, c->hnode.hash);
         utcp__tcp_input(s, c, &ip, &th);
         s->placed.c = NULL;
         return;

@@ -98,6 +98,16 @@ static inline void utcp__twt_prefetch(const struct utcp_twtable *t, uint32_t h)
     if (t->ctrl)
         UTCP_PREFETCH(&t->ctrl[h & t->mask]);
 }
+/* The same for an insertion of hash h coming: the tag byte and the slot
+ * it will most likely take, for writing. */
+static inline void utcp__twt_prefetch_put(const struct utcp_twtable *t,
+                                          uint32_t h)
+{
+    if (t->ctrl) {
+        UTCP_PREFETCH_W(&t->ctrl[h & t->mask]);
+        UTCP_PREFETCH_W(&t->slots[h & t->mask]);
+    }
+}
 /* Bytes the table holds (index, chunk directory, slab). */
 size_t utcp__twt_bytes(const struct utcp_twtable *t);
 

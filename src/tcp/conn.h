@@ -335,6 +335,14 @@ static inline uint64_t utcp__pacing_rate(const struct utcp_conn *c)
     return c->cc == &utcp__cc_bbr ? c->bbr.pacing_rate : 0;
 }
 
+/* Whether a FIN arriving in state st may take the connection to
+ * TIME-WAIT (RFC 9293 3.10.7.4, eighth step: FIN-WAIT-1 when the FIN also
+ * acknowledges ours, FIN-WAIT-2). */
+static inline bool utcp__state_may_time_wait(int st)
+{
+    return st == UTCP_FIN_WAIT_1 || st == UTCP_FIN_WAIT_2;
+}
+
 static inline bool utcp_state_synchronized(int st)
 {
     switch (st) {
