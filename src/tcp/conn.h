@@ -125,9 +125,13 @@ struct utcp_rack {
  * response; the loss-recovery machinery (RFC 5681 3.2, RFC 6582) is the
  * engine's. */
 struct utcp_conn;
+struct utcp_stack;
 struct utcp_cc_ops {
     const char *name;
-    void (*init)(struct utcp_conn *c);
+    /* at the handshake, once the options are known (may be called again
+     * for the same connection: state allocated then is reused); may fall
+     * back to another algorithm by setting c->cc */
+    void (*init)(struct utcp_stack *s, struct utcp_conn *c);
     /* bytes newly acknowledged outside recovery, at now */
     void (*on_ack)(struct utcp_conn *c, uint32_t acked, utcp_time now);
     /* new ssthresh on a congestion event (fast retransmit, timeout, a
@@ -142,6 +146,8 @@ struct utcp_cc_ops {
      * not used */
     void (*on_rate)(struct utcp_conn *c, struct utcp_rate_sample *rs,
                     utcp_time now);
+    /* the connection is freed: returns what init allocated; NULL: none */
+    void (*release)(struct utcp_stack *s, struct utcp_conn *c);
 };
 extern const struct utcp_cc_ops utcp__cc_newreno;
 extern const struct utcp_cc_ops utcp__cc_cubic;
@@ -280,7 +286,11 @@ struct utcp_conn {
     const struct utcp_cc_ops *cc;
     union {
         struct utcp_cubic cubic; /* when cc is utcp__cc_cubic */
-        struct utcp_bbr bbr;     /* when cc is utcp__cc_bbr */
+        /* when cc is utcp__cc_bbr: its own block (UTCP_OBJ_BBR), taken
+         * by bbr_init and returned with the connection; NULL before
+         * init. Out of line: most connections never use BBR, and an idle
+         * one need not carry its model. */
+        struct utcp_bbr *bbr;
     };
 
     /* Timers: one wheel node armed at the earliest of these. */
@@ -328,7 +338,7 @@ struct utcp_conn {
 /* The pacing rate of c in bytes per second; 0: not paced. */
 static inline uint64_t utcp__pacing_rate(const struct utcp_conn *c)
 {
-    return c->cc == &utcp__cc_bbr ? c->bbr.pacing_rate : 0;
+    return c->cc == &utcp__cc_bbr && c->bbr ? c->bbr->pacing_rate : 0;
 }
 
 static inline bool utcp_state_synchronized(int st)
