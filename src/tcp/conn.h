@@ -71,9 +71,9 @@ struct utcp_rate_sample {
 
 /* RFC 8985 5.3 per-connection state, and the transmit records of
  * [SND.UNA, SND.MAX): rec[head .. head + n), sorted by sequence; the first
- * record is kept in place (one), an array is allocated when a second one
- * joins it and freed when all is acknowledged (no allocation per
- * segment). */
+ * two records are kept in place (in_place), an array is allocated when a
+ * third one joins them and freed when all is acknowledged (no allocation
+ * per segment). */
 struct utcp_rack {
     struct utcp_txrec *rec;
     uint32_t cap, head, n;
@@ -116,9 +116,10 @@ struct utcp_rack {
     utcp_time delivered_ts, first_tx_ts;
     uint64_t app_limited;       /* 0: not application-limited */
     uint32_t lost_new;          /* bytes marked lost, not yet reported */
-    /* The one record of a flight of one segment, in place (rec points
-     * here, cap 1): most short exchanges never allocate an array. */
-    struct utcp_txrec one;
+    /* The records of a flight of one or two segments, in place (rec
+     * points here, cap 2): a short exchange (a reply and its FIN in
+     * flight together) never allocates an array. */
+    struct utcp_txrec in_place[2];
 };
 
 /* Congestion control: an algorithm sets the window growth and the loss
