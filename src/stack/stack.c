@@ -278,6 +278,7 @@ void utcp_stack_destroy(struct utcp_stack *s)
     utcp__free(&s->alloc, s->ports, sizeof *s->ports * 65536u);
     utcp__free(&s->alloc, s->pkt, s->pkt_cap);
     obj_cache_release(s, UTCP_OBJ_CONN, sizeof(struct utcp_conn));
+    obj_cache_release(s, UTCP_OBJ_BBR, sizeof(struct utcp_bbr));
     for (unsigned i = 0; i < UTCP_BUF_CACHE_CLASSES; i++)
         buf_cache_drop_class(s, i);
     struct utcp_allocator a = s->alloc;

@@ -19,16 +19,17 @@
 #define UTCP_BUF_CACHE_CLASSES 12
 #define UTCP_BUF_CACHE_DEFAULT (4u << 20)
 
-/* Connections come from a small per-stack free list before the allocator
- * (TIME_WAIT records have their slab, timewait.h): no allocator call per
- * connection in steady state. At most utcp_config.obj_cache (default
- * UTCP_OBJ_CACHE) of each are kept. */
+/* Connections, and the BBR state of a connection that uses BBR, come from
+ * small per-stack free lists before the allocator (TIME_WAIT records have
+ * their slab, timewait.h): no allocator call per connection in steady
+ * state. At most utcp_config.obj_cache (default UTCP_OBJ_CACHE) of each
+ * are kept. */
 #define UTCP_OBJ_CACHE 256
 
 /* The largest utcp_config.tso_max: a TSO segment with a 20-byte IPv4
  * header and a 60-byte TCP header still fits the 16-bit total length. */
 #define UTCP_TSO_MAX_LIMIT (65535u - 20u - 60u)
-enum { UTCP_OBJ_CONN, UTCP_OBJ_KINDS };
+enum { UTCP_OBJ_CONN, UTCP_OBJ_BBR, UTCP_OBJ_KINDS };
 
 /* RFC 5961 7: challenge ACKs per second, per stack (Linux's old default). */
 #define UTCP_CHALLENGE_ACK_LIMIT 1000

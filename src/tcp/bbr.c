@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include "stack/stack.h"
 #include "tcp/conn.h"
 
 #define BBR_UNIT 256u
@@ -65,9 +66,9 @@ static int ca_state(const struct utcp_conn *c)
 /* draft 4.2.3.2 BBRInflight() / Linux bbr_bdp(): gain * BtlBw * RTprop. */
 static uint64_t bdp(const struct utcp_conn *c, uint64_t bw, uint32_t gain)
 {
-    if (!c->bbr.min_rtt)
+    if (!c->bbr->min_rtt)
         return (uint64_t)INIT_CWND_SEGS * c->mss; /* no RTT yet */
-    uint64_t w = bw * c->bbr.min_rtt / 1000000u;
+    uint64_t w = bw * c->bbr->min_rtt / 1000000u;
     return (w * gain + BBR_UNIT - 1) / BBR_UNIT;
 }
 
@@ -75,8 +76,8 @@ static uint64_t bdp(const struct utcp_conn *c, uint64_t bw, uint32_t gain)
  * pacing rate (sk_pacing_shift 10), at least 2 above 1.2 Mbit/s. */
 static uint32_t tso_segs_goal(const struct utcp_conn *c)
 {
-    uint64_t bytes = c->bbr.pacing_rate >> 10;
-    uint32_t min_segs = c->bbr.pacing_rate < 1200000u / 8u ? 1u : 2u;
+    uint64_t bytes = c->bbr->pacing_rate >> 10;
+    uint32_t min_segs = c->bbr->pacing_rate < 1200000u / 8u ? 1u : 2u;
     uint64_t segs = c->mss ? bytes / c->mss : 1u;
     if (segs < min_segs)
         segs = min_segs;
@@ -104,7 +105,7 @@ const char *utcp_bbr_mode_name(int mode)
 
 uint32_t utcp__bbr_tso_bytes(const struct utcp_conn *c)
 {
-    if (c->cc != &utcp__cc_bbr || !c->bbr.pacing_rate)
+    if (c->cc != &utcp__cc_bbr || !c->bbr || !c->bbr->pacing_rate)
         return 0;
     return tso_segs_goal(c) * c->mss;
 }
@@ -115,7 +116,7 @@ uint32_t utcp__bbr_tso_bytes(const struct utcp_conn *c)
 static uint64_t quantization_budget(const struct utcp_conn *c, uint64_t cwnd)
 {
     cwnd += 3ull * tso_segs_goal(c) * c->mss;
-    if (c->bbr.mode == UTCP_BBR_PROBE_BW && c->bbr.cycle_idx == 0)
+    if (c->bbr->mode == UTCP_BBR_PROBE_BW && c->bbr->cycle_idx == 0)
         cwnd += 2u * c->mss;
     return cwnd;
 }
@@ -124,26 +125,42 @@ static uint64_t quantization_budget(const struct utcp_conn *c, uint64_t cwnd)
  * PROBE_RTT. */
 static void save_cwnd(struct utcp_conn *c)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     if (b->prev_state < CA_RECOVERY && b->mode != UTCP_BBR_PROBE_RTT)
         b->prior_cwnd = c->cwnd;
     else
         b->prior_cwnd = utcp_max_u32(b->prior_cwnd, c->cwnd);
 }
 
-static void bbr_init(struct utcp_conn *c)
+static void bbr_init(struct utcp_stack *s, struct utcp_conn *c)
 {
-    utcp__cc_newreno.init(c); /* RFC 6928 initial window */
+    utcp__cc_newreno.init(s, c); /* RFC 6928 initial window */
     if (!utcp__rack_on(c)) {
         /* no per-transmission records, no delivery rate: NewReno */
         c->cc = &utcp__cc_newreno;
         return;
     }
-    memset(&c->bbr, 0, sizeof c->bbr);
+    struct utcp_bbr *b = c->bbr;
+    if (!b) /* its own block, returned by bbr_release */
+        b = utcp__obj_alloc(s, UTCP_OBJ_BBR, sizeof *b);
+    if (!b) {
+        /* no memory for the model: NewReno, as without records */
+        c->cc = &utcp__cc_newreno;
+        return;
+    }
+    memset(b, 0, sizeof *b);
+    c->bbr = b;
     /* draft 4.3.1.1 BBREnterStartup() */
-    c->bbr.mode = UTCP_BBR_STARTUP;
-    c->bbr.pacing_gain = HIGH_GAIN;
-    c->bbr.cwnd_gain = HIGH_GAIN;
+    b->mode = UTCP_BBR_STARTUP;
+    b->pacing_gain = HIGH_GAIN;
+    b->cwnd_gain = HIGH_GAIN;
+}
+
+static void bbr_release(struct utcp_stack *s, struct utcp_conn *c)
+{
+    if (c->bbr)
+        utcp__obj_free(s, UTCP_OBJ_BBR, c->bbr, sizeof *c->bbr);
+    c->bbr = NULL;
 }
 
 static void bbr_on_ack(struct utcp_conn *c, uint32_t acked, utcp_time now)
@@ -165,14 +182,14 @@ static void bbr_undo(struct utcp_conn *c)
 {
     /* Linux bbr_undo_cwnd(): the loss was spurious; STARTUP's plateau
      * count restarts */
-    c->bbr.full_bw = 0;
-    c->bbr.full_bw_cnt = 0;
+    c->bbr->full_bw = 0;
+    c->bbr->full_bw_cnt = 0;
 }
 
 /* draft 4.1.1.3 (round counting) and 4.1.1.5 / Linux bbr_update_bw(). */
 static void update_bw(struct utcp_conn *c, const struct utcp_rate_sample *rs)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     b->round_start = false;
     if (!rs->prior_ts)
         return;
@@ -214,7 +231,7 @@ static void update_ack_aggregation(struct utcp_conn *c,
                                    const struct utcp_rate_sample *rs,
                                    utcp_time now)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     if (!rs->acked_sacked || !rs->valid)
         return;
     if (b->round_start &&
@@ -241,7 +258,7 @@ static void update_ack_aggregation(struct utcp_conn *c,
  * once the pipe is full, at most 100 ms at BtlBw. */
 static uint64_t ack_aggregation_cwnd(const struct utcp_conn *c)
 {
-    const struct utcp_bbr *b = &c->bbr;
+    const struct utcp_bbr *b = c->bbr;
     if (!b->full_bw_reached)
         return 0;
     uint64_t extra = utcp_max_u32(b->extra_acked[0], b->extra_acked[1]);
@@ -252,7 +269,7 @@ static uint64_t ack_aggregation_cwnd(const struct utcp_conn *c)
 static void check_full_bw_reached(struct utcp_conn *c,
                                   const struct utcp_rate_sample *rs)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     if (b->full_bw_reached || !b->round_start || rs->is_app_limited)
         return;
     if (b->max_bw >= b->full_bw * FULL_BW_THRESH / BBR_UNIT) {
@@ -268,7 +285,7 @@ static void check_full_bw_reached(struct utcp_conn *c,
  * random phase other than the 3/4 one (the seed's randomness: the ISS). */
 static void enter_probe_bw(struct utcp_conn *c, utcp_time now)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     b->mode = UTCP_BBR_PROBE_BW;
     uint32_t r = (c->iss >> 7) % (CYCLE_LEN - 1); /* 0..6 */
     b->cycle_idx = (uint8_t)(r == 0 ? 0 : r + 1); /* never 1 (3/4) */
@@ -280,7 +297,7 @@ static bool is_next_cycle_phase(const struct utcp_conn *c,
                                 const struct utcp_rate_sample *rs,
                                 utcp_time now)
 {
-    const struct utcp_bbr *b = &c->bbr;
+    const struct utcp_bbr *b = c->bbr;
     bool full_length = now - b->cycle_ts > b->min_rtt;
     uint32_t gain = cycle_gain[b->cycle_idx];
     if (gain == BBR_UNIT)
@@ -297,7 +314,7 @@ static bool is_next_cycle_phase(const struct utcp_conn *c,
 static void update_mode(struct utcp_conn *c, const struct utcp_rate_sample *rs,
                         utcp_time now, uint32_t pipe)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     if (b->mode == UTCP_BBR_PROBE_BW && is_next_cycle_phase(c, rs, now)) {
         b->cycle_idx = (uint8_t)((b->cycle_idx + 1) % CYCLE_LEN);
         b->cycle_ts = now;
@@ -312,7 +329,7 @@ static void update_mode(struct utcp_conn *c, const struct utcp_rate_sample *rs,
 /* Leaves PROBE_RTT (Linux bbr_reset_mode()). */
 static void exit_probe_rtt(struct utcp_conn *c, utcp_time now)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     b->min_rtt_ts = now; /* draft 4.3.5: the probe refreshed RTprop */
     c->cwnd = utcp_max_u32(c->cwnd, b->prior_cwnd);
     if (b->full_bw_reached)
@@ -326,7 +343,7 @@ static void exit_probe_rtt(struct utcp_conn *c, utcp_time now)
 static void update_min_rtt(struct utcp_conn *c, uint32_t rtt, utcp_time now,
                            uint32_t pipe)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     bool expired = b->min_rtt && now > b->min_rtt_ts + MIN_RTT_WIN;
     if (rtt && (!b->min_rtt || rtt < b->min_rtt || expired)) {
         b->min_rtt = rtt;
@@ -381,7 +398,7 @@ static void update_gains(struct utcp_bbr *b)
  * sample: high_gain * initial window / RTT (Linux bbr_init_pacing_rate). */
 static void set_pacing_rate(struct utcp_conn *c, uint32_t srtt)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     uint64_t rate;
     if (!b->max_bw) {
         uint64_t rtt = srtt ? srtt : 1000u; /* Linux: 1 ms without SRTT */
@@ -401,7 +418,7 @@ static void set_pacing_rate(struct utcp_conn *c, uint32_t srtt)
 static bool recover_or_restore(struct utcp_conn *c, uint32_t pipe,
                                uint32_t acked, uint32_t losses, uint64_t *cwnd)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     int state = ca_state(c), prev = b->prev_state;
     uint64_t w = *cwnd;
     w = w > losses + c->mss ? w - losses : c->mss;
@@ -426,7 +443,7 @@ static bool recover_or_restore(struct utcp_conn *c, uint32_t pipe,
 static void set_cwnd(struct utcp_conn *c, const struct utcp_rate_sample *rs,
                      uint32_t pipe)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     uint32_t acked = rs->acked_sacked;
     uint32_t min_cwnd = MIN_CWND_SEGS * c->mss;
     uint64_t cwnd = c->cwnd;
@@ -451,7 +468,7 @@ static void set_cwnd(struct utcp_conn *c, const struct utcp_rate_sample *rs,
 static void bbr_on_rate(struct utcp_conn *c, struct utcp_rate_sample *rs,
                         utcp_time now)
 {
-    struct utcp_bbr *b = &c->bbr;
+    struct utcp_bbr *b = c->bbr;
     uint32_t pipe = utcp__rack_pipe(c);
     rs->losses = c->rack.lost_new;
     c->rack.lost_new = 0;
@@ -469,5 +486,6 @@ static void bbr_on_rate(struct utcp_conn *c, struct utcp_rate_sample *rs,
     set_cwnd(c, rs, pipe);
 }
 
-const struct utcp_cc_ops utcp__cc_bbr = {"bbr",        bbr_init, bbr_on_ack,
-                                         bbr_ssthresh, bbr_undo, bbr_on_rate};
+const struct utcp_cc_ops utcp__cc_bbr = {
+    "bbr",    bbr_init,    bbr_on_ack, bbr_ssthresh,
+    bbr_undo, bbr_on_rate, bbr_release};

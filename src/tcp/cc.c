@@ -9,8 +9,9 @@
 
 #include "tcp/conn.h"
 
-static void newreno_init(struct utcp_conn *c)
+static void newreno_init(struct utcp_stack *s, struct utcp_conn *c)
 {
+    (void)s;
     /* RFC 6928 2: IW = min(10*MSS, max(2*MSS, 14600)). */
     uint32_t mss = c->mss;
     uint32_t iw = utcp_min_u32(10 * mss, utcp_max_u32(2 * mss, 14600));
@@ -52,7 +53,7 @@ static uint32_t newreno_ssthresh(struct utcp_conn *c)
 }
 
 const struct utcp_cc_ops utcp__cc_newreno = {
-    "newreno", newreno_init, newreno_on_ack, newreno_ssthresh, NULL, NULL};
+    "newreno", newreno_init, newreno_on_ack, newreno_ssthresh, NULL, NULL, NULL};
 
 /* ---------------------------------------------------------------------
  * CUBIC (RFC 9438)
@@ -79,9 +80,9 @@ static uint64_t icbrt(uint64_t x)
     return lo;
 }
 
-static void cubic_init(struct utcp_conn *c)
+static void cubic_init(struct utcp_stack *s, struct utcp_conn *c)
 {
-    newreno_init(c); /* RFC 9438 4.10: slow start as RFC 5681 */
+    newreno_init(s, c); /* RFC 9438 4.10: slow start as RFC 5681 */
     memset(&c->cubic, 0, sizeof c->cubic);
 }
 
@@ -176,7 +177,7 @@ static void cubic_undo(struct utcp_conn *c)
 }
 
 const struct utcp_cc_ops utcp__cc_cubic = {
-    "cubic", cubic_init, cubic_on_ack, cubic_ssthresh, cubic_undo, NULL};
+    "cubic", cubic_init, cubic_on_ack, cubic_ssthresh, cubic_undo, NULL, NULL};
 
 /* The UTCP_CC_* of an algorithm (utcp_info.cc). */
 int utcp__cc_kind(const struct utcp_cc_ops *ops)

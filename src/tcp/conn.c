@@ -135,6 +135,8 @@ void utcp__conn_free(struct utcp_stack *s, struct utcp_conn *c)
     utcp__ev_unlink(s, c);
     utcp__ring_release(&c->rcvq, &s->buf_alloc);
     utcp__sb_clear(s, &c->ooo);
+    if (c->cc->release)
+        c->cc->release(s, c);
     utcp__obj_free(s, UTCP_OBJ_CONN, c, sizeof *c);
     s->ctr.ConnsFree++;
 }

@@ -71,9 +71,9 @@ struct utcp_rate_sample {
 
 /* RFC 8985 5.3 per-connection state, and the transmit records of
  * [SND.UNA, SND.MAX): rec[head .. head + n), sorted by sequence; the first
- * record is kept in place (one), an array is allocated when a second one
- * joins it and freed when all is acknowledged (no allocation per
- * segment). */
+ * two records are kept in place (in_place), an array is allocated when a
+ * third one joins them and freed when all is acknowledged (no allocation
+ * per segment). */
 struct utcp_rack {
     struct utcp_txrec *rec;
     uint32_t cap, head, n;
@@ -116,18 +116,23 @@ struct utcp_rack {
     utcp_time delivered_ts, first_tx_ts;
     uint64_t app_limited;       /* 0: not application-limited */
     uint32_t lost_new;          /* bytes marked lost, not yet reported */
-    /* The one record of a flight of one segment, in place (rec points
-     * here, cap 1): most short exchanges never allocate an array. */
-    struct utcp_txrec one;
+    /* The records of a flight of one or two segments, in place (rec
+     * points here, cap 2): a short exchange (a reply and its FIN in
+     * flight together) never allocates an array. */
+    struct utcp_txrec in_place[2];
 };
 
 /* Congestion control: an algorithm sets the window growth and the loss
  * response; the loss-recovery machinery (RFC 5681 3.2, RFC 6582) is the
  * engine's. */
 struct utcp_conn;
+struct utcp_stack;
 struct utcp_cc_ops {
     const char *name;
-    void (*init)(struct utcp_conn *c);
+    /* at the handshake, once the options are known (may be called again
+     * for the same connection: state allocated then is reused); may fall
+     * back to another algorithm by setting c->cc */
+    void (*init)(struct utcp_stack *s, struct utcp_conn *c);
     /* bytes newly acknowledged outside recovery, at now */
     void (*on_ack)(struct utcp_conn *c, uint32_t acked, utcp_time now);
     /* new ssthresh on a congestion event (fast retransmit, timeout, a
@@ -142,6 +147,8 @@ struct utcp_cc_ops {
      * not used */
     void (*on_rate)(struct utcp_conn *c, struct utcp_rate_sample *rs,
                     utcp_time now);
+    /* the connection is freed: returns what init allocated; NULL: none */
+    void (*release)(struct utcp_stack *s, struct utcp_conn *c);
 };
 extern const struct utcp_cc_ops utcp__cc_newreno;
 extern const struct utcp_cc_ops utcp__cc_cubic;
@@ -284,7 +291,11 @@ struct utcp_conn {
     const struct utcp_cc_ops *cc;
     union {
         struct utcp_cubic cubic; /* when cc is utcp__cc_cubic */
-        struct utcp_bbr bbr;     /* when cc is utcp__cc_bbr */
+        /* when cc is utcp__cc_bbr: its own block (UTCP_OBJ_BBR), taken
+         * by bbr_init and returned with the connection; NULL before
+         * init. Out of line: most connections never use BBR, and an idle
+         * one need not carry its model. */
+        struct utcp_bbr *bbr;
     };
 
     /* Timers: one wheel node armed at the earliest of these. */
@@ -332,7 +343,7 @@ struct utcp_conn {
 /* The pacing rate of c in bytes per second; 0: not paced. */
 static inline uint64_t utcp__pacing_rate(const struct utcp_conn *c)
 {
-    return c->cc == &utcp__cc_bbr ? c->bbr.pacing_rate : 0;
+    return c->cc == &utcp__cc_bbr && c->bbr ? c->bbr->pacing_rate : 0;
 }
 
 /* Whether a FIN arriving in state st may take the connection to

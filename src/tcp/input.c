@@ -272,7 +272,7 @@ static void listen_input(struct utcp_stack *s, struct utcp_conn *l,
     }
     c->rcv_wscale = utcp__rcv_wscale_for(c->opt.rcvbuf);
     apply_syn_options(s, c, th);
-    c->cc->init(c);
+    c->cc->init(s, c);
     /* RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ; SND.WND from the SYN, never
      * scaled (RFC 7323 2.2). */
     c->irs = th->seq;
@@ -514,7 +514,7 @@ static void syn_sent_input(struct utcp_stack *s, struct utcp_conn *c,
     c->rcv_nxt = g->seq + 1;
     c->rcv_adv = c->rcv_nxt;
     apply_syn_options(s, c, th);
-    c->cc->init(c);
+    c->cc->init(s, c);
     c->snd_wnd = g->wnd; /* never scaled in a SYN (RFC 7323 2.2) */
     c->max_snd_wnd = c->snd_wnd;
     c->snd_wl1 = g->seq;

@@ -4,9 +4,9 @@
  * RACK state updated by every ACK (6.2), the reordering timer, the tail
  * loss probe (7) and the recovery it drives (RFC 6675 5 with RACK's losses
  * in place of IsLost(), RFC 8985 9.2 and 9.3).
- * The records live in place for a flight of one segment, else in one
- * array per connection, grown by doubling and freed when everything is
- * acknowledged: no allocation per segment. Never retransmits a SACKed
+ * The records live in place for a flight of one or two segments, else
+ * in one array per connection, grown by doubling and freed when
+ * everything is acknowledged: no allocation per segment. Never retransmits a SACKed
  * octet; never reduces cwnd twice for one episode.
  */
 #include <assert.h>
@@ -43,7 +43,7 @@ static bool in_pipe(const struct utcp_txrec *t)
 void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c)
 {
     struct utcp_rack *r = &c->rack;
-    if (r->rec && r->rec != &r->one) {
+    if (r->rec && r->rec != r->in_place) {
         utcp__free(&s->buf_alloc, r->rec, r->cap * sizeof *r->rec);
         r->hint = r->cap;
     }
@@ -52,8 +52,9 @@ void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c)
     r->pipe = 0;
 }
 
-/* Room for one more record at the end: the record in place for the
- * first, else compacts or grows the array. False when out of memory. */
+/* Room for one more record at the end: the records in place for the
+ * first two, else compacts or grows the array. False when out of
+ * memory. */
 static bool rec_room(struct utcp_stack *s, struct utcp_rack *r)
 {
     if (r->head + r->n < r->cap)
@@ -63,15 +64,15 @@ static bool rec_room(struct utcp_stack *s, struct utcp_rack *r)
         r->head = 0;
         return true;
     }
-    if (!r->rec) { /* nothing in flight: no allocation for one segment */
-        r->rec = &r->one;
-        r->cap = 1;
+    if (!r->rec) { /* nothing in flight: no allocation for two segments */
+        r->rec = r->in_place;
+        r->cap = 2;
         r->head = 0;
         return true;
     }
     /* Through the stack's block cache, restarting at the last size: a
      * connection whose flight drains often reuses the same block. */
-    bool inplace = r->rec == &r->one;
+    bool inplace = r->rec == r->in_place;
     uint32_t cap = !inplace ? 2 * r->cap : (r->hint ? r->hint : 16);
     struct utcp_txrec *p = utcp__alloc(&s->buf_alloc, cap * sizeof *p);
     if (!p)

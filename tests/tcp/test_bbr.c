@@ -187,6 +187,7 @@ static void established_bbr_rate_sample_follows_draft(void **state)
     bbr_sender(&h, 20 * SMSS);
     struct utcp_conn *c = conn_of(h.st);
     assert_ptr_equal(c->cc, &utcp__cc_bbr);
+    assert_non_null(c->bbr);
     uint64_t t0 = h.now; /* the initial window (10 segments) left now */
     assert_int_equal(c->rack.n, 10);
     assert_true(c->rack.rec[c->rack.head].delivered_ts == t0);
@@ -202,7 +203,7 @@ static void established_bbr_rate_sample_follows_draft(void **state)
     assert_int_equal(rs->ack_elapsed, RTT);
     assert_int_equal(rs->interval, RTT);
     assert_int_equal(rs->rtt, RTT);
-    assert_int_equal(c->bbr.max_bw, 5ull * SMSS * SEC / RTT);
+    assert_int_equal(c->bbr->max_bw, 5ull * SMSS * SEC / RTT);
     uint64_t t1 = h.now; /* 5 more segments (at least) left now */
     /* the rest of the first flight 10 ms later: measured from the same
      * packet state (P.delivered 0), 10 segments over RTT + 10 ms */
@@ -213,7 +214,7 @@ static void established_bbr_rate_sample_follows_draft(void **state)
     assert_int_equal(rs->delivered, 10 * SMSS);
     assert_int_equal(rs->interval, RTT + 10 * MS);
     /* BtlBw: the max of the samples (this one: 10 over 40 ms) */
-    assert_int_equal(c->bbr.max_bw, 10ull * SMSS * SEC / (RTT + 10 * MS));
+    assert_int_equal(c->bbr->max_bw, 10ull * SMSS * SEC / (RTT + 10 * MS));
     /* segments 10-14 left after the first ACK, paced: the last of them
      * carries the delivery state of its departure (P.delivered 5 or 10
      * segments, P.first_sent_time t0 from the first ACK) and decides the
@@ -256,7 +257,7 @@ static void established_bbr_paces_segments(void **state)
      * BtlBw less 1%; the segments cwnd allows leave len / rate apart, not
      * in a burst (the first one at once) */
     ack(&h, S(&h, 5));
-    uint64_t rate = c->bbr.pacing_rate;
+    uint64_t rate = c->bbr->pacing_rate;
     assert_int_equal(rate, 5ull * SMSS * SEC / RTT * 739 / 256 * 99 / 100);
     uint64_t gap = (uint64_t)SMSS * SEC / rate;
     seg_run(&h, 20 * MS);
@@ -400,7 +401,7 @@ static void recovery_bbr_first_round_conserves_then_restores_cwnd(
     sack_lr(&h, S(&h, 10), 11, n + 10);
     assert_true(c->in_recovery);
     assert_int_equal(c->cwnd, utcp_max_u32(cwnd, pipe));
-    assert_int_equal(c->bbr.prior_cwnd, prior);
+    assert_int_equal(c->bbr->prior_cwnd, prior);
     /* the ACK of 10 (RecoveryPoint reached) ends recovery: the cwnd saved
      * at its start comes back, grown by the one segment delivered */
     sent_up_to(&h, hi);
@@ -492,7 +493,7 @@ static void observe(struct tnet *n, void *ctx)
     if (o->n == LOG_MAX)
         return;
     struct utcp_conn *c = conn_of(n->st[0]);
-    const struct utcp_bbr *b = &c->bbr;
+    const struct utcp_bbr *b = c->bbr;
     o->e[o->n].at = n->now;
     o->e[o->n].max_bw = b->max_bw;
     o->e[o->n].full_bw = b->full_bw;
@@ -654,7 +655,7 @@ static void probe_bw_bbr_ack_aggregation_keeps_link_busy(void **state)
     pump(n, a, b, 3 * SEC, &sent, &rcvd, NULL, NULL);
     size_t late = pump(n, a, b, 3 * SEC, &sent, &rcvd, NULL, NULL);
     struct utcp_conn *c = conn_of(n->st[0]);
-    const struct utcp_bbr *bb = &c->bbr;
+    const struct utcp_bbr *bb = c->bbr;
     uint64_t bdp = bb->max_bw * bb->min_rtt / SEC;
     uint32_t extra = bb->extra_acked[0] > bb->extra_acked[1]
                          ? bb->extra_acked[0]
@@ -736,6 +737,106 @@ static void two_stacks_bbr_random_loss_keeps_rate(void **state)
     assert_true(bbr >= 4 * reno);
 }
 
+/* ---------------------------------------------------------------------
+ * The model's own block (UTCP_OBJ_BBR): taken at the handshake, returned
+ * with the connection
+ * --------------------------------------------------------------------- */
+
+/* An allocator counting the live blocks of the model's size, and failing
+ * them when asked. */
+struct model_alloc {
+    long live;
+    bool fail;
+};
+
+static void *model_alloc(void *ctx, size_t n)
+{
+    struct model_alloc *m = ctx;
+    if (n == sizeof(struct utcp_bbr)) {
+        if (m->fail)
+            return NULL;
+        m->live++;
+    }
+    return malloc(n);
+}
+
+static void model_free(void *ctx, void *p, size_t n)
+{
+    struct model_alloc *m = ctx;
+    if (n == sizeof(struct utcp_bbr))
+        m->live--;
+    free(p);
+}
+
+/* ESTABLISHED with SACK and BBR over allocator al, active or passive. */
+static utcp_sock bbr_open(struct seg_h *h, struct utcp_allocator *al,
+                          uint32_t obj_cache, bool passive)
+{
+    struct utcp_config cfg = seg_default_cfg();
+    cfg.congestion_control = UTCP_CC_BBR;
+    cfg.allocator = al;
+    cfg.obj_cache = obj_cache;
+    seg_init(h, &cfg);
+    h->pwin = 65535;
+    struct utcp_tcp_opts o;
+    memset(&o, 0, sizeof o);
+    o.present = UTCP_OPT_SACK_PERM;
+    utcp_sock lsk;
+    return passive ? seg_open_passive_opts(h, &lsk, PISS, RTT, &o)
+                   : seg_open_active_opts(h, PISS, RTT, &o);
+}
+
+static void syn_sent_bbr_model_unallocatable_falls_back_to_newreno(
+    void **state)
+{
+    (void)state;
+    struct model_alloc m = {0, true};
+    struct utcp_allocator al = {model_alloc, model_free, &m};
+    struct seg_h h;
+    utcp_sock sk = bbr_open(&h, &al, 0, false);
+    struct utcp_conn *c = conn_of(h.st);
+    assert_ptr_equal(c->cc, &utcp__cc_newreno);
+    assert_int_equal(utcp__pacing_rate(c), 0);
+    /* NewReno from here: the initial window at once, then slow start by
+     * one SMSS for the ACK of five segments (RFC 5681 3.1 (2)) */
+    assert_int_equal(utcp_send(h.st, sk, buf, 20 * SMSS), (long)(20 * SMSS));
+    assert_int_equal(c->cwnd, 10 * SMSS);
+    assert_int_equal(sent_up_to(&h, S(&h, 0)), S(&h, 10));
+    seg_run(&h, RTT);
+    ack(&h, S(&h, 5));
+    assert_int_equal(c->cwnd, 11 * SMSS);
+    assert_int_equal(sent_up_to(&h, S(&h, 10)), S(&h, 16));
+    seg_destroy(&h);
+    assert_int_equal(m.live, 0);
+}
+
+static void established_bbr_model_returned_with_connection(void **state)
+{
+    (void)state;
+    /* no object cache: the block goes back to the allocator as the
+     * aborted connection is freed */
+    struct model_alloc m = {0, false};
+    struct utcp_allocator al = {model_alloc, model_free, &m};
+    struct seg_h h;
+    utcp_sock sk = bbr_open(&h, &al, UINT32_MAX, false);
+    assert_ptr_equal(conn_of(h.st)->cc, &utcp__cc_bbr);
+    assert_int_equal(m.live, 1);
+    assert_int_equal(utcp_abort(h.st, sk), 0);
+    assert_int_equal(SEG_CTR(&h, ConnsFree), SEG_CTR(&h, ConnsAlloc));
+    assert_int_equal(m.live, 0);
+    seg_destroy(&h);
+    /* the passive side takes it at the SYN; a connection still open,
+     * and a block in the object cache, go at utcp_stack_destroy */
+    m.live = 0;
+    bbr_open(&h, &al, 0, true);
+    struct utcp_conn *c = conn_of(h.st);
+    assert_ptr_equal(c->cc, &utcp__cc_bbr);
+    assert_non_null(c->bbr);
+    assert_int_equal(m.live, 1);
+    seg_destroy(&h);
+    assert_int_equal(m.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +856,9 @@ int main(void)
         cmocka_unit_test(probe_bw_bbr_ack_aggregation_keeps_link_busy),
         cmocka_unit_test(established_bbr_info_reports_model),
         cmocka_unit_test(two_stacks_bbr_random_loss_keeps_rate),
+        cmocka_unit_test(
+            syn_sent_bbr_model_unallocatable_falls_back_to_newreno),
+        cmocka_unit_test(established_bbr_model_returned_with_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -214,6 +214,55 @@ static uint64_t sacked_mask(const struct seg_h *h, const struct utcp_conn *c,
     return m;
 }
 
+/* The record of our segment k, checked to be the i-th outstanding. */
+static void expect_rec(const struct seg_h *h, const struct utcp_conn *c,
+                       uint32_t i, uint32_t k)
+{
+    assert_in_range(i, 0, c->rack.n - 1);
+    const struct utcp_txrec *t = &c->rack.rec[c->rack.head + i];
+    assert_int_equal(t->seq, S(h, k));
+    assert_int_equal(t->len, SMSS);
+}
+
+static void established_two_records_in_place_third_takes_array(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    seg_init(&h, NULL);
+    utcp_sock sk = sender(&h, 2);
+    struct utcp_conn *c = conn_of(h.st);
+    /* RFC 8985 6.1: a record per segment; a flight of two is held in the
+     * connection itself */
+    assert_int_equal(c->rack.n, 2);
+    assert_ptr_equal(c->rack.rec, c->rack.in_place);
+    expect_rec(&h, c, 0, 0);
+    expect_rec(&h, c, 1, 1);
+    /* the first ACKed, one more sent: still two, moved to the front */
+    seg_run(&h, RTT);
+    sack_ack(&h, 1, 0, NULL);
+    assert_int_equal(utcp_send(h.st, sk, buf, SMSS), (long)SMSS);
+    expect_seg(&h, F_PSH | F_ACK, S(&h, 2), P0, SMSS, SEG_ANY);
+    assert_int_equal(c->rack.n, 2);
+    assert_ptr_equal(c->rack.rec, c->rack.in_place);
+    expect_rec(&h, c, 0, 1);
+    expect_rec(&h, c, 1, 2);
+    /* a third in flight: the records move to an array, in order */
+    assert_int_equal(utcp_send(h.st, sk, buf, SMSS), (long)SMSS);
+    expect_seg(&h, F_PSH | F_ACK, S(&h, 3), P0, SMSS, SEG_ANY);
+    assert_int_equal(c->rack.n, 3);
+    assert_true(c->rack.rec != c->rack.in_place);
+    expect_rec(&h, c, 0, 1);
+    expect_rec(&h, c, 1, 2);
+    expect_rec(&h, c, 2, 3);
+    assert_int_equal(utcp__rack_pipe(c), 3 * SMSS);
+    /* all acknowledged: the array is returned */
+    seg_run(&h, RTT);
+    sack_ack(&h, 4, 0, NULL);
+    assert_int_equal(c->rack.n, 0);
+    assert_null(c->rack.rec);
+    seg_destroy(&h);
+}
+
 static void established_sack_blocks_beyond_scoreboard_all_counted(
     void **state)
 {
@@ -540,6 +589,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(established_tail_loss_sends_tlp_probe),
+        cmocka_unit_test(established_two_records_in_place_third_takes_array),
         cmocka_unit_test(
             established_sack_blocks_beyond_scoreboard_all_counted),
         cmocka_unit_test(established_tlp_probe_ack_exposes_tail_loss),
