@@ -87,9 +87,9 @@ static uint32_t tso_segs_goal(const struct utcp_conn *c)
 
 void utcp__bbr_info(const struct utcp_conn *c, uint8_t *mode, uint64_t *bw)
 {
-    bool on = c->cc == &utcp__cc_bbr;
-    *mode = on ? c->bbr.mode : 0;
-    *bw = on ? c->bbr.max_bw : 0;
+    bool on = c->cc == &utcp__cc_bbr && c->bbr;
+    *mode = on ? c->bbr->mode : 0;
+    *bw = on ? c->bbr->max_bw : 0;
 }
 
 _Static_assert(UTCP_BBR_STARTUP == 0 && UTCP_BBR_DRAIN == 1 &&

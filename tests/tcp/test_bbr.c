@@ -688,11 +688,11 @@ static void established_bbr_info_reports_model(void **state)
     assert_int_equal(utcp_getinfo(n->st[0], a, &i), 0);
     assert_int_equal(i.cc, UTCP_CC_BBR);
     assert_string_equal(utcp_cc_name(i.cc), "bbr");
-    assert_int_equal(i.bbr_mode, c->bbr.mode);
+    assert_int_equal(i.bbr_mode, c->bbr->mode);
     assert_int_equal(i.bbr_mode, UTCP_BBR_PROBE_BW);
     assert_string_equal(utcp_bbr_mode_name(i.bbr_mode), "probe_bw");
-    assert_true(i.pacing_rate == c->bbr.pacing_rate);
-    assert_true(i.btl_bw == c->bbr.max_bw);
+    assert_true(i.pacing_rate == c->bbr->pacing_rate);
+    assert_true(i.btl_bw == c->bbr->max_bw);
     assert_true(i.btl_bw >= RATE * 85 / 100 && i.btl_bw <= RATE * 110 / 100);
     /* RTprop: 40 ms of propagation plus a segment's serialisation */
     assert_true(i.min_rtt_us >= 40 * MS && i.min_rtt_us <= 45 * MS);
