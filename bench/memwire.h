@@ -379,8 +379,6 @@ static inline void bw_wire_destroy(struct bw_wire *w)
     free(w->q);
 }
 
-#define BW_BURST 32 /* packets per utcp_input_burst */
-
 /* Delivers everything in flight (and whatever that provokes) at w->now.
  * Returns the number of packets delivered. */
 static inline uint64_t bw_pump(struct bw_wire *w)
@@ -389,21 +387,11 @@ static inline uint64_t bw_pump(struct bw_wire *w)
     for (;;) {
         uint64_t moved = 0;
         for (int i = 0; i < w->n; i++) {
-            /* each stack takes what waits for it as bursts: the packets
-             * stay in place (pushes go to the other queues meanwhile) */
-            struct utcp_packet burst[BW_BURST];
-            size_t k = 0;
             const uint8_t *pkt;
             size_t len;
-            for (bool more = true; more;) {
-                more = bw_queue_pop(&w->q[i], &pkt, &len);
-                if (more)
-                    burst[k++] = (struct utcp_packet){pkt, len, 0};
-                if (k == BW_BURST || (!more && k)) {
-                    utcp_input_burst(w->st[i], w->now, burst, k);
-                    moved += k;
-                    k = 0;
-                }
+            while (bw_queue_pop(&w->q[i], &pkt, &len)) {
+                utcp_input(w->st[i], w->now, pkt, len);
+                moved++;
             }
         }
         if (!moved)

@@ -200,23 +200,6 @@ void utcp_input(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
 void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
                    size_t len, unsigned flags);
 
-/* One packet of a burst (utcp_input_burst). */
-struct utcp_packet {
-    const uint8_t *data;
-    size_t len;
-    unsigned flags; /* UTCP_INPUT_* */
-};
-
-/* Hands the stack n packets received together at now: the same effect,
- * events and output as utcp_input_ex on each in order, but each packet's
- * connection lookup is started before the first is processed (the 4-tuple
- * hashes computed together, the table's lines and those of the
- * connections fetched while the others are hashed or processed), so the
- * lookups' cache misses overlap instead of following one another. The
- * packets are only read during the call. */
-void utcp_input_burst(struct utcp_stack *s, uint64_t now,
-                      const struct utcp_packet *pkts, size_t n);
-
 /* A burst of packets read from the link together (a batch of reads from
  * a device, like a NIC's interrupt coalescing or Linux's GRO): between
  * utcp_input_batch_begin and utcp_input_batch_end, the ACK that in-order

@@ -552,67 +552,6 @@ void utcp_input_batch_end(struct utcp_stack *s)
     s->batch_n = 0;
 }
 
-/* The 4-tuple of an IPv4 TCP packet addressed to this stack, read at
- * fixed offsets without the checks of the parsers (which run later, as
- * for any packet): false when pkt does not look like one. Only a hint:
- * a packet it misreads is looked up and judged as usual. */
-static bool peek_tuple(const struct utcp_stack *s, const uint8_t *pkt,
-                       size_t len, struct utcp_4tuple *k)
-{
-    if (len < UTCP_IPV4_HDR_LEN || pkt[0] >> 4 != 4 ||
-        pkt[9] != UTCP_IPPROTO_TCP)
-        return false;
-    size_t ihl = (size_t)(pkt[0] & 15u) * 4u;
-    if (ihl < UTCP_IPV4_HDR_LEN || len < ihl + 4u)
-        return false;
-    k->laddr = utcp_get32(pkt + 16);
-    k->raddr = utcp_get32(pkt + 12);
-    k->lport = utcp_get16(pkt + ihl + 2);
-    k->rport = utcp_get16(pkt + ihl);
-    return k->laddr == s->cfg.addr;
-}
-
-#define BURST_CHUNK 32u
-
-void utcp_input_burst(struct utcp_stack *s, uint64_t now,
-                      const struct utcp_packet *pkts, size_t n)
-{
-    struct utcp_4tuple k[BURST_CHUNK];
-    uint32_t h[BURST_CHUNK];
-    bool ok[BURST_CHUNK];
-    for (size_t base = 0; base < n; base += BURST_CHUNK) {
-        size_t m = n - base < BURST_CHUNK ? n - base : BURST_CHUNK;
-        const struct utcp_packet *p = pkts + base;
-        /* the hashes, independent chains the core runs side by side, and
-         * the table's buckets */
-        for (size_t i = 0; i < m; i++) {
-            ok[i] = peek_tuple(s, p[i].data, p[i].len, &k[i]);
-            if (!ok[i])
-                continue;
-            h[i] = utcp__ht_hash(s->hash_key, &k[i]);
-            UTCP_PREFETCH(&s->conns.buckets[h[i] & s->conns.mask]);
-        }
-        /* the connections the buckets lead to (their first node), or for
-         * a segment without one the TIME-WAIT table's tag byte */
-        for (size_t i = 0; i < m; i++) {
-            if (!ok[i])
-                continue;
-            struct utcp_hnode *first = s->conns.buckets[h[i] & s->conns.mask];
-            if (first)
-                UTCP_PREFETCH(first);
-            else
-                utcp__twt_prefetch(&s->tw, h[i]);
-        }
-        for (size_t i = 0; i < m; i++) {
-            if (ok[i]) { /* utcp__tuple_hash finds it there */
-                s->memo_key = k[i];
-                s->memo_hash = h[i];
-            }
-            utcp_input_ex(s, now, p[i].data, p[i].len, p[i].flags);
-        }
-    }
-}
-
 void utcp_input_ex(struct utcp_stack *s, uint64_t now, const uint8_t *pkt,
                    size_t len, unsigned flags)
 {
