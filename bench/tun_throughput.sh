@@ -3,7 +3,9 @@
 #   utcp in both TUN modes (offload: virtio-net header, checksum and TSO4
 #   offloads; plain: --no-offload, with its transmit thread and, "one
 #   thread", without), kernel -> utcp and utcp -> kernel
-#   (utcp nc against socat, MTU 1500; socat moves 64 KiB per read() or
+#   (utcp nc against socat, MTU 1500; utcp sends data it generates
+#   (--gen, as iperf3 -n, lwIP's tcpbulk and tunbench do), and once per
+#   round in plain mode a file from stdin; socat moves 64 KiB per read() or
 #   write(), as the peers' tcpbulk and tuntcpsink do: with socat's default
 #   8 KiB writes the kernel sends ~6 KB GSO frames and is itself the
 #   bottleneck, at about 1.7 Gbit/s whoever receives);
@@ -80,10 +82,19 @@ utcp_round() { # $1 = offload|plain|plain1 (plain1: plain, no transmit thread)
   ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5001 < /dev/null > /dev/null
   add k2u_$mode "$(gbps $(( $(now) - t0 )))"; wait $s
 
+  # utcp sends data generated in memory (--gen, as iperf3 -n; as lwIP's
+  # tcpbulk peer and the ceiling's tunbench do), not read from a file
   ip netns exec $T socat -b $BS -u TCP-LISTEN:5002,reuseaddr OPEN:/dev/null & s=$!
   wait_listen $T 5002; t0=$(now)
-  ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5002 < "$TMP/src" > /dev/null
+  ip netns exec $T "$UTCP" nc "${args[@]}" --gen "${SIZE_MB}m" --dev ut0 198.18.0.1 5002 < /dev/null > /dev/null
   wait $s; add u2k_$mode "$(gbps $(( $(now) - t0 )))"
+}
+utcp_file_round() { # plain mode, utcp sending the file from stdin, as before
+  local s t0
+  ip netns exec $T socat -b $BS -u TCP-LISTEN:5002,reuseaddr OPEN:/dev/null & s=$!
+  wait_listen $T 5002; t0=$(now)
+  ip netns exec $T "$UTCP" nc --no-offload --dev ut0 198.18.0.1 5002 < "$TMP/src" > /dev/null
+  wait $s; add u2k_plainfile "$(gbps $(( $(now) - t0 )))"
 }
 mode_line=$(ip netns exec $T "$UTCP" nc -v --dev ut0 198.18.0.1 9 < /dev/null 2>&1 | grep "device ut0:" || true)
 
@@ -99,6 +110,7 @@ for r in $(seq "$RUNS"); do
   utcp_round offload
   utcp_round plain
   utcp_round plain1
+  utcp_file_round
   ip netns exec $B socat -b $BS -u TCP-LISTEN:5003,reuseaddr OPEN:/dev/null & s=$!
   wait_listen $B 5003; t0=$(now)
   ip netns exec $A socat -b $BS -u OPEN:"$TMP/src" TCP:198.19.0.2:5003
@@ -122,7 +134,7 @@ for r in $(seq "$RUNS"); do
   fi
 done
 [ -n "$LPID" ] && { kill $LPID; wait $LPID 2>/dev/null || true; LPID=; }
-for k in k2u_offload u2k_offload k2u_plain u2k_plain k2u_plain1 u2k_plain1 k2k ceil_rx ceil_tx sink lwip_rx lwip_tx; do
+for k in k2u_offload u2k_offload k2u_plain u2k_plain k2u_plain1 u2k_plain1 u2k_plainfile k2k ceil_rx ceil_tx sink lwip_rx lwip_tx; do
   res[$k]=$(echo "${runs[$k]:-}" | median)
   res[${k}_runs]=${runs[$k]:-}
 done
@@ -139,6 +151,7 @@ row "kernel -> lwIP (plain TUN)" "${res[lwip_rx]}" "1.00" "$(ratio "${res[lwip_r
 row "utcp -> kernel, offload" "${res[u2k_offload]}" "$(ratio "${res[u2k_offload]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_offload]}" "${res[ceil_tx]}")" "${res[u2k_offload_runs]}"
 row "utcp -> kernel, plain" "${res[u2k_plain]}" "$(ratio "${res[u2k_plain]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plain]}" "${res[ceil_tx]}")" "${res[u2k_plain_runs]}"
 row "utcp -> kernel, plain, one thread" "${res[u2k_plain1]}" "$(ratio "${res[u2k_plain1]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plain1]}" "${res[ceil_tx]}")" "${res[u2k_plain1_runs]}"
+row "utcp -> kernel, plain, stdin from a file" "${res[u2k_plainfile]}" "$(ratio "${res[u2k_plainfile]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plainfile]}" "${res[ceil_tx]}")" "${res[u2k_plainfile_runs]}"
 row "lwIP -> kernel (plain TUN)" "${res[lwip_tx]}" "1.00" "$(ratio "${res[lwip_tx]}" "${res[ceil_tx]}")" "${res[lwip_tx_runs]:-}"
 row "kernel -> kernel, veth, offloads off" "${res[k2k]}" "" "" "${res[k2k_runs]}"
 row "TUN ceiling rx (tunbench, IP bytes)" "${res[ceil_rx]}" "" "1.00" "${res[ceil_rx_runs]:-}"

@@ -92,6 +92,13 @@ static void usage(FILE *f)
         "  --rst-on-eof           end of stdin aborts the connection (RST) "
         "instead of\n"
         "                         half-closing it\n"
+        "  --gen N[k|m|g]         send N bytes (k, m, g: KiB, MiB, GiB) of a "
+        "generated\n"
+        "                         pattern instead of stdin, as iperf3 -n "
+        "does (a\n"
+        "                         64 KiB block of xorshift bytes, seed 1, "
+        "repeated);\n"
+        "                         stdin is not read\n"
         "  --trace                print every state change to stderr as it "
         "happens\n"
         "  -v, --verbose          print a summary (bytes, time, MB/s, "
@@ -128,6 +135,9 @@ struct nc {
     bool listen, connected, rst_on_eof, verbose;
     bool stdin_pollable, stdin_watched, stdin_eof, shut_wr;
     bool peer_eof;
+    bool gen;              /* --gen: the pattern instead of stdin */
+    uint64_t gen_left;     /* bytes of it still to queue */
+    uint8_t *pattern;      /* GEN_BLOCK bytes */
     uint8_t out[65536];
     size_t outoff, outlen; /* received, not yet written to stdout */
     bool stdout_nb;        /* stdout is a pipe or socket we made
@@ -214,6 +224,39 @@ static void stdin_interest(struct nc *nc, bool want)
     nc->stdin_watched = want;
 }
 
+#define GEN_BLOCK 65536u
+
+/* --gen's pattern: xorshift64 bytes from seed 1, the same every run. */
+static uint8_t *gen_pattern(void)
+{
+    uint8_t *p = malloc(GEN_BLOCK);
+    if (!p)
+        return NULL;
+    uint64_t x = 1;
+    for (size_t i = 0; i < GEN_BLOCK; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[i] = (uint8_t)(x >> 56);
+    }
+    return p;
+}
+
+/* --gen: the next bytes of the repeated pattern into dst, at most k; 0
+ * once all were queued. */
+static ssize_t gen_fill(struct nc *nc, uint8_t *dst, size_t k)
+{
+    size_t n = k < nc->gen_left ? k : (size_t)nc->gen_left;
+    for (size_t done = 0; done < n;) {
+        size_t off = (size_t)((nc->sent + done) % GEN_BLOCK);
+        size_t m = n - done < GEN_BLOCK - off ? n - done : GEN_BLOCK - off;
+        memcpy(dst + done, nc->pattern + off, m);
+        done += m;
+    }
+    nc->gen_left -= n;
+    return (ssize_t)n;
+}
+
 /* Moves stdin into the connection until stdin would block, the send
  * buffer is full, or stdin ended (then SHUT_WR, or RST with --rst-on-eof).
  * stdin is read straight into the send queue (utcp_send_reserve): no copy
@@ -255,7 +298,8 @@ static void pump_stdin(struct nc *nc, bool readable)
             fail_conn(nc, (int)k);
             return;
         }
-        ssize_t n = read(0, room, (size_t)k);
+        ssize_t n = nc->gen ? gen_fill(nc, room, (size_t)k)
+                            : read(0, room, (size_t)k);
         int err = errno;
         readable = false;
         int rc = utcp_send_commit(nc->st, nc->sk, n > 0 ? (size_t)n : 0);
@@ -380,6 +424,11 @@ static void start(struct nc *nc)
         return;
     nc->connected = true;
     nc->t_conn = utcp_run_now();
+    if (nc->gen) { /* always ready, never watched */
+        nc->stdin_pollable = false;
+        pump_stdin(nc, false);
+        return;
+    }
     int rc = utcp_run_add_fd(nc->run, 0, EPOLLIN, on_stdin, nc);
     if (rc == 0) {
         nc->stdin_pollable = true;
@@ -477,6 +526,29 @@ static bool parse_ul(const char *s, unsigned long max, unsigned long *out)
     return true;
 }
 
+/* A byte count: digits, then optionally k, m or g (KiB, MiB, GiB); at
+ * most 2^62. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned shift = 0;
+    if (*end == 'k' || *end == 'K')
+        shift = 10;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30;
+    if (errno || (shift ? end[1] != '\0' : *end != '\0') ||
+        v > (1ull << 62) >> shift)
+        return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
 static bool parse_pct(const char *s, uint32_t *ppm)
 {
     if (!s || !*s)
@@ -500,6 +572,8 @@ struct nc_args {
     unsigned long mtu, sndbuf, rcvbuf, syn_retries;
     bool have_syn_retries;
     bool trace, verbose, rst_on_eof, no_ts, no_sack, no_offload;
+    bool have_gen;
+    uint64_t gen; /* --gen N */
     int tx_thread; /* utcp_run_config.tx_thread */
     int cc; /* enum utcp_cc */
     struct utcp_filter filter;
@@ -587,6 +661,12 @@ static int parse_args(int argc, char **argv, struct nc_args *a)
                 return bad("bad --tx-thread '%s' (auto, on or off)", v);
         } else if (FLAG("--rst-on-eof")) {
             a->rst_on_eof = true;
+        } else if (FLAG("--gen")) {
+            NEEDV();
+            if (!parse_size(v, &a->gen))
+                return bad("bad --gen '%s' (bytes, with k, m or g for KiB, "
+                           "MiB, GiB)", v);
+            a->have_gen = true;
         } else if (FLAG("-p") || FLAG("--local-port")) {
             NEEDV();
             if (!parse_ul(v, 65535, &ul) || ul == 0)
@@ -775,6 +855,16 @@ int utcp_tool_nc(int argc, char **argv)
     }
     nc->listen = a.listen;
     nc->rst_on_eof = a.rst_on_eof;
+    if (a.have_gen) {
+        nc->pattern = gen_pattern();
+        if (!nc->pattern) {
+            say("out of memory");
+            free(nc);
+            return NC_ERR;
+        }
+        nc->gen = true;
+        nc->gen_left = a.gen;
+    }
     nc->verbose = a.verbose;
     nc->trace = a.trace;
     nc->t0 = utcp_run_now();
@@ -809,6 +899,7 @@ int utcp_tool_nc(int argc, char **argv)
     rc = utcp_run_create(&rc_cfg, &nc->run, msg, sizeof msg);
     if (rc) {
         say("%s", msg);
+        free(nc->pattern);
         free(nc);
         return NC_ERR;
     }
@@ -875,6 +966,7 @@ int utcp_tool_nc(int argc, char **argv)
     if (nc->stdout_nb && !nc->peer_eof)
         fcntl(1, F_SETFL, nc->stdout_flags);
     utcp_run_destroy(nc->run);
+    free(nc->pattern);
     free(nc);
     return code;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interop (a) and (e): utcp nc downloads 50 MB from a kernel socat server and
-# uploads 50 MB to one, SHA-256 equal both ways; meanwhile tshark captures the
+# uploads 50 MB to one, SHA-256 equal both ways (and 8 MiB of its --gen
+# pattern, equal to the pattern); meanwhile tshark captures the
 # TUN device, and the capture must hold no malformed packet and no bad IPv4
 # or TCP checksum in either direction (offload mode: partial checksums
 # exactly as the virtio-net header means them, see check_capture), nor may
@@ -43,6 +44,28 @@ wait_pid $server 10
 got=$(sha "$TMP/up.bin")
 [ "$got" = "$want" ] || fail "upload: SHA-256 $got, want $want ($(stat -c %s "$TMP/up.bin") bytes)"
 grep "MB/s" "$TMP/up.log"
+
+note "upload of a generated pattern: utcp nc --gen 8m (as iperf3 -n), kernel socat receives"
+bg_ns socat -u TCP-LISTEN:5003,reuseaddr CREATE:"$TMP/gen.bin"
+server=$!
+wait_kernel_listen 5003
+unc -v --gen 8m 198.18.0.1 5003 < /dev/null > /dev/null 2> "$TMP/gen.log" ||
+  fail "utcp nc --gen exited $?"
+wait_pid $server 10
+[ "$WAIT_RC" -eq 0 ] || fail "socat (--gen server) exited $WAIT_RC"
+# the pattern: a 64 KiB block of xorshift64 bytes (the top byte of each
+# state, seed 1), repeated
+want_gen=$(python3 -c '
+import hashlib
+x, b = 1, bytearray()
+M = (1 << 64) - 1
+for _ in range(65536):
+    x ^= (x << 13) & M; x ^= x >> 7; x ^= (x << 17) & M
+    b.append(x >> 56)
+print(hashlib.sha256(bytes(b) * 128).hexdigest())')
+got=$(sha "$TMP/gen.bin")
+[ "$got" = "$want_gen" ] || fail "--gen: SHA-256 $got, want $want_gen ($(stat -c %s "$TMP/gen.bin") bytes)"
+grep "MB/s" "$TMP/gen.log"
 
 grep -q "device $DEV: $MODE mode" "$TMP/down.log" ||
   fail "utcp nc did not run in $MODE mode: $(grep 'device ut0:' "$TMP/down.log")"
