@@ -72,6 +72,13 @@ static void usage(FILE *f)
         "                         segmentation offload (default: offload "
         "when the\n"
         "                         kernel accepts it; -v prints the mode)\n"
+        "  --kernel-gro[=US]      plain mode: have the kernel merge the "
+        "packets written\n"
+        "                         (IFF_NAPI, threaded NAPI; merged packets "
+        "held up to\n"
+        "                         US microseconds, default 20; sysfs "
+        "settings of the\n"
+        "                         device are restored at exit)\n"
         "  --tx-thread auto|on|off\n"
         "                         write packets from a second thread (auto, "
         "the\n"
@@ -574,6 +581,8 @@ struct nc_args {
     bool trace, verbose, rst_on_eof, no_ts, no_sack, no_offload;
     bool have_gen;
     uint64_t gen; /* --gen N */
+    bool kernel_gro;
+    unsigned long kernel_gro_us;
     int tx_thread; /* utcp_run_config.tx_thread */
     int cc; /* enum utcp_cc */
     struct utcp_filter filter;
@@ -661,6 +670,12 @@ static int parse_args(int argc, char **argv, struct nc_args *a)
                 return bad("bad --tx-thread '%s' (auto, on or off)", v);
         } else if (FLAG("--rst-on-eof")) {
             a->rst_on_eof = true;
+        } else if (FLAG("--kernel-gro")) {
+            a->kernel_gro = true;
+            a->kernel_gro_us = 20;
+            if (v && !parse_ul(v, 1000000, &a->kernel_gro_us))
+                return bad("bad --kernel-gro '%s' (microseconds, at most "
+                           "1000000)", v);
         } else if (FLAG("--gen")) {
             NEEDV();
             if (!parse_size(v, &a->gen))
@@ -879,6 +894,8 @@ int utcp_tool_nc(int argc, char **argv)
     rc_cfg.kernel_prefix = a.kprefix;
     rc_cfg.no_offload = a.no_offload;
     rc_cfg.tx_thread = a.tx_thread;
+    rc_cfg.kernel_gro = a.kernel_gro;
+    rc_cfg.kernel_gro_hold_us = (uint32_t)a.kernel_gro_us;
     utcp_config_init(&rc_cfg.stack);
     rc_cfg.stack.sndbuf = (uint32_t)a.sndbuf;
     rc_cfg.stack.rcvbuf = (uint32_t)a.rcvbuf;
@@ -916,6 +933,12 @@ int utcp_tool_nc(int argc, char **argv)
             say("device %s: plain mode (%s)%s", utcp_run_dev(nc->run),
                 why ? why : "offloads off",
                 utcp_run_tx_thread(nc->run) ? ", transmit thread" : "");
+        const char *gwhy = NULL;
+        if (utcp_run_kernel_gro(nc->run, &gwhy))
+            say("kernel GRO: IFF_NAPI, threaded NAPI, held up to %lu us",
+                a.kernel_gro_us);
+        else if (a.kernel_gro)
+            say("kernel GRO refused: %s", gwhy ? gwhy : "?");
     }
     struct stat sb;
     if (fstat(1, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {

@@ -70,6 +70,14 @@ struct utcp_run_config {
      * every write in the loop's thread. By default offload mode writes
      * from the loop's thread (one write per TSO frame of up to 64 KiB). */
     int tx_thread;
+    /* Plain mode: the kernel merges the packets written to the device
+     * (utcp_tun_config.kernel_gro: IFF_NAPI, its poll in a kernel thread,
+     * merged packets held up to kernel_gro_hold_us), so its TCP receive
+     * path runs once per merged packet. Off by default: it changes the
+     * device's sysfs settings (restored at the end) and a hold delays
+     * sparse traffic. */
+    bool kernel_gro;
+    uint32_t kernel_gro_hold_us;
     /* The stack: copied; addr, mtu and output are filled in by the
      * runtime; a seed of 0 becomes one from the clock and the pid; an
      * all-zero secret becomes the per-boot secret kept beside the control
@@ -173,6 +181,9 @@ struct utcp_run_stats {
 void utcp_run_get_stats(const struct utcp_run *r, struct utcp_run_stats *out);
 /* Whether a transmit thread writes to the device (see tx_thread). */
 bool utcp_run_tx_thread(const struct utcp_run *r);
+/* Whether the kernel merges what the runtime writes (kernel_gro); *why
+ * (may be NULL) says why not when it was asked for. */
+bool utcp_run_kernel_gro(const struct utcp_run *r, const char **why);
 
 /* The directory of control sockets: $UTCP_RUN_DIR if set, else /run/utcp
  * when writable (root), else $XDG_RUNTIME_DIR/utcp, else /tmp/utcp-<uid>.

@@ -43,6 +43,19 @@ struct utcp_tun_config {
      * utcp_tun_offload(). no_offload: plain mode (IFF_TUN | IFF_NO_PI,
      * whole packets, complete checksums) from the start. */
     bool no_offload;
+    /* Plain mode only: have the kernel merge the packets written to the
+     * device before its TCP receive path runs (GRO), which then runs once
+     * per merged packet instead of once per write. The device's queue is
+     * opened with IFF_NAPI, its NAPI poll runs in a kernel thread (sysfs
+     * `threaded`: the packets written while it wakes are merged) and a
+     * merged packet is held up to kernel_gro_hold_us for more (sysfs
+     * `gro_flush_timeout`; 0: not held). Settings changed on the device
+     * are restored at utcp_tun_close. Needs CAP_NET_ADMIN and the
+     * device's /sys/class/net directory (`ip netns exec` mounts the
+     * namespace's sysfs). Refused: plain mode without it, see
+     * utcp_tun_kernel_gro(). */
+    bool kernel_gro;
+    uint32_t kernel_gro_hold_us;
 };
 
 /* Why utcp_tun_recv dropped a frame: its virtio-net header. */
@@ -109,6 +122,10 @@ uint16_t utcp_tun_mtu(const struct utcp_tun *t);
  * When not, *why (may be NULL) is set to a static text naming the reason
  * ("disabled by configuration", "TUNSETOFFLOAD refused: ...", ...). */
 bool utcp_tun_offload(const struct utcp_tun *t, const char **why);
+
+/* Whether the kernel merges what t writes (utcp_tun_config.kernel_gro);
+ * when asked for and refused, *why (may be NULL) says why, else NULL. */
+bool utcp_tun_kernel_gro(const struct utcp_tun *t, const char **why);
 
 /* The offload mode's counters (all zero in plain mode). */
 void utcp_tun_get_stats(const struct utcp_tun *t, struct utcp_tun_stats *out);

@@ -35,6 +35,10 @@ struct utcp_tun {
     bool vnet;        /* offload mode: a virtio-net header on every packet */
     const char *why;  /* plain mode: why */
     char why_buf[96];
+    bool gro;         /* the kernel merges what we write (kernel_gro) */
+    char gro_why[96]; /* asked for and refused: why */
+    /* the device's sysfs values before we changed them ("" unchanged) */
+    char old_threaded[16], old_timeout[32];
     struct utcp_tun_stats st;
     char name[IFNAMSIZ];
 };
@@ -218,6 +222,67 @@ fail:
     return utcp__errno_code(rc);
 }
 
+/* Reads /sys/class/net/DEV/ATTR into old (cap bytes, newline dropped;
+ * old may be NULL), then writes val (may be NULL). 0 or an errno. */
+static int sysfs_rw(const char *dev, const char *attr, char *old, size_t cap,
+                    const char *val)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/sys/class/net/%s/%s", dev, attr);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int e = 0;
+    if (old) {
+        ssize_t n = read(fd, old, cap - 1);
+        if (n < 0) {
+            e = errno;
+            n = 0;
+        }
+        while (n > 0 && (old[n - 1] == '\n' || old[n - 1] == ' '))
+            n--;
+        old[n] = '\0';
+    }
+    if (!e && val) {
+        size_t len = strlen(val);
+        if (write(fd, val, len) != (ssize_t)len)
+            e = errno ? errno : EIO;
+    }
+    close(fd);
+    return e;
+}
+
+/* utcp_tun_config.kernel_gro, once the queue has its NAPI (IFF_NAPI):
+ * the poll in a kernel thread, merged packets held up to hold_us. On a
+ * refusal t keeps plain mode without it, and says why. */
+static void kernel_gro_on(struct utcp_tun *t, uint32_t hold_us)
+{
+    char now[16];
+    int e = sysfs_rw(t->name, "threaded", t->old_threaded,
+                     sizeof t->old_threaded, "1");
+    if (e) {
+        t->old_threaded[0] = '\0';
+        snprintf(t->gro_why, sizeof t->gro_why,
+                 "/sys/class/net/%s/threaded: %s", t->name, strerror(e));
+        return;
+    }
+    if (!strcmp(t->old_threaded, "1"))
+        t->old_threaded[0] = '\0'; /* nothing to restore */
+    snprintf(now, sizeof now, "%llu", (unsigned long long)hold_us * 1000u);
+    e = sysfs_rw(t->name, "gro_flush_timeout", t->old_timeout,
+                 sizeof t->old_timeout, now);
+    if (e) {
+        t->old_timeout[0] = '\0';
+        snprintf(t->gro_why, sizeof t->gro_why,
+                 "/sys/class/net/%s/gro_flush_timeout: %s", t->name,
+                 strerror(e));
+        return;
+    }
+    if (!strcmp(t->old_timeout, now))
+        t->old_timeout[0] = '\0';
+    t->gro = true;
+}
+
 int utcp_tun_open(const struct utcp_tun_config *cfg, struct utcp_tun **out,
                   char *msg, size_t msglen)
 {
@@ -248,7 +313,8 @@ int utcp_tun_open(const struct utcp_tun_config *cfg, struct utcp_tun **out,
     }
     bool vnet = !cfg->no_offload;
     const char *why = vnet ? NULL : "disabled by configuration";
-    char why_buf[96] = "";
+    char why_buf[96] = "", gro_why[96] = "";
+    bool napi_refused = false;
 reopen:;
     int fd = open(TUN_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
@@ -265,10 +331,21 @@ reopen:;
         return utcp__errno_code(e == ENODEV || e == ENXIO ? ENOENT : e);
     }
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+    bool napi = !vnet && cfg->kernel_gro && !napi_refused;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0) |
+                    (napi ? IFF_NAPI : 0);
     memcpy(ifr.ifr_name, name, strlen(name));
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
+        if (napi && e == EINVAL) {
+            /* a kernel without IFF_NAPI (4.15+), or a device whose
+             * other queues have it not: without */
+            close(fd);
+            snprintf(gro_why, sizeof gro_why, "TUNSETIFF IFF_NAPI: %s",
+                     strerror(e));
+            napi_refused = true;
+            goto reopen;
+        }
         if (vnet && e == EINVAL) {
             /* A kernel without IFF_VNET_HDR (or a device that is no TUN:
              * plain mode then reports that). */
@@ -338,10 +415,16 @@ reopen:;
     }
     t->fd = fd;
     t->vnet = vnet;
+    memcpy(t->gro_why, gro_why, sizeof t->gro_why);
     memcpy(t->why_buf, why_buf, sizeof t->why_buf);
     t->why = vnet ? NULL : why ? why : t->why_buf;
     memcpy(t->name, ifr.ifr_name, sizeof t->name);
     t->name[sizeof t->name - 1] = '\0';
+    if (napi)
+        kernel_gro_on(t, cfg->kernel_gro_hold_us);
+    else if (cfg->kernel_gro && !t->gro_why[0])
+        snprintf(t->gro_why, sizeof t->gro_why,
+                 "offload mode (the kernel takes TSO frames whole)");
     int rc = configure(t, cfg, msg, msglen);
     if (rc < 0) {
         utcp_tun_close(t);
@@ -355,6 +438,14 @@ void utcp_tun_close(struct utcp_tun *t)
 {
     if (!t)
         return;
+    /* the device's own settings as they were (it may outlive us), while
+     * our queue still has its NAPI (without one the kernel refuses a
+     * change of `threaded`) */
+    if (t->old_timeout[0])
+        (void)sysfs_rw(t->name, "gro_flush_timeout", NULL, 0,
+                       t->old_timeout);
+    if (t->old_threaded[0])
+        (void)sysfs_rw(t->name, "threaded", NULL, 0, t->old_threaded);
     close(t->fd);
     free(t);
 }
@@ -372,6 +463,13 @@ const char *utcp_tun_name(const struct utcp_tun *t)
 uint16_t utcp_tun_mtu(const struct utcp_tun *t)
 {
     return t->mtu;
+}
+
+bool utcp_tun_kernel_gro(const struct utcp_tun *t, const char **why)
+{
+    if (why)
+        *why = t->gro_why[0] ? t->gro_why : NULL;
+    return t->gro;
 }
 
 bool utcp_tun_offload(const struct utcp_tun *t, const char **why)

@@ -591,6 +591,8 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
     tc.kernel_addr = cfg->kernel_addr;
     tc.kernel_prefix = cfg->kernel_prefix;
     tc.no_offload = cfg->no_offload;
+    tc.kernel_gro = cfg->kernel_gro;
+    tc.kernel_gro_hold_us = cfg->kernel_gro_hold_us;
     int rc = utcp_tun_open(&tc, &r->tun, msg, msglen);
     if (rc) {
         utcp_run_destroy(r);
@@ -719,6 +721,11 @@ struct utcp_stack *utcp_run_stack(struct utcp_run *r)
 const char *utcp_run_dev(const struct utcp_run *r)
 {
     return utcp_tun_name(r->tun);
+}
+
+bool utcp_run_kernel_gro(const struct utcp_run *r, const char **why)
+{
+    return utcp_tun_kernel_gro(r->tun, why);
 }
 
 bool utcp_run_offload(const struct utcp_run *r, const char **why)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Interop (a) and (e): utcp nc downloads 50 MB from a kernel socat server and
 # uploads 50 MB to one, SHA-256 equal both ways (and 8 MiB of its --gen
-# pattern, equal to the pattern); meanwhile tshark captures the
+# pattern, equal to the pattern; in plain mode 50 MB more with --kernel-gro,
+# which must be merged by the kernel, 4 writes or more per IP packet, and
+# leave the device's sysfs as it was); meanwhile tshark captures the
 # TUN device, and the capture must hold no malformed packet and no bad IPv4
 # or TCP checksum in either direction (offload mode: partial checksums
 # exactly as the virtio-net header means them, see check_capture), nor may
@@ -67,6 +69,7 @@ got=$(sha "$TMP/gen.bin")
 [ "$got" = "$want_gen" ] || fail "--gen: SHA-256 $got, want $want_gen ($(stat -c %s "$TMP/gen.bin") bytes)"
 grep "MB/s" "$TMP/gen.log"
 
+
 grep -q "device $DEV: $MODE mode" "$TMP/down.log" ||
   fail "utcp nc did not run in $MODE mode: $(grep 'device ut0:' "$TMP/down.log")"
 grep -q "device $DEV: $MODE mode" "$TMP/up.log" || fail "upload not in $MODE mode"
@@ -76,6 +79,31 @@ note "capture: malformed packets and bad checksums"
 sleep 0.3
 kill -INT $tshark_pid
 wait_pid $tshark_pid 20
+# After the capture: GRO hands the capture point merged packets, whose
+# TCP checksum is the first segment's (the kernel has verified each one).
+if [ "$MODE" = plain ]; then
+  note "upload with kernel GRO (--kernel-gro): the kernel merges utcp's writes"
+  in_ns nstat -n > /dev/null
+  bg_ns socat -u TCP-LISTEN:5004,reuseaddr CREATE:"$TMP/gro.bin"
+  server=$!
+  wait_kernel_listen 5004
+  unc -v --kernel-gro 198.18.0.1 5004 < "$TMP/src.bin" > /dev/null 2> "$TMP/gro.log" ||
+    fail "utcp nc --kernel-gro exited $?"
+  wait_pid $server 10
+  [ "$WAIT_RC" -eq 0 ] || fail "socat (--kernel-gro server) exited $WAIT_RC"
+  got=$(sha "$TMP/gro.bin")
+  [ "$got" = "$want" ] || fail "--kernel-gro: SHA-256 $got, want $want"
+  grep -q "kernel GRO: IFF_NAPI, threaded NAPI" "$TMP/gro.log" ||
+    fail "kernel GRO not on: $(grep 'GRO' "$TMP/gro.log")"
+  written=$(sed -n 's/.*device: [0-9]* packets read, \([0-9]*\) written.*/\1/p' "$TMP/gro.log")
+  ipin=$(in_ns nstat | awk '$1 == "IpInReceives" { print $2 }')
+  echo "kernel GRO: $written packets written, $ipin IP packets received by the kernel"
+  [ -n "$written" ] && [ "${ipin:-0}" -gt 0 ] && [ "$ipin" -lt $((written / 4)) ] ||
+    fail "kernel GRO merged too little: $written written, ${ipin:-?} received"
+  [ "$(in_ns cat /sys/class/net/$DEV/threaded)" = 0 ] ||
+    fail "the device's sysfs 'threaded' was not restored"
+  grep "MB/s" "$TMP/gro.log"
+fi
 # One pass: source, malformed marker, IPv4 and TCP checksum status
 # (0 bad, 1 good, 2 unverified), with checksum verification on. The payload
 # is decoded as plain data and TCP sequence analysis is off: only the IPv4
