@@ -5,7 +5,9 @@
 #   thread", without), kernel -> utcp and utcp -> kernel
 #   (utcp nc against socat, MTU 1500; utcp sends data it generates
 #   (--gen, as iperf3 -n, lwIP's tcpbulk and tunbench do), and once per
-#   round in plain mode a file from stdin; socat moves 64 KiB per read() or
+#   round in plain mode a file from stdin, and with kernel GRO (--kernel-gro:
+#   IFF_NAPI, threaded NAPI, a 20 us hold), with BBR and with CUBIC; socat
+#   moves 64 KiB per read() or
 #   write(), as the peers' tcpbulk and tuntcpsink do: with socat's default
 #   8 KiB writes the kernel sends ~6 KB GSO frames and is itself the
 #   bottleneck, at about 1.7 Gbit/s whoever receives);
@@ -89,6 +91,14 @@ utcp_round() { # $1 = offload|plain|plain1 (plain1: plain, no transmit thread)
   ip netns exec $T "$UTCP" nc "${args[@]}" --gen "${SIZE_MB}m" --dev ut0 198.18.0.1 5002 < /dev/null > /dev/null
   wait $s; add u2k_$mode "$(gbps $(( $(now) - t0 )))"
 }
+utcp_gro_round() { # plain mode, utcp sending with kernel GRO ($1: its name, then nc options)
+  local name=$1 s t0
+  shift
+  ip netns exec $T socat -b $BS -u TCP-LISTEN:5002,reuseaddr OPEN:/dev/null & s=$!
+  wait_listen $T 5002; t0=$(now)
+  ip netns exec $T "$UTCP" nc --no-offload --kernel-gro "$@" --gen "${SIZE_MB}m" --dev ut0 198.18.0.1 5002 < /dev/null > /dev/null
+  wait $s; add "u2k_$name" "$(gbps $(( $(now) - t0 )))"
+}
 utcp_file_round() { # plain mode, utcp sending the file from stdin, as before
   local s t0
   ip netns exec $T socat -b $BS -u TCP-LISTEN:5002,reuseaddr OPEN:/dev/null & s=$!
@@ -111,6 +121,8 @@ for r in $(seq "$RUNS"); do
   utcp_round plain
   utcp_round plain1
   utcp_file_round
+  utcp_gro_round plaingro
+  utcp_gro_round plaingrocubic --cc cubic
   ip netns exec $B socat -b $BS -u TCP-LISTEN:5003,reuseaddr OPEN:/dev/null & s=$!
   wait_listen $B 5003; t0=$(now)
   ip netns exec $A socat -b $BS -u OPEN:"$TMP/src" TCP:198.19.0.2:5003
@@ -134,7 +146,7 @@ for r in $(seq "$RUNS"); do
   fi
 done
 [ -n "$LPID" ] && { kill $LPID; wait $LPID 2>/dev/null || true; LPID=; }
-for k in k2u_offload u2k_offload k2u_plain u2k_plain k2u_plain1 u2k_plain1 u2k_plainfile k2k ceil_rx ceil_tx sink lwip_rx lwip_tx; do
+for k in k2u_offload u2k_offload k2u_plain u2k_plain k2u_plain1 u2k_plain1 u2k_plainfile u2k_plaingro u2k_plaingrocubic k2k ceil_rx ceil_tx sink lwip_rx lwip_tx; do
   res[$k]=$(echo "${runs[$k]:-}" | median)
   res[${k}_runs]=${runs[$k]:-}
 done
@@ -152,6 +164,8 @@ row "utcp -> kernel, offload" "${res[u2k_offload]}" "$(ratio "${res[u2k_offload]
 row "utcp -> kernel, plain" "${res[u2k_plain]}" "$(ratio "${res[u2k_plain]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plain]}" "${res[ceil_tx]}")" "${res[u2k_plain_runs]}"
 row "utcp -> kernel, plain, one thread" "${res[u2k_plain1]}" "$(ratio "${res[u2k_plain1]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plain1]}" "${res[ceil_tx]}")" "${res[u2k_plain1_runs]}"
 row "utcp -> kernel, plain, stdin from a file" "${res[u2k_plainfile]}" "$(ratio "${res[u2k_plainfile]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plainfile]}" "${res[ceil_tx]}")" "${res[u2k_plainfile_runs]}"
+row "utcp -> kernel, plain, kernel GRO" "${res[u2k_plaingro]}" "$(ratio "${res[u2k_plaingro]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plaingro]}" "${res[ceil_tx]}")" "${res[u2k_plaingro_runs]}"
+row "utcp -> kernel, plain, kernel GRO, CUBIC" "${res[u2k_plaingrocubic]}" "$(ratio "${res[u2k_plaingrocubic]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plaingrocubic]}" "${res[ceil_tx]}")" "${res[u2k_plaingrocubic_runs]}"
 row "lwIP -> kernel (plain TUN)" "${res[lwip_tx]}" "1.00" "$(ratio "${res[lwip_tx]}" "${res[ceil_tx]}")" "${res[lwip_tx_runs]:-}"
 row "kernel -> kernel, veth, offloads off" "${res[k2k]}" "" "" "${res[k2k_runs]}"
 row "TUN ceiling rx (tunbench, IP bytes)" "${res[ceil_rx]}" "" "1.00" "${res[ceil_rx_runs]:-}"
