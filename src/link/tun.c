@@ -337,22 +337,18 @@ reopen:;
     memcpy(ifr.ifr_name, name, strlen(name));
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
-        if (napi && e == EINVAL) {
-            /* a kernel without IFF_NAPI (4.15+), or a device whose
-             * other queues have it not: without */
+        if (e == EINVAL && (napi || vnet)) {
+            /* Refused: again without one feature. First IFF_NAPI (a
+             * kernel before 4.15), then IFF_VNET_HDR (a kernel without
+             * it, or a device that is no TUN: plain mode then reports
+             * that). */
             close(fd);
-            snprintf(gro_why, sizeof gro_why, "TUNSETIFF IFF_NAPI: %s",
+            bool gro = napi;
+            snprintf(gro ? gro_why : why_buf, sizeof why_buf,
+                     "TUNSETIFF %s: %s", gro ? "IFF_NAPI" : "IFF_VNET_HDR",
                      strerror(e));
-            napi_refused = true;
-            goto reopen;
-        }
-        if (vnet && e == EINVAL) {
-            /* A kernel without IFF_VNET_HDR (or a device that is no TUN:
-             * plain mode then reports that). */
-            close(fd);
-            snprintf(why_buf, sizeof why_buf, "TUNSETIFF IFF_VNET_HDR: %s",
-                     strerror(e));
-            vnet = false;
+            napi_refused |= gro;
+            vnet = vnet && gro;
             goto reopen;
         }
         if (e == EBUSY)
