@@ -233,7 +233,7 @@ static void answer(struct utcp_run *r, const char *req, struct out *o)
         UTCP_COUNTERS(UTCP_X_)
 #undef UTCP_X_
         struct utcp_run_stats st;
-        utcp__run_stats(r, &st);
+        utcp_run_get_stats(r, &st);
         const struct utcp_run_stats *s = &st;
         put(o, "%-18s %12llu  %s\n", "TunRxPackets",
             (unsigned long long)s->rx_packets, "packets read from the device");

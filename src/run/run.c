@@ -193,14 +193,15 @@ static long txq_write(void *ctx, const uint8_t *pkt, size_t len,
     return utcp_tun_send(ctx, pkt, len, meta);
 }
 
-/* Whether pkt is an IPv4 TCP segment without data (an ACK, a SYN, a FIN,
- * a RST): what a receiving connection mostly sends. */
-static bool no_payload(const uint8_t *pkt, size_t len)
+/* Whether the loop writes a packet of len bytes itself instead of the
+ * transmit thread, the ring being idle: one no longer than the largest
+ * header, so an ACK, a SYN, a FIN or a RST (what a receiving connection
+ * mostly sends); waking the thread for it costs more than the write. The
+ * one test for tun_send and run_output_buf. */
+static bool loop_writes(const struct utcp_run *r, size_t len)
 {
-    if (len < 40 || pkt[9] != UTCP_IPPROTO_TCP)
-        return false;
-    size_t ihl = (size_t)(pkt[0] & 15u) * 4u;
-    return ihl + 20 <= len && ihl + (size_t)(pkt[ihl + 12] >> 4) * 4u >= len;
+    return len <= UTCP_IPV4_HDR_LEN + UTCP_TCP_MAX_HDR_LEN &&
+           utcp_txq_idle(r->txq);
 }
 
 static void tun_send(struct utcp_run *r, const uint8_t *pkt, size_t len,
@@ -216,10 +217,7 @@ static void tun_send(struct utcp_run *r, const uint8_t *pkt, size_t len,
                 r->stats.tx_errors++;
             return;
         }
-        /* A segment without data while the thread has nothing to write
-         * (the ACKs of a download): written here, which costs less than
-         * waking the thread (a futex call and a switch) for it. */
-        if (!no_payload(pkt, len) || !utcp_txq_idle(r->txq)) {
+        if (!loop_writes(r, len)) {
             if (utcp_txq_push(r->txq, pkt, len, meta) < 0)
                 r->stats.tx_errors++;
             return;
@@ -294,12 +292,7 @@ static uint8_t *run_output_buf(void *ctx, uint32_t dst, size_t len)
 {
     struct utcp_run *r = ctx;
     (void)dst;
-    /* nothing queued and no room for data: an ACK (or another segment
-     * without data) that tun_send may write itself */
-    bool header_only = len <= UTCP_IPV4_HDR_LEN + UTCP_TCP_MAX_HDR_LEN;
-    r->tx_res = header_only && utcp_txq_idle(r->txq)
-                    ? NULL
-                    : utcp_txq_reserve(r->txq, len);
+    r->tx_res = loop_writes(r, len) ? NULL : utcp_txq_reserve(r->txq, len);
     return r->tx_res;
 }
 
@@ -743,7 +736,7 @@ const char *utcp_run_ctl_path(const struct utcp_run *r)
     return r->ctlfd >= 0 ? r->ctl_path : NULL;
 }
 
-void utcp__run_stats(const struct utcp_run *r, struct utcp_run_stats *out)
+void utcp_run_get_stats(const struct utcp_run *r, struct utcp_run_stats *out)
 {
     *out = r->stats;
     if (r->txq) {
@@ -754,11 +747,6 @@ void utcp__run_stats(const struct utcp_run *r, struct utcp_run_stats *out)
         out->tx_dropped += t.dropped;
         out->tx_errors += t.errors;
     }
-}
-
-void utcp_run_get_stats(const struct utcp_run *r, struct utcp_run_stats *out)
-{
-    utcp__run_stats(r, out);
 }
 
 bool utcp_run_tx_thread(const struct utcp_run *r)

@@ -66,8 +66,6 @@ struct utcp_run {
     struct utcp_run_stats stats;
 };
 
-/* r->stats with the transmit thread's counts. */
-void utcp__run_stats(const struct utcp_run *r, struct utcp_run_stats *out);
 /* Opens the control socket at path (NULL: the default) into r->ctlfd. */
 int utcp__run_ctl_open(struct utcp_run *r, const char *path, char *msg,
                        size_t msglen);

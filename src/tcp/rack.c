@@ -40,6 +40,19 @@ static bool in_pipe(const struct utcp_txrec *t)
     return !(t->flags & (UTCP_TX_SACKED | UTCP_TX_LOST));
 }
 
+/* Sets and clears marks of t (UTCP_TX_*), keeping r->pipe: the one place
+ * a record's SACKED or LOST mark changes while it stays in the flight. */
+static void set_marks(struct utcp_rack *r, struct utcp_txrec *t, uint8_t set,
+                      uint8_t clear)
+{
+    bool was = in_pipe(t);
+    t->flags = (uint8_t)((t->flags | set) & ~clear);
+    if (was && !in_pipe(t))
+        r->pipe -= t->len;
+    else if (!was && in_pipe(t))
+        r->pipe += t->len;
+}
+
 void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c)
 {
     struct utcp_rack *r = &c->rack;
@@ -49,7 +62,7 @@ void utcp__rack_release(struct utcp_stack *s, struct utcp_conn *c)
     }
     r->rec = NULL;
     r->cap = r->head = r->n = 0;
-    r->pipe = 0;
+    r->pipe = r->segs_sacked = 0;
 }
 
 /* Room for one more record at the end: the records in place for the
@@ -116,6 +129,8 @@ static bool rec_split(struct utcp_stack *s, struct utcp_rack *r, utcp_seq x)
     t[1].seq = x;
     t[1].len = t->len - left;
     t->len = left;
+    if (t->flags & UTCP_TX_SACKED)
+        r->segs_sacked++; /* two SACKed records now */
     return true;
 }
 
@@ -196,9 +211,7 @@ void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
         struct utcp_txrec *t = rec_at(r, i);
         if (!seq_lt(t->seq, end))
             break;
-        if ((t->flags & (UTCP_TX_SACKED | UTCP_TX_LOST)) == UTCP_TX_LOST)
-            r->pipe += t->len; /* back in flight */
-        t->flags = (uint8_t)((t->flags | UTCP_TX_RETRANS) & ~UTCP_TX_LOST);
+        set_marks(r, t, UTCP_TX_RETRANS, UTCP_TX_LOST); /* in flight again */
         t->xmit_ts = s->now;
         t->order = order;
         rate_stamp(r, t);
@@ -359,9 +372,7 @@ static uint32_t mark_sacked(struct utcp_stack *s, struct utcp_conn *c,
                      seq_leq(rec_end(t), sb->r[k].right);
         if (!in_sb && !in_blocks(blk, nb, t))
             continue;
-        if (in_pipe(t))
-            r->pipe -= t->len;
-        t->flags = (uint8_t)((t->flags | UTCP_TX_SACKED) & ~UTCP_TX_LOST);
+        set_marks(r, t, UTCP_TX_SACKED, UTCP_TX_LOST);
         sacked++;
         delivered(s, c, d, t);
     }
@@ -482,8 +493,7 @@ static uint64_t detect_loss(struct utcp_stack *s, struct utcp_conn *c,
             continue;
         utcp_time due = t->xmit_ts + r->rtt + reo;
         if (due <= s->now) {
-            t->flags |= UTCP_TX_LOST;
-            r->pipe -= t->len; /* it was in the pipe (not skipped) */
+            set_marks(r, t, UTCP_TX_LOST, 0);
             (*lost)++;
             r->lost_new += t->len; /* rs.losses for BBR */
             /* a retransmission sent since the last reduction: RFC 5681
@@ -665,14 +675,17 @@ static void detect_and_arm(struct utcp_stack *s, struct utcp_conn *c,
     on_losses(s, c, lost, lost_rexmit);
 }
 
-/* Counts the SACKed records (RACK.segs_sacked) without an ACK. */
-static uint32_t count_sacked(const struct utcp_conn *c)
+#ifndef NDEBUG
+/* The SACKed records counted over the records: what r->segs_sacked keeps
+ * without the walk (checked in debug builds). */
+static uint32_t sacked_walk(const struct utcp_rack *r)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < c->rack.n; i++)
-        n += (rec_at(&c->rack, i)->flags & UTCP_TX_SACKED) != 0;
+    for (uint32_t i = 0; i < r->n; i++)
+        n += (rec_at(r, i)->flags & UTCP_TX_SACKED) != 0;
     return n;
 }
+#endif
 
 /* draft-cheng-iccrg-delivery-rate-estimation 3.4 GenerateRateSample():
  * after the records this ACK delivered were taken (rate_delivered). */
@@ -758,9 +771,7 @@ void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
             c->dupacks++;
         if (c->dupacks >= DUP_THRESH && r->n &&
             !(rec_at(r, 0)->flags & UTCP_TX_LOST)) {
-            if (in_pipe(rec_at(r, 0)))
-                r->pipe -= rec_at(r, 0)->len;
-            rec_at(r, 0)->flags |= UTCP_TX_LOST;
+            set_marks(r, rec_at(r, 0), UTCP_TX_LOST, 0);
             on_losses(s, c, 1, false);
         }
     }
@@ -775,12 +786,8 @@ void utcp__rack_undo(struct utcp_conn *c)
      * was reordered. Unmark it, and widen the reordering window as a
      * D-SACK would (RFC 8985 6.2 step 4; the peer may not send D-SACK). */
     struct utcp_rack *r = &c->rack;
-    for (uint32_t i = 0; i < r->n; i++) {
-        struct utcp_txrec *t = rec_at(r, i);
-        if ((t->flags & (UTCP_TX_SACKED | UTCP_TX_LOST)) == UTCP_TX_LOST)
-            r->pipe += t->len;
-        t->flags &= (uint8_t)~UTCP_TX_LOST;
-    }
+    for (uint32_t i = 0; i < r->n; i++)
+        set_marks(r, rec_at(r, i), 0, UTCP_TX_LOST);
     /* the episode never was: a loss found now starts a recovery at once
      * (as Linux returns to Open), not after the old RecoveryPoint */
     c->recover = c->snd_una;
@@ -902,10 +909,13 @@ void utcp__rack_timer(struct utcp_stack *s, struct utcp_conn *c)
     c->rack_timer = UTCP_TIMER_NONE;
     if (!utcp__rack_on(c) || c->snd_una == c->snd_max || c->persist)
         return; /* the persist timer probes a closed window */
+    /* RACK.segs_sacked as the latest ACK left it: marks change only with
+     * ACKs and timeouts */
+    assert(c->rack.segs_sacked == sacked_walk(&c->rack));
     if (kind == UTCP_TIMER_TLP)
         tlp_send_probe(s, c);
     else
-        detect_and_arm(s, c, false, count_sacked(c));
+        detect_and_arm(s, c, false, c->rack.segs_sacked);
     utcp__output(s, c);
 }
 
@@ -916,11 +926,9 @@ void utcp__rack_on_rto(struct utcp_conn *c)
      * RFC 8985 6.3's marks would select too (all was sent an RTO ago).
      * RFC 8985 7.1: TLP_init(). */
     struct utcp_rack *r = &c->rack;
-    r->pipe = 0;
-    for (uint32_t i = 0; i < r->n; i++) {
-        rec_at(r, i)->flags &= (uint8_t)~(UTCP_TX_SACKED | UTCP_TX_LOST);
-        r->pipe += rec_at(r, i)->len;
-    }
+    for (uint32_t i = 0; i < r->n; i++)
+        set_marks(r, rec_at(r, i), 0, UTCP_TX_SACKED | UTCP_TX_LOST);
+    r->segs_sacked = 0;
     r->tlp_on = false;
     r->rto_recovery = false;
     c->t_rack = UTCP_TIME_NEVER;
@@ -941,8 +949,7 @@ void utcp__rack_rto_recovery(struct utcp_conn *c)
      * start, on_new_ack); a retransmission lost again is found by RACK
      * and resent without waiting for a second timeout. */
     for (uint32_t i = 0; i < r->n; i++)
-        rec_at(r, i)->flags |= UTCP_TX_LOST;
-    r->pipe = 0;
+        set_marks(r, rec_at(r, i), UTCP_TX_LOST, 0);
     c->in_recovery = true;
     r->rto_recovery = true;
     c->snd_nxt = c->snd_max;

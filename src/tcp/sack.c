@@ -251,18 +251,6 @@ static void enter_recovery(struct utcp_stack *s, struct utcp_conn *c)
      * segment's processing, runs utcp__sack_output. */
 }
 
-/* The pipe after limited transmit sent `added` octets of new data. With
- * RACK's marks (RFC 8985 9.2) a send adds exactly its bytes (new data is a
- * new record). RFC 6675's SetPipe() is counted again. */
-static uint32_t pipe_after(const struct utcp_conn *c, uint32_t pipe,
-                           uint32_t added)
-{
-    if (!utcp__rack_on(c))
-        return utcp__sack_pipe(c);
-    assert(pipe + added == utcp__sack_pipe(c));
-    return pipe + added;
-}
-
 /* RFC 6675 5 (3) (RFC 3042): new data, one SMSS while cwnd - pipe allows
  * it, so that a small window still draws enough duplicate ACKs. */
 void utcp__sack_limited_transmit(struct utcp_stack *s, struct utcp_conn *c)
@@ -270,16 +258,14 @@ void utcp__sack_limited_transmit(struct utcp_stack *s, struct utcp_conn *c)
     if (c->snd_una == c->iss)
         return;
     c->high_rxt = c->snd_una; /* (3.1) HighRxt = HighACK */
-    uint32_t pipe = utcp__sack_pipe(c); /* (3.2) */
-    for (;;) {
+    /* (3.2) SetPipe() before each send: O(1) with RACK's running count */
+    for (uint32_t pipe = utcp__sack_pipe(c);; pipe = utcp__sack_pipe(c)) {
         utcp_seq before = c->snd_max;
         /* (3.3) cwnd - pipe >= 1 SMSS, unsent data, the window allows */
         if (c->cwnd < pipe || c->cwnd - pipe < c->mss ||
             !utcp__send_new(s, c))
             return;
-        uint32_t n = (uint32_t)seq_diff(c->snd_max, before);
-        c->lt_bytes += n;
-        pipe = pipe_after(c, pipe, n);
+        c->lt_bytes += (uint32_t)seq_diff(c->snd_max, before);
     }
 }
 

@@ -239,10 +239,16 @@ static uint8_t *put_pair(uint8_t *p, uint8_t hi, uint8_t lo, uint32_t *sum)
     return p + 2;
 }
 
+/* Sums the two 16-bit halves of v into a 32-bit partial sum (RFC 1071). */
+static uint32_t halves(uint32_t v)
+{
+    return (v >> 16) + (v & 0xffffu);
+}
+
 static uint8_t *put_word32(uint8_t *p, uint32_t v, uint32_t *sum)
 {
     utcp_put32(p, v);
-    *sum += (v >> 16) + (v & 0xffffu);
+    *sum += halves(v);
     return p + 4;
 }
 
@@ -339,9 +345,9 @@ size_t utcp_tcp_build_ex(uint8_t *buf, size_t cap, const struct utcp_tcp *h,
     utcp_put16(buf + 18, h->urg);
     /* the header's 16-bit words, summed from the values stored (see
      * put_pair); the checksum field counts as zero */
-    uint32_t hsum = (uint32_t)h->sport + h->dport + (h->seq >> 16) +
-                    (h->seq & 0xffffu) + (h->ack >> 16) + (h->ack & 0xffffu) +
-                    ((uint32_t)buf[12] << 8 | h->flags) + h->win + h->urg;
+    uint32_t hsum = (uint32_t)h->sport + h->dport + halves(h->seq) +
+                    halves(h->ack) + ((uint32_t)buf[12] << 8 | h->flags) +
+                    h->win + h->urg;
     write_options(buf + UTCP_TCP_HDR_LEN, o, &hsum);
 
     /* RFC 9293 3.1: checksum over pseudo-header, header and data. The
@@ -409,12 +415,6 @@ size_t utcp_ipv4_tcp_build_ex(uint8_t *buf, size_t cap,
     }
     (void)utcp_ipv4_build(buf, cap, hp, n);
     return UTCP_IPV4_HDR_LEN + n;
-}
-
-/* Sums the two 16-bit halves of v into a 32-bit partial sum (RFC 1071). */
-static uint32_t halves(uint32_t v)
-{
-    return (v >> 16) + (v & 0xffffu);
 }
 
 size_t utcp_ipv4_tcp_build_plain(uint8_t *buf, size_t cap,
