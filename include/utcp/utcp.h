@@ -90,6 +90,20 @@ typedef void (*utcp_output_ex_fn)(void *ctx, const uint8_t *pkt, size_t len,
  * RST replies to unknown segments, TIME_WAIT ACKs or ICMP). */
 typedef uint8_t *(*utcp_output_buf_fn)(void *ctx, uint32_t dst, size_t len);
 
+/* Optional (utcp_config.output_busy): whether the link's own queue holds
+ * as much as it should (a link that queues packets before it sends them,
+ * as the TUN runtime's transmit thread does). The stack asks before each
+ * segment from the send queue (data, a FIN); while the answer is true the
+ * segment waits, and the connection tries again UTCP_LINK_RETRY_US later,
+ * or at the next ACK. ACKs, SYNs, RSTs, window probes and retransmissions
+ * in loss recovery are not held. This is Linux's TCP Small Queues: a queue
+ * below TCP that
+ * grows to the whole window adds its drain time to every RTT sample and
+ * keeps data cold in memory; the send queue holds it as well. Called with
+ * output_ctx; it must not call into the stack. */
+typedef bool (*utcp_output_busy_fn)(void *ctx);
+#define UTCP_LINK_RETRY_US 100u
+
 /* Checksum offloads (utcp_config.offload). */
 enum {
     /* The link completes TCP checksums: data segments leave with the
@@ -113,6 +127,8 @@ struct utcp_config {
     utcp_output_ex_fn output_ex; /* used instead of output when set */
     utcp_output_buf_fn output_buf; /* optional: packets built in link
                                       memory (see utcp_output_buf_fn) */
+    utcp_output_busy_fn output_busy; /* optional: the link's queue is full
+                                        enough (see utcp_output_busy_fn) */
     utcp_trace_fn trace;    /* optional: every segment, state change, timer,
                                drop; see trace.h */
     void *trace_ctx;
@@ -468,7 +484,9 @@ const char *utcp_bbr_mode_name(int mode);
                        "reduction (RFC 8985 9.3)")                           \
     X(TlpProbes, "tail loss probes sent (RFC 8985 7.3)")                     \
     X(TlpRecoveries, "losses repaired by a loss probe (RFC 8985 7.4.2)")     \
-    X(DsackRcvd, "ACKs carrying a D-SACK block (RFC 2883)")
+    X(DsackRcvd, "ACKs carrying a D-SACK block (RFC 2883)")                 \
+    X(LinkBusyWaits, "times new data waited for the link's queue "          \
+                     "(utcp_config.output_busy)")
 
 struct utcp_counters {
 #define UTCP_X_(name, help) uint64_t name;

@@ -25,6 +25,11 @@
 #include "utcp/wire.h"
 
 enum { TAG_TUN = 1, TAG_TIMER, TAG_SIG, TAG_CTL, TAG_USER };
+/* The transmit ring, and how much of it the stack fills before its new
+ * data waits in the send queues (run_output_busy): 1 MiB, about a
+ * millisecond of a plain TUN device's writes. */
+#define TXQ_RING (4u << 20)
+#define TXQ_TARGET (1u << 20)
 #define READ_BUDGET 64 /* packets read from the device per wakeup */
 #define DISPATCH_BUDGET 100000
 #define QUEUE_MAX_PKTS 8192 /* delayed packets held at most */
@@ -296,6 +301,17 @@ static uint8_t *run_output_buf(void *ctx, uint32_t dst, size_t len)
     return r->tx_res;
 }
 
+/* utcp_config.output_busy, with a transmit thread: new data waits in the
+ * send queues while the ring holds TXQ_TARGET bytes. A full ring would
+ * stop this loop, ACKs and all, until the writer makes room; ACKs read in
+ * a burst after such a stop look like ACK aggregation to BBR, whose cwnd
+ * then grows to the whole send buffer, which fills the ring again. */
+static bool run_output_busy(void *ctx)
+{
+    struct utcp_run *r = ctx;
+    return utcp_txq_over(r->txq, TXQ_TARGET);
+}
+
 static void deliver_due(struct utcp_run *r)
 {
     while (r->qlen && r->q[0].at <= r->now) {
@@ -333,6 +349,12 @@ static int read_tun(struct utcp_run *r)
             continue; /* a bad virtio-net header: counted by the device */
         r->stats.rx_packets++;
         r->stats.rx_bytes += (uint64_t)n;
+        /* Each packet at the time it was read: the transmit thread writes
+         * what the stack sends while this loop reads, so an ACK read late
+         * in a burst may cover a segment sent earlier in the same burst;
+         * one clock for the whole burst timed it at 0 (RTT samples of
+         * 1 us, BBR's RTprop with them). */
+        r->now = utcp_run_now();
         if (partial && (r->has_filter || !(flags & UTCP_INPUT_CSUM_OK))) {
             /* A partial checksum the stack is not told to trust (not at
              * the TCP checksum: utcp_vnet_parse), or before the filter,
@@ -611,9 +633,9 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
     if (cfg->tx_thread > 0 ||
         (cfg->tx_thread == 0 && !utcp_tun_offload(r->tun, NULL) &&
          sysconf(_SC_NPROCESSORS_ONLN) > 1)) {
-        /* 4 MiB: a few thousand packets, more than the stack sends in one
-         * pass of the loop at full speed */
-        rc = utcp_txq_start(&r->txq, txq_write, r->tun, 4u << 20);
+        /* 4 MiB: a few thousand packets, more than the stack queues
+         * (TXQ_TARGET) before its data waits */
+        rc = utcp_txq_start(&r->txq, txq_write, r->tun, TXQ_RING);
         if (rc) {
             utcp__msg(msg, msglen, "starting the transmit thread: %s",
                       utcp_strerror(rc));
@@ -623,6 +645,8 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
     }
     if (r->txq && !r->has_filter)
         sc.output_buf = run_output_buf; /* no copy into the ring */
+    if (r->txq)
+        sc.output_busy = run_output_busy;
     if (!sc.seed)
         sc.seed = utcp_run_now() ^ ((uint64_t)getpid() << 32);
     static const uint8_t zero[16];

@@ -317,6 +317,15 @@ int utcp_txq_commit(struct utcp_txq *q, size_t len,
     return 0;
 }
 
+bool utcp_txq_over(struct utcp_txq *q, uint32_t limit)
+{
+    /* tcache only lags tail: a queue short by it is short */
+    if (q->ph - q->tcache < limit)
+        return false;
+    q->tcache = atomic_load_explicit(&q->tail, memory_order_acquire);
+    return q->ph - q->tcache >= limit;
+}
+
 bool utcp_txq_idle(const struct utcp_txq *q)
 {
     struct utcp_txq *m = (struct utcp_txq *)(uintptr_t)q;

@@ -65,6 +65,12 @@ void utcp_txq_flush(struct utcp_txq *q);
  * passing one queued before it. Producer only. */
 bool utcp_txq_idle(const struct utcp_txq *q);
 
+/* True when at least limit bytes of records are queued and not yet
+ * written (records are rounded up to cache lines: a 1500-byte packet takes
+ * 1536). Reads the writer's position only when its last known one says so:
+ * cheap enough to ask before every packet. Producer only. */
+bool utcp_txq_over(struct utcp_txq *q, uint32_t limit);
+
 /* Counts so far (read while the writer runs: each is exact, together they
  * are a snapshot of moments apart). */
 void utcp_txq_get_stats(const struct utcp_txq *q, struct utcp_txq_stats *out);

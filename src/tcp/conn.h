@@ -304,7 +304,8 @@ struct utcp_conn {
     utcp_time t_keep;           /* keep-alive / FIN_WAIT_2 / TIME_WAIT */
     utcp_time t_rack;           /* RACK reordering timer or TLP PTO */
     uint8_t rack_timer;         /* UTCP_TIMER_RACK or UTCP_TIMER_TLP */
-    utcp_time t_pace;           /* pacing: output waits for this instant */
+    utcp_time t_pace;           /* pacing, or a busy link (output_busy):
+                                   output waits for this instant */
     utcp_time pace_next;        /* pacing: the next departure allowed */
     utcp_time last_rcv;         /* for keep-alive idleness */
     utcp_time una_since;        /* oldest unacknowledged data first sent */

@@ -421,6 +421,13 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c,
         return false;
     }
 
+    if (s->cfg.output_busy && s->cfg.output_busy(s->cfg.output_ctx)) {
+        /* The link's queue is full enough (utcp_output_busy_fn): the data
+         * stays in the send queue; an ACK or this timer sends it. */
+        s->ctr.LinkBusyWaits++;
+        c->t_pace = s->now + UTCP_LINK_RETRY_US;
+        return false;
+    }
     utcp_seq seq = c->snd_nxt;
     uint8_t flags = UTCP_TH_ACK;
     if (fin)
@@ -488,7 +495,8 @@ void utcp__output(struct utcp_stack *s, struct utcp_conn *c)
     uint32_t off = unsent_off(c);
     if (!sent && off < c->sndq.len && c->snd_nxt == c->snd_una &&
         c->t_rtx == UTCP_TIME_NEVER &&
-        c->t_pace == UTCP_TIME_NEVER) { /* not when pacing holds it */
+        c->t_pace == UTCP_TIME_NEVER) { /* not when pacing or the link
+                                           holds it */
         c->persist = true;
         c->rtx_count = 0;
         utcp__rtx_arm(s, c);

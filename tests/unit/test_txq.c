@@ -308,6 +308,41 @@ static void txq_reserve_refusals(void **state)
     assert_int_equal(s.bad, 0);
 }
 
+/* utcp_txq_over: the bytes queued and not yet written, records rounded
+ * up to cache lines, against a limit; it falls again as the writer frees
+ * room. */
+static void txq_over_counts_unwritten_records(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    s.slow_ns = 2000000; /* 2 ms per packet: the ring stays full a while */
+    struct utcp_txq *q;
+    assert_int_equal(utcp_txq_start(&q, sink_write, &s, 256 * 1024), 0);
+    assert_false(utcp_txq_over(q, 1));
+    uint8_t buf[1600];
+    /* packets 0..9: lengths 1, 7920 % 1600 = 1520, ...; each record takes
+     * its 12-byte header and packet rounded up to 64 bytes */
+    uint32_t queued = 0;
+    for (uint64_t i = 0; i < 10; i++) {
+        pkt_fill(buf, i);
+        struct utcp_output_meta m = {(uint16_t)(i % 1000), 54, true};
+        assert_int_equal(
+            utcp_txq_push(q, buf, pkt_len(i), i % 3 == 0 ? &m : NULL), 0);
+        queued += (uint32_t)((12 + pkt_len(i) + 63) / 64 * 64);
+    }
+    /* at 2 ms a packet the writer is done with packet 0 (64 bytes) and
+     * perhaps packet 1 (1536), not more; tail only moves forward, so
+     * "over" holds below what is left, and never above all of it */
+    assert_true(utcp_txq_over(q, queued - 1600 - 64));
+    assert_false(utcp_txq_over(q, queued + 1));
+    utcp_txq_flush(q);
+    assert_int_equal(written_after(q, 10), 10);
+    assert_false(utcp_txq_over(q, 64)); /* all written: nothing queued */
+    utcp_txq_stop(q);
+    assert_int_equal(s.n, 10);
+    assert_int_equal(s.bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +355,7 @@ int main(void)
         cmocka_unit_test(txq_reserve_commit_in_order_across_wraps),
         cmocka_unit_test(txq_reserve_slow_writer_producer_waits),
         cmocka_unit_test(txq_reserve_refusals),
+        cmocka_unit_test(txq_over_counts_unwritten_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
