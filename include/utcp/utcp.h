@@ -97,10 +97,9 @@ typedef uint8_t *(*utcp_output_buf_fn)(void *ctx, uint32_t dst, size_t len);
  * segment waits, and the connection tries again UTCP_LINK_RETRY_US later,
  * or at the next ACK. ACKs, SYNs, RSTs, window probes and retransmissions
  * in loss recovery are not held. This is Linux's TCP Small Queues: a queue
- * below TCP that
- * grows to the whole window adds its drain time to every RTT sample and
- * keeps data cold in memory; the send queue holds it as well. Called with
- * output_ctx; it must not call into the stack. */
+ * below TCP that grows to the whole window adds its drain time to every
+ * RTT sample and keeps data cold in memory, while the send queue holds it
+ * as well. Called with output_ctx; it must not call into the stack. */
 typedef bool (*utcp_output_busy_fn)(void *ctx);
 #define UTCP_LINK_RETRY_US 100u
 
