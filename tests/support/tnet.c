@@ -352,3 +352,15 @@ uint32_t tnet_conn_id(struct tnet *n, int side, utcp_sock sk)
         return 0;
     return i.conn_id;
 }
+
+uint64_t tnet_finish(struct tnet *n, utcp_sock a, utcp_sock b, utcp_sock l)
+{
+    utcp_close(n->st[0], a);
+    utcp_close(n->st[1], b);
+    utcp_close(n->st[1], l);
+    tnet_run_for(n, 300u * 1000000u);
+    uint64_t bad = n->bad_transitions;
+    tnet_destroy(n);
+    free(n);
+    return bad;
+}

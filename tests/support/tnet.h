@@ -105,6 +105,11 @@ const char *tnet_flags(uint8_t flags, char *buf);
 /* Count of segments from side `from` whose flags equal exactly f. */
 size_t tnet_count_segs(const struct tnet *n, int from, uint8_t f);
 
+/* Closes a (side 0), b and the listener l (side 1), runs 300 s (TIME_WAIT
+ * and every timer end), then destroys and frees n (from calloc). Returns
+ * the illegal transitions seen in the whole run: a test asserts 0. */
+uint64_t tnet_finish(struct tnet *n, utcp_sock a, utcp_sock b, utcp_sock l);
+
 /* Helpers to set up a listener on B and a client on A. */
 utcp_sock tnet_listen(struct tnet *n, int side, uint16_t port, int backlog);
 utcp_sock tnet_connect(struct tnet *n, int side, uint16_t port);

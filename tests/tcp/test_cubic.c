@@ -406,13 +406,7 @@ static void two_stacks_cubic_lossy_transfer_intact(void **state)
     struct utcp_counters k;
     utcp_get_counters(n->st[0], &k);
     assert_true(k.SackRecoveries >= 1);
-    utcp_close(n->st[0], a);
-    utcp_close(n->st[1], b);
-    utcp_close(n->st[1], l);
-    tnet_run_for(n, 300 * SEC);
-    assert_int_equal(n->bad_transitions, 0);
-    tnet_destroy(n);
-    free(n);
+    assert_int_equal(tnet_finish(n, a, b, l), 0);
 }
 
 int main(void)

@@ -76,16 +76,6 @@ static size_t data_segs_from(const struct tnet *n, int side, size_t from)
     return k;
 }
 
-static void teardown(struct tnet *n, utcp_sock a, utcp_sock b, utcp_sock l)
-{
-    utcp_close(n->st[0], a);
-    utcp_close(n->st[1], b);
-    utcp_close(n->st[1], l);
-    tnet_run_for(n, 300 * SEC);
-    assert_int_equal(n->bad_transitions, 0);
-    tnet_destroy(n);
-    free(n);
-}
 
 /* Busy when the data is written: nothing leaves, the retry is the next
  * deadline; the link frees up before it, and the data leaves at the retry,
@@ -123,7 +113,7 @@ static void established_link_busy_data_waits_for_retry(void **state)
     tnet_run_for(n, 50 * MS);
     assert_int_equal(utcp_recv(n->st[1], b, got, sizeof got), (long)sizeof got);
     assert_memory_equal(got, buf, sizeof buf);
-    teardown(n, a, b, l);
+    assert_int_equal(tnet_finish(n, a, b, l), 0);
 }
 
 /* The receiver's pure ACKs are never held: with its link busy for good,
@@ -142,7 +132,7 @@ static void established_link_busy_pure_acks_leave(void **state)
                 10 * SEC);
     assert_memory_equal(got, src, LEN);
     g_force[1] = false;
-    teardown(n, a, b, l);
+    assert_int_equal(tnet_finish(n, a, b, l), 0);
 }
 
 /* A link that takes at most 4 data packets at a time: the sender never
@@ -183,7 +173,7 @@ static void established_link_limit_keeps_queue_short_transfer_intact(
     utcp_get_counters(n->st[0], &k);
     assert_true(k.LinkBusyWaits >= 100);
     g_limit[0] = 0;
-    teardown(n, a, b, l);
+    assert_int_equal(tnet_finish(n, a, b, l), 0);
 }
 
 int main(void)

@@ -550,13 +550,7 @@ static uint64_t tail_transfer(bool rack, struct utcp_counters *k)
     uint64_t took = n->now - t0;
     assert_memory_equal(got, src, LEN);
     utcp_get_counters(n->st[0], k);
-    utcp_close(n->st[0], a);
-    utcp_close(n->st[1], b);
-    utcp_close(n->st[1], l);
-    tnet_run_for(n, 300 * SEC);
-    assert_int_equal(n->bad_transitions, 0);
-    tnet_destroy(n);
-    free(n);
+    assert_int_equal(tnet_finish(n, a, b, l), 0);
     return took;
 }
 

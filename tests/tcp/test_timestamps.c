@@ -602,13 +602,7 @@ static void two_stacks_negotiate_and_transfer(bool no_ts_b)
     utcp_get_counters(n->st[0], &k);
     assert_int_equal(k.TsRttSamples > 0, !no_ts_b);
     assert_int_equal(k.PawsDrops, 0);
-    utcp_close(n->st[0], a);
-    utcp_close(n->st[1], b);
-    utcp_close(n->st[1], l);
-    tnet_run_for(n, 300 * SEC);
-    assert_int_equal(n->bad_transitions, 0);
-    tnet_destroy(n);
-    free(n);
+    assert_int_equal(tnet_finish(n, a, b, l), 0);
 }
 
 static void two_stacks_both_offering_use_timestamps(void **state)
