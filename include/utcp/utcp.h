@@ -427,6 +427,8 @@ struct utcp_info {
     uint64_t pacing_rate;   /* bytes/s the sender paces at (0: not paced) */
     uint64_t btl_bw;        /* BBR's bottleneck bandwidth estimate, bytes/s
                                (0: none or not BBR) */
+    uint32_t bbr_rtprop_us; /* BBR's RTprop, the min RTT of its model
+                               (0: none or not BBR) */
 };
 
 int utcp_getinfo(struct utcp_stack *s, utcp_sock sk, struct utcp_info *info);

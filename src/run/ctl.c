@@ -188,7 +188,7 @@ static void conn_line(void *ctx, utcp_sock sk, const struct utcp_info *i)
 {
     (void)sk;
     struct out *o = ctx;
-    char l[32], rm[32], timer[48], cc[24], pace[24];
+    char l[32], rm[32], timer[48], cc[24], pace[24], rtprop[16];
     uint64_t now = utcp_run_now();
     addr_str(l, sizeof l, i->local_addr, i->local_port);
     addr_str(rm, sizeof rm, i->remote_addr, i->remote_port);
@@ -202,16 +202,20 @@ static void conn_line(void *ctx, utcp_sock sk, const struct utcp_info *i)
         snprintf(cc, sizeof cc, "bbr:%s", utcp_bbr_mode_name(i->bbr_mode));
     else
         snprintf(cc, sizeof cc, "%s", utcp_cc_name(i->cc));
+    if (i->bbr_rtprop_us)
+        snprintf(rtprop, sizeof rtprop, "%u", i->bbr_rtprop_us);
+    else
+        snprintf(rtprop, sizeof rtprop, "-");
     if (i->pacing_rate)
         snprintf(pace, sizeof pace, "%.1f", (double)i->pacing_rate * 8 / 1e6);
     else
         snprintf(pace, sizeof pace, "-");
     put(o,
         "%-12s %-21s %-21s %8u %8u %8.3f %8.3f %8u %8u %5u %6u %-13s "
-        "%9s %-24s %.1fs\n",
+        "%9s %9s %-24s %.1fs\n",
         utcp_state_name(i->state), l, rm, i->send_queue, i->recv_queue,
         (double)i->srtt_us / 1000.0, (double)i->rto_us / 1000.0, i->cwnd,
-        i->ssthresh, i->mss, i->retransmits, cc, pace, timer,
+        i->ssthresh, i->mss, i->retransmits, cc, pace, rtprop, timer,
         now > i->state_since ? (double)(now - i->state_since) / 1e6 : 0.0);
 }
 
@@ -220,9 +224,10 @@ static void answer(struct utcp_run *r, const char *req, struct out *o)
     if (!strcmp(req, "conns")) {
         put(o,
             "%-12s %-21s %-21s %8s %8s %8s %8s %8s %8s %5s %6s %-13s %9s "
-            "%-24s %s\n",
+            "%9s %-24s %s\n",
             "State", "Local", "Remote", "Send-Q", "Recv-Q", "rtt-ms", "rto-ms",
-            "cwnd", "ssthresh", "mss", "retrans", "cc", "pace-Mb/s", "timer",
+            "cwnd", "ssthresh", "mss", "retrans", "cc", "pace-Mb/s",
+            "rtprop-us", "timer",
             "age");
         utcp_foreach_conn(r->stack, conn_line, o);
     } else if (!strcmp(req, "counters")) {

@@ -813,7 +813,7 @@ static void fill_info(const struct utcp_conn *c, struct utcp_info *i)
     i->cc = (uint8_t)utcp__cc_kind(c->cc);
     i->min_rtt_us = c->rack.min_rtt;
     i->pacing_rate = utcp__pacing_rate(c);
-    utcp__bbr_info(c, &i->bbr_mode, &i->btl_bw);
+    utcp__bbr_info(c, &i->bbr_mode, &i->btl_bw, &i->bbr_rtprop_us);
 }
 
 int utcp_getinfo(struct utcp_stack *s, utcp_sock sk, struct utcp_info *info)

@@ -85,11 +85,13 @@ static uint32_t tso_segs_goal(const struct utcp_conn *c)
     return (uint32_t)(segs < cap ? segs : (cap ? cap : 1u));
 }
 
-void utcp__bbr_info(const struct utcp_conn *c, uint8_t *mode, uint64_t *bw)
+void utcp__bbr_info(const struct utcp_conn *c, uint8_t *mode, uint64_t *bw,
+                    uint32_t *rtprop)
 {
     bool on = c->cc == &utcp__cc_bbr && c->bbr;
     *mode = on ? c->bbr->mode : 0;
     *bw = on ? c->bbr->max_bw : 0;
+    *rtprop = on ? c->bbr->min_rtt : 0;
 }
 
 _Static_assert(UTCP_BBR_STARTUP == 0 && UTCP_BBR_DRAIN == 1 &&

@@ -199,9 +199,10 @@ struct utcp_bbr {
     bool packet_conservation : 1;
     bool probe_rtt_round_done : 1;
 };
-/* BBR's mode and bottleneck bandwidth estimate (bytes/s) for utcp_info;
- * zeros unless c runs BBR. */
-void utcp__bbr_info(const struct utcp_conn *c, uint8_t *mode, uint64_t *bw);
+/* BBR's mode, bottleneck bandwidth estimate (bytes/s) and RTprop (us) for
+ * utcp_info; zeros unless c runs BBR. */
+void utcp__bbr_info(const struct utcp_conn *c, uint8_t *mode, uint64_t *bw,
+                    uint32_t *rtprop);
 /* The bytes one TSO segment of c should carry under BBR (about 1 ms at the
  * pacing rate, at least 2 MSS: Linux's bbr_tso_segs_goal); 0: no limit. */
 uint32_t utcp__bbr_tso_bytes(const struct utcp_conn *c);

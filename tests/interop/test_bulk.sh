@@ -7,7 +7,9 @@
 # TUN device, and the capture must hold no malformed packet and no bad IPv4
 # or TCP checksum in either direction (offload mode: partial checksums
 # exactly as the virtio-net header means them, see check_capture), nor may
-# the kernel count one. Prints the throughput each way.
+# the kernel count one; then, BBR's RTprop in utcp stat during a 512 MiB
+# upload is never 1 us (packets timed when read). Prints the throughput
+# each way.
 . "$(dirname "$0")/lib.sh" "$@"
 command -v tshark >/dev/null || skip "needs tshark (scripts/deps.sh)"
 SIZE_MB=${UTCP_INTEROP_MB:-50}
@@ -79,6 +81,34 @@ note "capture: malformed packets and bad checksums"
 sleep 0.3
 kill -INT $tshark_pid
 wait_pid $tshark_pid 20
+
+note "BBR's RTprop during an upload (utcp stat): more than 1 us"
+# The loop reads ACKs in bursts while its transmit thread (plain mode)
+# writes: timed with the clock of the wakeup, an ACK late in a burst
+# covering a segment sent earlier in it gave RTT samples of 0 (1 us), and
+# BBR's RTprop was 1 us. Each packet is timed when it is read.
+bg_ns socat -u TCP-LISTEN:5005,reuseaddr OPEN:/dev/null
+server=$!
+wait_kernel_listen 5005
+bg_unc --cc bbr --gen 512m 198.18.0.1 5005 < /dev/null > /dev/null 2> "$TMP/rtprop.log"
+ncpid=$!
+rtprops=
+while kill -0 $ncpid 2>/dev/null; do
+  r=$("$UTCP" stat --pid $ncpid 2>/dev/null |
+      awk '$1 == "ESTABLISHED" && $3 == "198.18.0.1:5005" && $12 == "bbr:probe_bw" { print $14 }' ||
+      true) # no answer yet, or gone
+  [ -n "$r" ] && rtprops="$rtprops $r"
+  sleep 0.02
+done
+wait_pid $ncpid 60
+[ "$WAIT_RC" -eq 0 ] || fail "utcp nc --gen 512m exited $WAIT_RC"
+wait_pid $server 10
+echo "RTprop samples (us):$rtprops"
+[ -n "$rtprops" ] || fail "utcp stat never showed the upload in probe_bw"
+for r in $rtprops; do
+  [ "$r" -gt 1 ] || fail "BBR's RTprop was $r us during the upload"
+done
+
 # After the capture: GRO hands the capture point merged packets, whose
 # TCP checksum is the first segment's (the kernel has verified each one).
 if [ "$MODE" = plain ]; then

@@ -673,7 +673,7 @@ static void probe_bw_bbr_ack_aggregation_keeps_link_busy(void **state)
 }
 
 /* utcp_getinfo reports the congestion control and BBR's model: the
- * mode, the pacing rate and BtlBw as the connection holds them, and
+ * mode, the pacing rate, BtlBw and RTprop as the connection holds them, and
  * RACK's minimum RTT; NewReno neither paces nor has a bandwidth model. */
 static void established_bbr_info_reports_model(void **state)
 {
@@ -696,6 +696,8 @@ static void established_bbr_info_reports_model(void **state)
     assert_true(i.btl_bw >= RATE * 85 / 100 && i.btl_bw <= RATE * 110 / 100);
     /* RTprop: 40 ms of propagation plus a segment's serialisation */
     assert_true(i.min_rtt_us >= 40 * MS && i.min_rtt_us <= 45 * MS);
+    assert_int_equal(i.bbr_rtprop_us, c->bbr->min_rtt);
+    assert_true(i.bbr_rtprop_us >= 40 * MS && i.bbr_rtprop_us <= 45 * MS);
     finish(n, a, b);
     n = pair(UTCP_CC_NEWRENO, 20 * MS, &w, &a, &b);
     sent = rcvd = 0;
@@ -703,7 +705,7 @@ static void established_bbr_info_reports_model(void **state)
     assert_int_equal(utcp_getinfo(n->st[0], a, &i), 0);
     assert_int_equal(i.cc, UTCP_CC_NEWRENO);
     assert_string_equal(utcp_cc_name(i.cc), "newreno");
-    assert_true(i.pacing_rate == 0 && i.btl_bw == 0);
+    assert_true(i.pacing_rate == 0 && i.btl_bw == 0 && i.bbr_rtprop_us == 0);
     assert_string_equal(utcp_cc_name(7), "?");
     finish(n, a, b);
 }
