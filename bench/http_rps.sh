@@ -33,7 +33,7 @@ head -c "$SIZE" /dev/urandom > "$TMP/www/small.bin"
 cc -O2 -Wall -Wextra -o "$TMP/kernel_httpd" "$SRC/bench/kernel_httpd.c"
 
 ip netns add $T; ip -n $T link set lo up
-ip -n $T tuntap add dev ut0 mode tun
+ip -n $T tuntap add dev ut0 mode tun multi_queue
 ip -n $T addr add 198.18.0.1/24 dev ut0; ip -n $T link set ut0 mtu 1500 up
 ip netns add $A; ip netns add $B
 ip link add vhA type veth peer name vhB; ip link set vhA netns $A; ip link set vhB netns $B

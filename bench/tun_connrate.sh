@@ -141,13 +141,13 @@ client_sysctls() {
   ip netns exec "$1" sysctl -q -w net.ipv4.ip_local_port_range="$PLO $PHI" \
     net.ipv4.tcp_max_tw_buckets="$TWB"
 }
-tun_ns() { # NS DEV KERNEL_ADDR/24
+tun_ns() { # NS DEV KERNEL_ADDR/24 [multi_queue]
   ip netns add "$1"; ip -n "$1" link set lo up
-  ip -n "$1" tuntap add dev "$2" mode tun
+  ip -n "$1" tuntap add dev "$2" mode tun ${4:-}
   ip -n "$1" addr add "$3" dev "$2"; ip -n "$1" link set "$2" mtu 1500 up
   client_sysctls "$1"
 }
-[ -n "${WANT[utcp]:-}" ] && tun_ns $NS_T ut0 198.18.0.1/24
+[ -n "${WANT[utcp]:-}" ] && tun_ns $NS_T ut0 198.18.0.1/24 multi_queue
 # lwip_peer's addresses are fixed: lwIP 198.18.3.2, the kernel 198.18.3.1
 [ -n "${WANT[lwip]:-}" ] && tun_ns $NS_L lw0 198.18.3.1/24
 if [ -n "${WANT[veth]:-}" ]; then

@@ -119,6 +119,8 @@ static void usage(FILE *f)
         "  --no-offload           plain TUN (default: offload mode when "
         "the kernel\n"
         "                         accepts it)\n"
+        "  --no-kernel-gro        plain mode without the kernel merging "
+        "data packets\n"
         "  --tx-thread auto|on|off\n"
         "                         write packets from a second thread (auto, "
         "the\n"
@@ -373,7 +375,7 @@ struct args {
     uint8_t kprefix;
     uint16_t port;
     int backlog;
-    bool client_first, no_offload;
+    bool client_first, no_offload, no_kernel_gro;
     int tx_thread; /* utcp_run_config.tx_thread */
     long msl_ms, interval_ms;
 };
@@ -409,6 +411,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         O_MSL,
         O_INTERVAL,
         O_NO_OFFLOAD,
+        O_NO_GRO,
         O_TX_THREAD
     };
     static const struct option opts[] = {
@@ -422,6 +425,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"msl", required_argument, NULL, O_MSL},
         {"interval", required_argument, NULL, O_INTERVAL},
         {"no-offload", no_argument, NULL, O_NO_OFFLOAD},
+        {"no-kernel-gro", no_argument, NULL, O_NO_GRO},
         {"tx-thread", required_argument, NULL, O_TX_THREAD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -482,6 +486,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         case O_NO_OFFLOAD:
             a->no_offload = true;
             break;
+        case O_NO_GRO:
+            a->no_kernel_gro = true;
+            break;
         case O_TX_THREAD:
             a->tx_thread = utcp_tool_tx_thread(optarg);
             if (a->tx_thread < -1)
@@ -510,6 +517,7 @@ static int start(struct srv *s, const struct args *a)
     cfg.kernel_prefix = a->kprefix;
     cfg.shutdown_grace_ms = 1000;
     cfg.no_offload = a->no_offload;
+    cfg.no_kernel_gro = a->no_kernel_gro;
     cfg.tx_thread = a->tx_thread;
     utcp_config_init(&cfg.stack);
     cfg.stack.msl_ms = (uint32_t)a->msl_ms;

@@ -57,7 +57,7 @@ else
 fi
 
 ip netns add $T; ip -n $T link set lo up
-ip -n $T tuntap add dev ut0 mode tun
+ip -n $T tuntap add dev ut0 mode tun multi_queue
 ip -n $T addr add 198.18.0.1/24 dev ut0; ip -n $T link set ut0 mtu 1500 up
 ip netns add $A; ip netns add $B
 ip link add vA type veth peer name vB; ip link set vA netns $A; ip link set vB netns $B

@@ -37,7 +37,7 @@ export UTCP_RUN_DIR=$TMP/run
 head -c $((MB * 1048576)) /dev/urandom > "$TMP/src"
 ip netns add $C
 ip netns add $T; ip -n $T link set lo up
-ip -n $T tuntap add dev ut0 mode tun
+ip -n $T tuntap add dev ut0 mode tun multi_queue
 ip -n $T addr add 198.18.0.1/24 dev ut0; ip -n $T link set ut0 mtu 1500 up
 
 wait_listen() { for _ in $(seq 100); do ip netns exec $T ss -Htln "sport = :$1" | grep -q . && return; sleep 0.02; done; }

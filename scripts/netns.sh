@@ -36,7 +36,7 @@ up() {
   # no IPv6 chatter (router solicitations, MLD) on the device
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
     net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
-  ip -n "$ns" tuntap add dev "$dev" mode tun
+  ip -n "$ns" tuntap add dev "$dev" mode tun multi_queue
   ip -n "$ns" addr add "$kernel_addr" dev "$dev"
   ip -n "$ns" link set "$dev" mtu 1500 up
 }

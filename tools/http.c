@@ -147,6 +147,11 @@ static void usage(FILE *f)
         "                         segmentation offload (default: offload "
         "when the\n"
         "                         kernel accepts it)\n"
+        "  --no-kernel-gro        plain mode: every packet straight into the "
+        "kernel\n"
+        "                         (default: data through a second queue "
+        "whose packets\n"
+        "                         the kernel merges, docs/tun.md)\n"
         "  --tx-thread auto|on|off\n"
         "                         write packets from a second thread (auto, "
         "the\n"
@@ -684,7 +689,7 @@ static void on_trace(void *ctx, const struct utcp_trace_event *ev)
 
 struct http_args {
     const char *root, *log, *dev;
-    bool no_log, index, trace, no_offload;
+    bool no_log, index, trace, no_offload, no_kernel_gro;
     int tx_thread; /* utcp_run_config.tx_thread */
     uint16_t port;
     uint32_t addr, kaddr;
@@ -796,6 +801,8 @@ static int parse_args(int argc, char **argv, struct http_args *a)
             a->no_log = true;
         } else if (!strcmp(name, "--no-offload")) {
             a->no_offload = true;
+        } else if (!strcmp(name, "--no-kernel-gro")) {
+            a->no_kernel_gro = true;
         } else if (!strcmp(name, "--trace")) {
             a->trace = true;
         } else {
@@ -859,6 +866,7 @@ static int start_runtime(struct srv *s, const struct http_args *a)
     cfg.kernel_addr = a->kaddr;
     cfg.kernel_prefix = a->kprefix;
     cfg.no_offload = a->no_offload;
+    cfg.no_kernel_gro = a->no_kernel_gro;
     cfg.tx_thread = a->tx_thread;
     utcp_config_init(&cfg.stack);
     cfg.stack.sndbuf = (uint32_t)a->sndbuf;

@@ -72,13 +72,17 @@ static void usage(FILE *f)
         "                         segmentation offload (default: offload "
         "when the\n"
         "                         kernel accepts it; -v prints the mode)\n"
-        "  --kernel-gro[=US]      plain mode: have the kernel merge the "
+        "  --kernel-gro[=US]      plain mode: the kernel merges the data "
         "packets written\n"
-        "                         (IFF_NAPI, threaded NAPI; merged packets "
-        "held up to\n"
-        "                         US microseconds, default 20; sysfs "
-        "settings of the\n"
-        "                         device are restored at exit)\n"
+        "                         (the default: a second queue with "
+        "IFF_NAPI, threaded\n"
+        "                         NAPI; merged packets held up to US "
+        "microseconds,\n"
+        "                         default 20; sysfs settings of the device "
+        "are\n"
+        "                         restored at exit; -v says when refused)\n"
+        "  --no-kernel-gro        plain mode: every packet straight into the "
+        "kernel\n"
         "  --tx-thread auto|on|off\n"
         "                         write packets from a second thread (auto, "
         "the\n"
@@ -581,7 +585,7 @@ struct nc_args {
     bool trace, verbose, rst_on_eof, no_ts, no_sack, no_offload;
     bool have_gen;
     uint64_t gen; /* --gen N */
-    bool kernel_gro;
+    bool no_kernel_gro;
     unsigned long kernel_gro_us;
     int tx_thread; /* utcp_run_config.tx_thread */
     int cc; /* enum utcp_cc */
@@ -671,11 +675,14 @@ static int parse_args(int argc, char **argv, struct nc_args *a)
         } else if (FLAG("--rst-on-eof")) {
             a->rst_on_eof = true;
         } else if (FLAG("--kernel-gro")) {
-            a->kernel_gro = true;
-            a->kernel_gro_us = 20;
-            if (v && !parse_ul(v, 1000000, &a->kernel_gro_us))
-                return bad("bad --kernel-gro '%s' (microseconds, at most "
+            a->no_kernel_gro = false;
+            a->kernel_gro_us = UTCP_RUN_GRO_HOLD_US;
+            if (v && (!parse_ul(v, 1000000, &a->kernel_gro_us) ||
+                      !a->kernel_gro_us))
+                return bad("bad --kernel-gro '%s' (microseconds, 1 to "
                            "1000000)", v);
+        } else if (FLAG("--no-kernel-gro")) {
+            a->no_kernel_gro = true;
         } else if (FLAG("--gen")) {
             NEEDV();
             if (!parse_size(v, &a->gen))
@@ -835,6 +842,12 @@ static void summary(struct nc *nc)
         (unsigned long long)rs.filter_dropped[0],
         (unsigned long long)rs.filter_dropped[1],
         (unsigned long long)rs.wakeups);
+    if (utcp_run_kernel_gro(nc->run, NULL)) {
+        struct utcp_tun_stats ts;
+        utcp_run_tun_stats(nc->run, &ts);
+        say("kernel GRO: %llu packets written to the NAPI queue",
+            (unsigned long long)ts.tx_gro);
+    }
     if (utcp_run_offload(nc->run, NULL)) {
         struct utcp_tun_stats ts;
         utcp_run_tun_stats(nc->run, &ts);
@@ -894,7 +907,7 @@ int utcp_tool_nc(int argc, char **argv)
     rc_cfg.kernel_prefix = a.kprefix;
     rc_cfg.no_offload = a.no_offload;
     rc_cfg.tx_thread = a.tx_thread;
-    rc_cfg.kernel_gro = a.kernel_gro;
+    rc_cfg.no_kernel_gro = a.no_kernel_gro;
     rc_cfg.kernel_gro_hold_us = (uint32_t)a.kernel_gro_us;
     utcp_config_init(&rc_cfg.stack);
     rc_cfg.stack.sndbuf = (uint32_t)a.sndbuf;
@@ -935,10 +948,12 @@ int utcp_tool_nc(int argc, char **argv)
                 utcp_run_tx_thread(nc->run) ? ", transmit thread" : "");
         const char *gwhy = NULL;
         if (utcp_run_kernel_gro(nc->run, &gwhy))
-            say("kernel GRO: IFF_NAPI, threaded NAPI, held up to %lu us",
-                a.kernel_gro_us);
-        else if (a.kernel_gro)
-            say("kernel GRO refused: %s", gwhy ? gwhy : "?");
+            say("kernel GRO: data to a second queue with IFF_NAPI, threaded "
+                "NAPI, held up to %lu us",
+                a.kernel_gro_us ? a.kernel_gro_us
+                                : (unsigned long)UTCP_RUN_GRO_HOLD_US);
+        else if (!utcp_run_offload(nc->run, NULL) && gwhy)
+            say("kernel GRO refused: %s", gwhy);
     }
     struct stat sb;
     if (fstat(1, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {

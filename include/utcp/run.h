@@ -30,6 +30,10 @@ extern "C" {
 
 struct utcp_run;
 
+/* How long the kernel holds a merged packet for more by default
+ * (utcp_run_config.kernel_gro_hold_us), in microseconds. */
+#define UTCP_RUN_GRO_HOLD_US 20u
+
 /* A socket's readiness changed: events are the UTCP_EV_* bits that
  * utcp_next_event reported (level bits, plus CONNECTED once). */
 typedef void (*utcp_run_sock_fn)(struct utcp_run *r, utcp_sock sk,
@@ -70,13 +74,17 @@ struct utcp_run_config {
      * every write in the loop's thread. By default offload mode writes
      * from the loop's thread (one write per TSO frame of up to 64 KiB). */
     int tx_thread;
-    /* Plain mode: the kernel merges the packets written to the device
-     * (utcp_tun_config.kernel_gro: IFF_NAPI, its poll in a kernel thread,
-     * merged packets held up to kernel_gro_hold_us), so its TCP receive
-     * path runs once per merged packet. Off by default: it changes the
-     * device's sysfs settings (restored at the end) and a hold delays
-     * sparse traffic. */
-    bool kernel_gro;
+    /* Plain mode: by default the kernel merges the data packets written to
+     * the device (utcp_tun_config.kernel_gro: a second queue with IFF_NAPI,
+     * its poll in a kernel thread, merged packets held up to
+     * kernel_gro_hold_us, 0: UTCP_RUN_GRO_HOLD_US), so its TCP receive path
+     * runs once per merged packet; ACKs keep the direct path. It needs a
+     * multi-queue device (one the runtime creates is; a persistent one
+     * must be made with `multi_queue`), the device's sysfs settings
+     * (changed, and restored at the end) and a BPF steering program; when
+     * any is refused the device stays plain without it
+     * (utcp_run_kernel_gro() says why). no_kernel_gro: never try. */
+    bool no_kernel_gro;
     uint32_t kernel_gro_hold_us;
     /* The stack: copied; addr, mtu and output are filled in by the
      * runtime; a seed of 0 becomes one from the clock and the pid; an
@@ -181,8 +189,9 @@ struct utcp_run_stats {
 void utcp_run_get_stats(const struct utcp_run *r, struct utcp_run_stats *out);
 /* Whether a transmit thread writes to the device (see tx_thread). */
 bool utcp_run_tx_thread(const struct utcp_run *r);
-/* Whether the kernel merges what the runtime writes (kernel_gro); *why
- * (may be NULL) says why not when it was asked for. */
+/* Whether the kernel merges what the runtime writes (no_kernel_gro unset,
+ * plain mode); *why (may be NULL) says why not, NULL when it was not tried
+ * (no_kernel_gro). */
 bool utcp_run_kernel_gro(const struct utcp_run *r, const char **why);
 
 /* The directory of control sockets: $UTCP_RUN_DIR if set, else /run/utcp

@@ -90,6 +90,8 @@ struct utcp_tun_stats {
     uint64_t tx_csum_partial; /* packets written with NEEDS_CSUM */
     uint64_t tx_bad_meta; /* output metadata that did not fit the packet:
                              not written */
+    uint64_t tx_gro;      /* kernel_gro: packets written to the NAPI queue
+                             (all but pure ACKs) */
 };
 
 /* Opens /dev/net/tun and creates the device cfg->name, or attaches to it

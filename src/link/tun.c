@@ -10,8 +10,10 @@
 #define _GNU_SOURCE
 #include "link/tun.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -31,12 +34,13 @@
 
 struct utcp_tun {
     int fd;
+    int gro_fd;       /* kernel_gro: the IFF_NAPI queue data goes to, or -1 */
     uint16_t mtu;
     bool vnet;        /* offload mode: a virtio-net header on every packet */
     const char *why;  /* plain mode: why */
     char why_buf[96];
     bool gro;         /* the kernel merges what we write (kernel_gro) */
-    char gro_why[96]; /* asked for and refused: why */
+    char gro_why[160]; /* asked for and refused: why */
     /* the device's sysfs values before we changed them ("" unchanged) */
     char old_threaded[16], old_timeout[32];
     struct utcp_tun_stats st;
@@ -229,7 +233,7 @@ static int sysfs_rw(const char *dev, const char *attr, char *old, size_t cap,
 {
     char path[96];
     snprintf(path, sizeof path, "/sys/class/net/%s/%s", dev, attr);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open(path, (val ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0)
         return errno;
     int e = 0;
@@ -252,12 +256,60 @@ static int sysfs_rw(const char *dev, const char *attr, char *old, size_t cap,
     return e;
 }
 
+/* Whether /sys/class/net/NAME is our multi-queue device. sysfs is the
+ * view of the namespace that mounted it, which need not be ours (`nsenter`
+ * does not remount it, `ip netns exec` does): a device there by our name
+ * must have our device's index and be a multi-queue TUN before anything is
+ * read from it or written to it. */
+static bool sysfs_ours(const char *name)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+    bool have = s >= 0 && ioctl(s, SIOCGIFINDEX, &ifr) == 0;
+    if (s >= 0)
+        close(s);
+    char idx[16] = "", flags[16] = "", want[16];
+    (void)sysfs_rw(name, "ifindex", idx, sizeof idx, NULL);
+    (void)sysfs_rw(name, "tun_flags", flags, sizeof flags, NULL);
+    snprintf(want, sizeof want, "%d", have ? ifr.ifr_ifindex : -1);
+    return have && !strcmp(idx, want) &&
+           (strtoul(flags, NULL, 16) & IFF_MULTI_QUEUE);
+}
+
+/* The queues attached to the multi-queue device NAME (its transmit
+ * queues in sysfs: the kernel keeps one per attached descriptor), or -1
+ * when sysfs cannot tell. */
+static int queues_attached(const char *name)
+{
+    if (!sysfs_ours(name))
+        return -1;
+    char path[96];
+    snprintf(path, sizeof path, "/sys/class/net/%s/queues", name);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += !strncmp(e->d_name, "tx-", 3);
+    closedir(d);
+    return n;
+}
+
 /* utcp_tun_config.kernel_gro, once the queue has its NAPI (IFF_NAPI):
  * the poll in a kernel thread, merged packets held up to hold_us. On a
  * refusal t keeps plain mode without it, and says why. */
 static void kernel_gro_on(struct utcp_tun *t, uint32_t hold_us)
 {
-    char now[16];
+    char now[32];
+    if (!sysfs_ours(t->name)) {
+        snprintf(t->gro_why, sizeof t->gro_why,
+                 "/sys/class/net/%s is not this namespace's device (sysfs "
+                 "not remounted: use `ip netns exec`)",
+                 t->name);
+        return;
+    }
     int e = sysfs_rw(t->name, "threaded", t->old_threaded,
                      sizeof t->old_threaded, "1");
     if (e) {
@@ -283,6 +335,61 @@ static void kernel_gro_on(struct utcp_tun *t, uint32_t hold_us)
     t->gro = true;
 }
 
+/* A socket-filter program that returns 0: as the device's steering
+ * program (TUNSETSTEERINGEBPF) it sends every packet the kernel routes to
+ * the device to queue 0. A descriptor or -errno. */
+static int steer_queue0_prog(void)
+{
+    struct bpf_insn insn[2];
+    memset(insn, 0, sizeof insn);
+    insn[0].code = BPF_ALU64 | BPF_MOV | BPF_K; /* r0 = 0 */
+    insn[1].code = BPF_JMP | BPF_EXIT;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    attr.insns = (uint64_t)(uintptr_t)insn;
+    attr.insn_cnt = 2;
+    attr.license = (uint64_t)(uintptr_t) "BSD";
+    long fd = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+/* kernel_gro on the multi-queue device t->fd (queue 0) belongs to: a
+ * second queue with IFF_NAPI, the one data is written to, and everything
+ * the kernel sends steered to queue 0. On a refusal, says why. */
+static bool gro_queue_open(struct utcp_tun *t)
+{
+    int fd = open(TUN_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(t->gro_why, sizeof t->gro_why, "%s: %s", TUN_PATH,
+                 strerror(errno));
+        return false;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_NAPI;
+    memcpy(ifr.ifr_name, t->name, sizeof ifr.ifr_name);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        snprintf(t->gro_why, sizeof t->gro_why,
+                 "TUNSETIFF IFF_NAPI (second queue): %s", strerror(errno));
+        close(fd);
+        return false;
+    }
+    int prog = steer_queue0_prog();
+    if (prog < 0 || ioctl(t->fd, TUNSETSTEERINGEBPF, &prog) < 0) {
+        snprintf(t->gro_why, sizeof t->gro_why, "%s: %s",
+                 prog < 0 ? "bpf(BPF_PROG_LOAD)" : "TUNSETSTEERINGEBPF",
+                 strerror(prog < 0 ? -prog : errno));
+        if (prog >= 0)
+            close(prog);
+        close(fd);
+        return false;
+    }
+    close(prog); /* the device holds it */
+    t->gro_fd = fd;
+    return true;
+}
+
 int utcp_tun_open(const struct utcp_tun_config *cfg, struct utcp_tun **out,
                   char *msg, size_t msglen)
 {
@@ -306,15 +413,19 @@ int utcp_tun_open(const struct utcp_tun_config *cfg, struct utcp_tun **out,
         if (!dev_exists(name)) {
             utcp__msg(msg, msglen,
                       "no device '%s' in this network namespace (create it "
-                      "with `ip tuntap add dev %s mode tun`)",
+                      "with `ip tuntap add dev %s mode tun multi_queue`)",
                       name, name);
             return UTCP_ENOENT;
         }
     }
     bool vnet = !cfg->no_offload;
     const char *why = vnet ? NULL : "disabled by configuration";
-    char why_buf[96] = "", gro_why[96] = "";
+    char why_buf[96] = "", gro_why[160] = "";
     bool napi_refused = false;
+    /* kernel_gro needs a multi-queue device; a persistent device made
+     * with or without multi_queue only takes the same: on EINVAL the
+     * other kind is tried once (mq_flipped) before giving up a feature */
+    bool mq = !vnet && cfg->kernel_gro, mq_flipped = false;
 reopen:;
     int fd = open(TUN_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
@@ -333,10 +444,16 @@ reopen:;
     memset(&ifr, 0, sizeof ifr);
     bool napi = !vnet && cfg->kernel_gro && !napi_refused;
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0) |
-                    (napi ? IFF_NAPI : 0);
+                    (mq ? IFF_MULTI_QUEUE : 0);
     memcpy(ifr.ifr_name, name, strlen(name));
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
+        if (e == EINVAL && !mq_flipped) {
+            close(fd);
+            mq = !mq;
+            mq_flipped = true;
+            goto reopen;
+        }
         if (e == EINVAL && (napi || vnet)) {
             /* Refused: again without one feature. First IFF_NAPI (a
              * kernel before 4.15), then IFF_VNET_HDR (a kernel without
@@ -349,6 +466,8 @@ reopen:;
                      strerror(e));
             napi_refused |= gro;
             vnet = vnet && gro;
+            mq = false;
+            mq_flipped = false;
             goto reopen;
         }
         if (e == EBUSY)
@@ -368,6 +487,16 @@ reopen:;
             utcp__msg(msg, msglen, "TUNSETIFF '%s': %s", name, strerror(e));
         close(fd);
         return utcp__errno_code(e);
+    }
+    if (mq && queues_attached(name) > 1) {
+        /* A multi-queue device takes any number of descriptors, where a
+         * single-queue one refuses a second with EBUSY: the same answer,
+         * so that two programs never share the device's packets. (When
+         * sysfs is not this namespace's, this cannot be told.) */
+        close(fd);
+        utcp__msg(msg, msglen,
+                  "device '%s' is busy: another process has it open", name);
+        return UTCP_EBUSY;
     }
     if (vnet) {
         /* The 10-byte struct virtio_net_hdr (vnet.h); TUN_F_CSUM: we take
@@ -410,14 +539,25 @@ reopen:;
         return UTCP_ENOMEM;
     }
     t->fd = fd;
+    t->gro_fd = -1;
     t->vnet = vnet;
     memcpy(t->gro_why, gro_why, sizeof t->gro_why);
     memcpy(t->why_buf, why_buf, sizeof t->why_buf);
     t->why = vnet ? NULL : why ? why : t->why_buf;
     memcpy(t->name, ifr.ifr_name, sizeof t->name);
     t->name[sizeof t->name - 1] = '\0';
-    if (napi)
+    if (napi && !mq)
+        snprintf(t->gro_why, sizeof t->gro_why,
+                 "'%s' is a single-queue device (kernel GRO needs one made "
+                 "with multi_queue)",
+                 t->name);
+    else if (napi && gro_queue_open(t)) {
         kernel_gro_on(t, cfg->kernel_gro_hold_us);
+        if (!t->gro) {
+            close(t->gro_fd);
+            t->gro_fd = -1;
+        }
+    }
     else if (cfg->kernel_gro && !t->gro_why[0])
         snprintf(t->gro_why, sizeof t->gro_why,
                  "offload mode (the kernel takes TSO frames whole)");
@@ -442,6 +582,8 @@ void utcp_tun_close(struct utcp_tun *t)
                        t->old_timeout);
     if (t->old_threaded[0])
         (void)sysfs_rw(t->name, "threaded", NULL, 0, t->old_threaded);
+    if (t->gro_fd >= 0)
+        close(t->gro_fd);
     close(t->fd);
     free(t);
 }
@@ -483,6 +625,7 @@ void utcp_tun_get_stats(const struct utcp_tun *t, struct utcp_tun_stats *out)
     out->tx_csum_partial =
         __atomic_load_n(&t->st.tx_csum_partial, __ATOMIC_RELAXED);
     out->tx_bad_meta = __atomic_load_n(&t->st.tx_bad_meta, __ATOMIC_RELAXED);
+    out->tx_gro = __atomic_load_n(&t->st.tx_gro, __ATOMIC_RELAXED);
 }
 
 /* The send counters: utcp_tun_send may run in a thread of its own (the
@@ -494,15 +637,15 @@ static void tx_count(uint64_t *ctr)
 
 /* One readv/writev (read/write for one piece: the kernel then skips
  * importing a vector), EINTR retried; a byte count or a UTCP_E* code. */
-static long io_vec(struct utcp_tun *t, bool rd, struct iovec *iov, int n)
+static long io_vec(int fd, bool rd, struct iovec *iov, int n)
 {
     for (;;) {
         ssize_t r;
         if (n == 1)
-            r = rd ? read(t->fd, iov->iov_base, iov->iov_len)
-                   : write(t->fd, iov->iov_base, iov->iov_len);
+            r = rd ? read(fd, iov->iov_base, iov->iov_len)
+                   : write(fd, iov->iov_base, iov->iov_len);
         else
-            r = rd ? readv(t->fd, iov, n) : writev(t->fd, iov, n);
+            r = rd ? readv(fd, iov, n) : writev(fd, iov, n);
         if (r >= 0)
             return (long)r;
         if (errno == EINTR)
@@ -524,8 +667,8 @@ long utcp_tun_recv(struct utcp_tun *t, uint8_t *buf, size_t cap,
     if (partial)
         *partial = 0;
     if (!t->vnet)
-        return io_vec(t, true, iov + 1, 1);
-    long n = io_vec(t, true, iov, 2);
+        return io_vec(t->fd, true, iov + 1, 1);
+    long n = io_vec(t->fd, true, iov, 2);
     if (n < 0)
         return n;
     size_t blen = (size_t)n < sizeof h ? (size_t)n : sizeof h;
@@ -559,6 +702,21 @@ long utcp_tun_read(struct utcp_tun *t, void *buf, size_t cap)
     return n;
 }
 
+/* Whether pkt is a TCP segment with no data and no SYN, FIN or RST: what
+ * kernel_gro writes to the queue without NAPI (nothing to merge, and no
+ * wakeup of the NAPI thread per ACK of a download). */
+static bool pure_ack(const uint8_t *pkt, size_t len)
+{
+    if (len < 40 || (pkt[0] >> 4) != 4 || pkt[9] != 6)
+        return false;
+    size_t ihl = (size_t)(pkt[0] & 15) * 4;
+    size_t tot = (size_t)pkt[2] << 8 | pkt[3];
+    if (ihl < 20 || tot > len || ihl + 20 > tot)
+        return false;
+    size_t doff = (size_t)(pkt[ihl + 12] >> 4) * 4;
+    return ihl + doff == tot && !(pkt[ihl + 13] & 0x07);
+}
+
 long utcp_tun_send(struct utcp_tun *t, const uint8_t *pkt, size_t len,
                    const struct utcp_output_meta *meta)
 {
@@ -570,14 +728,17 @@ long utcp_tun_send(struct utcp_tun *t, const uint8_t *pkt, size_t len,
             tx_count(&t->st.tx_bad_meta);
             return UTCP_EINVAL;
         }
-        long n = io_vec(t, false, iov + 1, 1);
+        bool gro = t->gro_fd >= 0 && !pure_ack(pkt, len);
+        long n = io_vec(gro ? t->gro_fd : t->fd, false, iov + 1, 1);
+        if (gro && n >= 0)
+            tx_count(&t->st.tx_gro);
         return n;
     }
     if (!utcp_vnet_build(h, pkt, len, meta)) {
         tx_count(&t->st.tx_bad_meta);
         return UTCP_EINVAL;
     }
-    long n = io_vec(t, false, iov, 2);
+    long n = io_vec(t->fd, false, iov, 2);
     if (n < 0)
         return n;
     if (meta && meta->gso_size)

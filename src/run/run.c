@@ -606,8 +606,9 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
     tc.kernel_addr = cfg->kernel_addr;
     tc.kernel_prefix = cfg->kernel_prefix;
     tc.no_offload = cfg->no_offload;
-    tc.kernel_gro = cfg->kernel_gro;
-    tc.kernel_gro_hold_us = cfg->kernel_gro_hold_us;
+    tc.kernel_gro = !cfg->no_kernel_gro;
+    tc.kernel_gro_hold_us = cfg->kernel_gro_hold_us ? cfg->kernel_gro_hold_us
+                                                    : UTCP_RUN_GRO_HOLD_US;
     int rc = utcp_tun_open(&tc, &r->tun, msg, msglen);
     if (rc) {
         utcp_run_destroy(r);

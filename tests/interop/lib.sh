@@ -85,7 +85,7 @@ ns_up() {
   ip -n "$NS" link set lo up
   ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
     net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
-  ip -n "$NS" tuntap add dev "$DEV" mode tun
+  ip -n "$NS" tuntap add dev "$DEV" mode tun multi_queue
   ip -n "$NS" addr add "$KADDR/24" dev "$DEV"
   ip -n "$NS" link set "$DEV" mtu 1500 up
 }

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Interop (a) and (e): utcp nc downloads 50 MB from a kernel socat server and
 # uploads 50 MB to one, SHA-256 equal both ways (and 8 MiB of its --gen
-# pattern, equal to the pattern; in plain mode 50 MB more with --kernel-gro,
-# which must be merged by the kernel, 4 writes or more per IP packet, and
-# leave the device's sysfs as it was); meanwhile tshark captures the
-# TUN device, and the capture must hold no malformed packet and no bad IPv4
-# or TCP checksum in either direction (offload mode: partial checksums
-# exactly as the virtio-net header means them, see check_capture), nor may
-# the kernel count one; then, BBR's RTprop in utcp stat during a 512 MiB
-# upload is never 1 us (packets timed when read). Prints the throughput
-# each way.
+# pattern, equal to the pattern); meanwhile tshark captures the TUN device,
+# and the capture must hold no malformed packet and no bad IPv4 or TCP
+# checksum in either direction (offload mode: partial checksums exactly as
+# the virtio-net header means them, see check_capture), nor may the kernel
+# count one; then, BBR's RTprop in utcp stat during a 512 MiB upload is
+# never 1 us (packets timed when read). Plain mode: the uploads in the
+# capture run with --no-kernel-gro (the capture point sees what GRO
+# merged); after it, 50 MB more with kernel GRO as by default, which the
+# kernel must merge (4 writes or more per IP packet) and which must leave
+# the device's sysfs as it was; the download must have written only its
+# SYN and FIN to the merging queue (ACKs go straight in); and a
+# single-queue device must run plain without it, saying why. Prints the
+# throughput each way.
 . "$(dirname "$0")/lib.sh" "$@"
 command -v tshark >/dev/null || skip "needs tshark (scripts/deps.sh)"
 SIZE_MB=${UTCP_INTEROP_MB:-50}
@@ -41,7 +45,9 @@ note "upload: utcp nc sends $SIZE_MB MB, kernel socat receives"
 bg_ns socat -u TCP-LISTEN:5002,reuseaddr CREATE:"$TMP/up.bin"
 server=$!
 wait_kernel_listen 5002
-unc -v 198.18.0.1 5002 < "$TMP/src.bin" > /dev/null 2> "$TMP/up.log" ||
+# the capture point is after GRO: in plain mode it would see merged packets
+NOGRO=(); [ "$MODE" = plain ] && NOGRO=(--no-kernel-gro)
+unc -v "${NOGRO[@]}" 198.18.0.1 5002 < "$TMP/src.bin" > /dev/null 2> "$TMP/up.log" ||
   fail "utcp nc (upload) exited $?"
 wait_pid $server 10
 [ "$WAIT_RC" -eq 0 ] || fail "socat (upload server) exited $WAIT_RC"
@@ -53,7 +59,7 @@ note "upload of a generated pattern: utcp nc --gen 8m (as iperf3 -n), kernel soc
 bg_ns socat -u TCP-LISTEN:5003,reuseaddr CREATE:"$TMP/gen.bin"
 server=$!
 wait_kernel_listen 5003
-unc -v --gen 8m 198.18.0.1 5003 < /dev/null > /dev/null 2> "$TMP/gen.log" ||
+unc -v "${NOGRO[@]}" --gen 8m 198.18.0.1 5003 < /dev/null > /dev/null 2> "$TMP/gen.log" ||
   fail "utcp nc --gen exited $?"
 wait_pid $server 10
 [ "$WAIT_RC" -eq 0 ] || fail "socat (--gen server) exited $WAIT_RC"
@@ -112,27 +118,56 @@ done
 # After the capture: GRO hands the capture point merged packets, whose
 # TCP checksum is the first segment's (the kernel has verified each one).
 if [ "$MODE" = plain ]; then
-  note "upload with kernel GRO (--kernel-gro): the kernel merges utcp's writes"
+  note "upload with kernel GRO (plain mode's default): the kernel merges utcp's data"
   in_ns nstat -n > /dev/null
   bg_ns socat -u TCP-LISTEN:5004,reuseaddr CREATE:"$TMP/gro.bin"
   server=$!
   wait_kernel_listen 5004
-  unc -v --kernel-gro 198.18.0.1 5004 < "$TMP/src.bin" > /dev/null 2> "$TMP/gro.log" ||
-    fail "utcp nc --kernel-gro exited $?"
+  unc -v 198.18.0.1 5004 < "$TMP/src.bin" > /dev/null 2> "$TMP/gro.log" ||
+    fail "utcp nc (kernel GRO) exited $?"
   wait_pid $server 10
-  [ "$WAIT_RC" -eq 0 ] || fail "socat (--kernel-gro server) exited $WAIT_RC"
+  [ "$WAIT_RC" -eq 0 ] || fail "socat (kernel GRO server) exited $WAIT_RC"
   got=$(sha "$TMP/gro.bin")
-  [ "$got" = "$want" ] || fail "--kernel-gro: SHA-256 $got, want $want"
-  grep -q "kernel GRO: IFF_NAPI, threaded NAPI" "$TMP/gro.log" ||
+  [ "$got" = "$want" ] || fail "kernel GRO: SHA-256 $got, want $want"
+  grep -q "kernel GRO: data to a second queue with IFF_NAPI" "$TMP/gro.log" ||
     fail "kernel GRO not on: $(grep 'GRO' "$TMP/gro.log")"
   written=$(sed -n 's/.*device: [0-9]* packets read, \([0-9]*\) written.*/\1/p' "$TMP/gro.log")
+  napi=$(sed -n 's/.*kernel GRO: \([0-9]*\) packets written to the NAPI queue.*/\1/p' "$TMP/gro.log")
   ipin=$(in_ns nstat | awk '$1 == "IpInReceives" { print $2 }')
-  echo "kernel GRO: $written packets written, $ipin IP packets received by the kernel"
+  echo "kernel GRO: $written packets written ($napi to the NAPI queue), $ipin IP packets received by the kernel"
   [ -n "$written" ] && [ "${ipin:-0}" -gt 0 ] && [ "$ipin" -lt $((written / 4)) ] ||
     fail "kernel GRO merged too little: $written written, ${ipin:-?} received"
-  [ "$(in_ns cat /sys/class/net/$DEV/threaded)" = 0 ] ||
-    fail "the device's sysfs 'threaded' was not restored"
+  # every data segment (36k of 50 MB) through the merging queue
+  [ "${napi:-0}" -ge $((SIZE_MB * 1048576 / 1448)) ] ||
+    fail "only ${napi:-?} packets went to the NAPI queue"
+  [ "$(in_ns cat /sys/class/net/$DEV/threaded)" = 0 ] &&
+    [ "$(in_ns cat /sys/class/net/$DEV/gro_flush_timeout)" = 0 ] ||
+    fail "the device's sysfs 'threaded' or 'gro_flush_timeout' was not restored"
   grep "MB/s" "$TMP/gro.log"
+
+  # The download (in the capture) sent only ACKs besides its SYN and FIN:
+  # those go straight in, not through the NAPI thread.
+  dnapi=$(sed -n 's/.*kernel GRO: \([0-9]*\) packets written to the NAPI queue.*/\1/p' "$TMP/down.log")
+  echo "download: ${dnapi:-?} packets to the NAPI queue"
+  [ -n "$dnapi" ] && [ "$dnapi" -le 3 ] ||
+    fail "the download wrote ${dnapi:-?} packets to the NAPI queue (want its SYN and FIN)"
+
+  note "a single-queue device: plain mode without kernel GRO, and why"
+  ip -n "$NS" tuntap add dev ut1 mode tun
+  ip -n "$NS" addr add 198.18.1.1/24 dev ut1
+  ip -n "$NS" link set ut1 mtu 1500 up
+  bg_ns socat -u TCP-LISTEN:5006,reuseaddr CREATE:"$TMP/sq.bin"
+  server=$!
+  wait_kernel_listen 5006
+  ip netns exec "$NS" "$UTCP" nc "${MODE_ARGS[@]}" -v --dev ut1 --addr 198.18.1.2 \
+    198.18.1.1 5006 < "$TMP/src.bin" > /dev/null 2> "$TMP/sq.log" ||
+    fail "utcp nc (single-queue device) exited $?"
+  wait_pid $server 10
+  [ "$WAIT_RC" -eq 0 ] || fail "socat (single-queue server) exited $WAIT_RC"
+  got=$(sha "$TMP/sq.bin")
+  [ "$got" = "$want" ] || fail "single-queue device: SHA-256 $got, want $want"
+  grep "kernel GRO refused: 'ut1' is a single-queue device" "$TMP/sq.log" ||
+    fail "no reason given: $(grep -i 'gro' "$TMP/sq.log")"
 fi
 # One pass: source, malformed marker, IPv4 and TCP checksum status
 # (0 bad, 1 good, 2 unverified), with checksum verification on. The payload
