@@ -364,6 +364,10 @@ static void print_summary(struct srv *s, double secs)
     printf("dev_tx_errors %" PRIu64 "\n", rs.tx_errors);
     printf("dev_tx_dropped %" PRIu64 "\n", rs.tx_dropped);
     printf("wakeups %" PRIu64 "\n", rs.wakeups);
+    struct utcp_tun_stats ts;
+    utcp_run_tun_stats(s->run, &ts);
+    printf("kernel_gro %d\n", utcp_run_kernel_gro(s->run, NULL) ? 1 : 0);
+    printf("dev_tx_gro %" PRIu64 "\n", ts.tx_gro);
     fflush(stdout);
 }
 

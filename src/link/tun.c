@@ -25,12 +25,18 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "link/vnet.h"
+#include "utcp/wire.h"
 #include "utcp/errors.h"
 
 #define TUN_PATH "/dev/net/tun"
+/* kernel_gro: 256 slots of flows; a flow that wrote to the NAPI queue in
+ * the last 10 ms keeps writing there (gro_route) */
+#define GRO_FLOW_BITS 8
+#define GRO_RECENT_NS 10000000u
 
 struct utcp_tun {
     int fd;
@@ -45,6 +51,9 @@ struct utcp_tun {
     char old_threaded[16], old_timeout[32];
     struct utcp_tun_stats st;
     char name[IFNAMSIZ];
+    /* kernel_gro: per slot of flows, when one last wrote to the NAPI
+     * queue (CLOCK_MONOTONIC ns; gro_route) */
+    uint64_t gro_mark[1u << GRO_FLOW_BITS];
 };
 
 const char *utcp_vnet_reason_text(int reason)
@@ -702,10 +711,33 @@ long utcp_tun_read(struct utcp_tun *t, void *buf, size_t cap)
     return n;
 }
 
-/* Whether pkt is a TCP segment with no data and no SYN, FIN or RST: what
- * kernel_gro writes to the queue without NAPI (nothing to merge, and no
- * wakeup of the NAPI thread per ACK of a download). */
-static bool pure_ack(const uint8_t *pkt, size_t len)
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* kernel_gro: whether pkt goes to the NAPI queue, where the kernel merges
+ * it with the packets before and after it, or straight in (queue 0).
+ *
+ * Merging pays only for a stream of data: a data segment without PSH or
+ * FIN (more follows) goes to the NAPI queue, and marks its flow. Anything
+ * else goes straight in, without waking the NAPI thread: ACKs, SYNs, and
+ * the lone segments of request and response traffic (which carry PSH),
+ * unless its flow wrote to the NAPI queue in the last GRO_RECENT_NS. Such
+ * a packet (the PSH segment ending a burst, a FIN, a RST) must follow the
+ * flow's data into the NAPI queue: the kernel may still hold that data
+ * (up to the hold, or longer when the NAPI thread waits for a CPU), and a
+ * packet straight in would overtake it. A pure ACK may overtake: the
+ * kernel takes an ACK with a sequence number past what it has (RFC 9293
+ * 3.10.7.4: acceptable when in the window) and queues no data for it.
+ *
+ * Flows are marked in a small table by a hash of their addresses and
+ * ports; two flows in one slot only send more to the NAPI queue. The
+ * loop's thread and the transmit thread may both get here: the marks are
+ * atomic, and made before the write that needs them. */
+static bool gro_route(struct utcp_tun *t, const uint8_t *pkt, size_t len)
 {
     if (len < 40 || (pkt[0] >> 4) != 4 || pkt[9] != 6)
         return false;
@@ -713,8 +745,31 @@ static bool pure_ack(const uint8_t *pkt, size_t len)
     size_t tot = (size_t)pkt[2] << 8 | pkt[3];
     if (ihl < 20 || tot > len || ihl + 20 > tot)
         return false;
-    size_t doff = (size_t)(pkt[ihl + 12] >> 4) * 4;
-    return ihl + doff == tot && !(pkt[ihl + 13] & 0x07);
+    const uint8_t *th = pkt + ihl;
+    size_t doff = (size_t)(th[12] >> 4) * 4;
+    uint8_t fl = th[13];
+    bool data = tot > ihl + doff;
+    if (!data && !(fl & (UTCP_TH_FIN | UTCP_TH_RST)))
+        return false; /* a pure ACK, or a SYN */
+    uint32_t h = (uint32_t)pkt[12] << 24 | (uint32_t)pkt[13] << 16 |
+                 (uint32_t)pkt[14] << 8 | pkt[15];
+    h ^= (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 |
+         (uint32_t)pkt[18] << 8 | pkt[19];
+    h ^= (uint32_t)th[0] << 24 | (uint32_t)th[1] << 16 |
+         (uint32_t)th[2] << 8 | th[3];
+    h *= 0x9e3779b1u;
+    uint64_t *mark = &t->gro_mark[h >> (32 - GRO_FLOW_BITS)];
+    uint64_t now = mono_ns();
+    if (data && !(fl & (UTCP_TH_PSH | UTCP_TH_FIN | UTCP_TH_RST | UTCP_TH_SYN))) {
+        __atomic_store_n(mark, now, __ATOMIC_RELEASE);
+        return true;
+    }
+    uint64_t last = __atomic_load_n(mark, __ATOMIC_ACQUIRE);
+    if (last && now - last < GRO_RECENT_NS) {
+        __atomic_store_n(mark, now, __ATOMIC_RELEASE);
+        return true;
+    }
+    return false;
 }
 
 long utcp_tun_send(struct utcp_tun *t, const uint8_t *pkt, size_t len,
@@ -728,7 +783,7 @@ long utcp_tun_send(struct utcp_tun *t, const uint8_t *pkt, size_t len,
             tx_count(&t->st.tx_bad_meta);
             return UTCP_EINVAL;
         }
-        bool gro = t->gro_fd >= 0 && !pure_ack(pkt, len);
+        bool gro = t->gro_fd >= 0 && gro_route(t, pkt, len);
         long n = io_vec(gro ? t->gro_fd : t->fd, false, iov + 1, 1);
         if (gro && n >= 0)
             tx_count(&t->st.tx_gro);

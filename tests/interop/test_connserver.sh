@@ -4,7 +4,9 @@
 # connrate kind (16-byte request, 16-byte reply), one that closes before its
 # request is whole, one that resets after the reply; the counters printed
 # on SIGTERM must add up (accepted, completed, short, resets, TIME_WAIT
-# records left when utcp closed first), exit 0; bad usage exits 2.
+# records left when utcp closed first), exit 0; bad usage exits 2. Plain
+# mode: kernel GRO is on, and this traffic (lone segments with PSH, SYNs,
+# FINs, ACKs) never goes through its NAPI queue.
 . "$(dirname "$0")/lib.sh" "$@"
 
 SERVER=$BUILD_DIR/bench/tun_connserver
@@ -57,7 +59,7 @@ value() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 
 for mode in server-first client-first; do
   note "$mode: 300 connections, a short request, a reset"
-  bg_ns "$SERVER" --dev "$DEV" --addr "$UADDR" --port 8081 "--$mode" \
+  bg_ns "$SERVER" "${MODE_ARGS[@]}" --dev "$DEV" --addr "$UADDR" --port 8081 "--$mode" \
     > "$TMP/$mode.out" 2> "$TMP/$mode.log"
   srv=$!
   wait_for_line "$TMP/$mode.log" "listening on"
@@ -76,6 +78,11 @@ for mode in server-first client-first; do
   [ "$(value PassiveOpens "$out")" = 302 ] || fail "$mode: PassiveOpens $(value PassiveOpens "$out")"
   [ "$(value IllegalTransitions "$out")" = 0 ] || fail "$mode: IllegalTransitions"
   [ "$(value live_at_exit "$out")" = 0 ] || fail "$mode: live_at_exit $(value live_at_exit "$out")"
+  if [ "$MODE" = plain ]; then
+    [ "$(value kernel_gro "$out")" = 1 ] || fail "$mode: kernel GRO is off"
+    [ "$(value dev_tx_gro "$out")" = 0 ] ||
+      fail "$mode: $(value dev_tx_gro "$out") packets through the NAPI queue"
+  fi
   tw=$(value timewait_at_exit "$out")
   if [ "$mode" = server-first ]; then
     # utcp closed first: each clean connection left a TIME_WAIT record
