@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Bulk throughput over TUN, all in one run so the figures compare:
 #   utcp in both TUN modes (offload: virtio-net header, checksum and TSO4
-#   offloads; plain: --no-offload, with its transmit thread and, "one
-#   thread", without), kernel -> utcp and utcp -> kernel
+#   offloads; plain: --no-offload, as by default with kernel GRO (a second
+#   queue with IFF_NAPI for data, threaded NAPI, a 20 us hold; no transmit
+#   thread), and without it (--no-kernel-gro: with its transmit thread and,
+#   "one thread", without), kernel -> utcp and utcp -> kernel
 #   (utcp nc against socat, MTU 1500; utcp sends data it generates
 #   (--gen, as iperf3 -n, lwIP's tcpbulk and tunbench do), and once per
-#   round in plain mode a file from stdin, and with kernel GRO (--kernel-gro:
-#   IFF_NAPI, threaded NAPI, a 20 us hold), with BBR and with CUBIC; socat
+#   round in plain mode a file from stdin, and with CUBIC for BBR; socat
 #   moves 64 KiB per read() or
 #   write(), as the peers' tcpbulk and tuntcpsink do: with socat's default
 #   8 KiB writes the kernel sends ~6 KB GSO frames and is itself the
@@ -75,10 +76,13 @@ median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ a[NR] = $1 } END
 # all of them alike; each figure is the median over the rounds.
 declare -A res runs
 add() { runs[$1]="${runs[$1]:-}${runs[$1]:+ }$2"; }
-utcp_round() { # $1 = offload|plain|plain1 (plain1: plain, no transmit thread)
+utcp_round() { # $1 = offload|plain|plainng|plainng1
+  # plain: as by default (kernel GRO, no transmit thread); plainng: without
+  # kernel GRO (then with the transmit thread); plainng1: neither
   local mode=$1 args=() s t0
   [ "$mode" = plain ] && args=(--no-offload)
-  [ "$mode" = plain1 ] && args=(--no-offload --tx-thread off)
+  [ "$mode" = plainng ] && args=(--no-offload --no-kernel-gro)
+  [ "$mode" = plainng1 ] && args=(--no-offload --no-kernel-gro --tx-thread off)
   ip netns exec $T socat -b $BS -u OPEN:"$TMP/src" TCP-LISTEN:5001,reuseaddr & s=$!
   wait_listen $T 5001; t0=$(now)
   ip netns exec $T "$UTCP" nc "${args[@]}" --dev ut0 198.18.0.1 5001 < /dev/null > /dev/null
@@ -91,12 +95,12 @@ utcp_round() { # $1 = offload|plain|plain1 (plain1: plain, no transmit thread)
   ip netns exec $T "$UTCP" nc "${args[@]}" --gen "${SIZE_MB}m" --dev ut0 198.18.0.1 5002 < /dev/null > /dev/null
   wait $s; add u2k_$mode "$(gbps $(( $(now) - t0 )))"
 }
-utcp_gro_round() { # plain mode, utcp sending with kernel GRO ($1: its name, then nc options)
+utcp_up_round() { # plain mode, utcp sending ($1: its name, then nc options)
   local name=$1 s t0
   shift
   ip netns exec $T socat -b $BS -u TCP-LISTEN:5002,reuseaddr OPEN:/dev/null & s=$!
   wait_listen $T 5002; t0=$(now)
-  ip netns exec $T "$UTCP" nc --no-offload --kernel-gro "$@" --gen "${SIZE_MB}m" --dev ut0 198.18.0.1 5002 < /dev/null > /dev/null
+  ip netns exec $T "$UTCP" nc --no-offload "$@" --gen "${SIZE_MB}m" --dev ut0 198.18.0.1 5002 < /dev/null > /dev/null
   wait $s; add "u2k_$name" "$(gbps $(( $(now) - t0 )))"
 }
 utcp_file_round() { # plain mode, utcp sending the file from stdin, as before
@@ -119,10 +123,10 @@ for r in $(seq "$RUNS"); do
   echo "round $r of $RUNS" >&2
   utcp_round offload
   utcp_round plain
-  utcp_round plain1
+  utcp_round plainng
+  utcp_round plainng1
   utcp_file_round
-  utcp_gro_round plaingro
-  utcp_gro_round plaingrocubic --cc cubic
+  utcp_up_round plaincubic --cc cubic
   ip netns exec $B socat -b $BS -u TCP-LISTEN:5003,reuseaddr OPEN:/dev/null & s=$!
   wait_listen $B 5003; t0=$(now)
   ip netns exec $A socat -b $BS -u OPEN:"$TMP/src" TCP:198.19.0.2:5003
@@ -146,7 +150,7 @@ for r in $(seq "$RUNS"); do
   fi
 done
 [ -n "$LPID" ] && { kill $LPID; wait $LPID 2>/dev/null || true; LPID=; }
-for k in k2u_offload u2k_offload k2u_plain u2k_plain k2u_plain1 u2k_plain1 u2k_plainfile u2k_plaingro u2k_plaingrocubic k2k ceil_rx ceil_tx sink lwip_rx lwip_tx; do
+for k in k2u_offload u2k_offload k2u_plain u2k_plain k2u_plainng u2k_plainng k2u_plainng1 u2k_plainng1 u2k_plainfile u2k_plaincubic k2k ceil_rx ceil_tx sink lwip_rx lwip_tx; do
   res[$k]=$(echo "${runs[$k]:-}" | median)
   res[${k}_runs]=${runs[$k]:-}
 done
@@ -158,14 +162,15 @@ printf "%-44s %7s %8s %8s   %s\n" "" "Gbit/s" "/lwIP" "/ceiling" "runs"
 row() { printf "%-44s %7s %8s %8s   %s\n" "$1" "$2" "$3" "$4" "$5"; }
 row "kernel -> utcp, offload" "${res[k2u_offload]}" "$(ratio "${res[k2u_offload]}" "${res[lwip_rx]}")" "$(ratio "${res[k2u_offload]}" "${res[ceil_rx]}")" "${res[k2u_offload_runs]}"
 row "kernel -> utcp, plain" "${res[k2u_plain]}" "$(ratio "${res[k2u_plain]}" "${res[lwip_rx]}")" "$(ratio "${res[k2u_plain]}" "${res[ceil_rx]}")" "${res[k2u_plain_runs]}"
-row "kernel -> utcp, plain, one thread" "${res[k2u_plain1]}" "$(ratio "${res[k2u_plain1]}" "${res[lwip_rx]}")" "$(ratio "${res[k2u_plain1]}" "${res[ceil_rx]}")" "${res[k2u_plain1_runs]}"
+row "kernel -> utcp, plain, no kernel GRO" "${res[k2u_plainng]}" "$(ratio "${res[k2u_plainng]}" "${res[lwip_rx]}")" "$(ratio "${res[k2u_plainng]}" "${res[ceil_rx]}")" "${res[k2u_plainng_runs]}"
+row "kernel -> utcp, plain, no GRO, one thread" "${res[k2u_plainng1]}" "$(ratio "${res[k2u_plainng1]}" "${res[lwip_rx]}")" "$(ratio "${res[k2u_plainng1]}" "${res[ceil_rx]}")" "${res[k2u_plainng1_runs]}"
 row "kernel -> lwIP (plain TUN)" "${res[lwip_rx]}" "1.00" "$(ratio "${res[lwip_rx]}" "${res[ceil_rx]}")" "${res[lwip_rx_runs]:-}"
 row "utcp -> kernel, offload" "${res[u2k_offload]}" "$(ratio "${res[u2k_offload]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_offload]}" "${res[ceil_tx]}")" "${res[u2k_offload_runs]}"
 row "utcp -> kernel, plain" "${res[u2k_plain]}" "$(ratio "${res[u2k_plain]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plain]}" "${res[ceil_tx]}")" "${res[u2k_plain_runs]}"
-row "utcp -> kernel, plain, one thread" "${res[u2k_plain1]}" "$(ratio "${res[u2k_plain1]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plain1]}" "${res[ceil_tx]}")" "${res[u2k_plain1_runs]}"
+row "utcp -> kernel, plain, no kernel GRO" "${res[u2k_plainng]}" "$(ratio "${res[u2k_plainng]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plainng]}" "${res[ceil_tx]}")" "${res[u2k_plainng_runs]}"
+row "utcp -> kernel, plain, no GRO, one thread" "${res[u2k_plainng1]}" "$(ratio "${res[u2k_plainng1]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plainng1]}" "${res[ceil_tx]}")" "${res[u2k_plainng1_runs]}"
 row "utcp -> kernel, plain, stdin from a file" "${res[u2k_plainfile]}" "$(ratio "${res[u2k_plainfile]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plainfile]}" "${res[ceil_tx]}")" "${res[u2k_plainfile_runs]}"
-row "utcp -> kernel, plain, kernel GRO" "${res[u2k_plaingro]}" "$(ratio "${res[u2k_plaingro]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plaingro]}" "${res[ceil_tx]}")" "${res[u2k_plaingro_runs]}"
-row "utcp -> kernel, plain, kernel GRO, CUBIC" "${res[u2k_plaingrocubic]}" "$(ratio "${res[u2k_plaingrocubic]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plaingrocubic]}" "${res[ceil_tx]}")" "${res[u2k_plaingrocubic_runs]}"
+row "utcp -> kernel, plain, CUBIC" "${res[u2k_plaincubic]}" "$(ratio "${res[u2k_plaincubic]}" "${res[lwip_tx]}")" "$(ratio "${res[u2k_plaincubic]}" "${res[ceil_tx]}")" "${res[u2k_plaincubic_runs]}"
 row "lwIP -> kernel (plain TUN)" "${res[lwip_tx]}" "1.00" "$(ratio "${res[lwip_tx]}" "${res[ceil_tx]}")" "${res[lwip_tx_runs]:-}"
 row "kernel -> kernel, veth, offloads off" "${res[k2k]}" "" "" "${res[k2k_runs]}"
 row "TUN ceiling rx (tunbench, IP bytes)" "${res[ceil_rx]}" "" "1.00" "${res[ceil_rx_runs]:-}"

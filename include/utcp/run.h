@@ -66,13 +66,16 @@ struct utcp_run_config {
      * before the filter; GSO frames from the kernel still pass the filter
      * as one unit (one loss drops the whole frame). */
     bool no_offload;
-    /* A plain device costs one write() per packet, and each write runs the
-     * kernel's receive path for that packet (TCP included) in the writing
-     * thread. The runtime therefore writes from a second thread, fed
-     * through a ring, when the device is plain and more than one CPU is
-     * online (tx_thread 0); 1 starts the thread in either mode, -1 keeps
-     * every write in the loop's thread. By default offload mode writes
-     * from the loop's thread (one write per TSO frame of up to 64 KiB). */
+    /* A plain device costs one write() per packet, and without kernel GRO
+     * each write runs the kernel's receive path for that packet (TCP
+     * included) in the writing thread. The runtime therefore writes from a
+     * second thread, fed through a ring, when the device is plain, kernel
+     * GRO is off or refused and more than one CPU is online (tx_thread 0);
+     * 1 starts the thread in any mode, -1 keeps every write in the loop's
+     * thread. By default offload mode writes from the loop's thread (one
+     * write per TSO frame of up to 64 KiB), and so does plain mode with
+     * kernel GRO (a write then only queues the packet for the kernel's
+     * NAPI thread). */
     int tx_thread;
     /* Plain mode: by default the kernel merges the data packets written to
      * the device (utcp_tun_config.kernel_gro: a second queue with IFF_NAPI,

@@ -43,17 +43,22 @@ struct utcp_tun_config {
      * utcp_tun_offload(). no_offload: plain mode (IFF_TUN | IFF_NO_PI,
      * whole packets, complete checksums) from the start. */
     bool no_offload;
-    /* Plain mode only: have the kernel merge the packets written to the
-     * device before its TCP receive path runs (GRO), which then runs once
-     * per merged packet instead of once per write. The device's queue is
-     * opened with IFF_NAPI, its NAPI poll runs in a kernel thread (sysfs
-     * `threaded`: the packets written while it wakes are merged) and a
-     * merged packet is held up to kernel_gro_hold_us for more (sysfs
-     * `gro_flush_timeout`; 0: not held). Settings changed on the device
-     * are restored at utcp_tun_close. Needs CAP_NET_ADMIN and the
-     * device's /sys/class/net directory (`ip netns exec` mounts the
-     * namespace's sysfs). Refused: plain mode without it, see
-     * utcp_tun_kernel_gro(). */
+    /* Plain mode only: have the kernel merge the data packets written to
+     * the device before its TCP receive path runs (GRO), which then runs
+     * once per merged packet instead of once per write. The device is
+     * multi-queue: queue 0 as usual (every packet the kernel sends is
+     * steered to it by a BPF program; ACKs, SYNs and lone segments are
+     * written to it), and queue 1 opened with IFF_NAPI for streams of data
+     * (utcp_tun_send routes per flow, docs/tun.md). Its NAPI poll runs in
+     * a kernel thread (sysfs `threaded`: the packets written while it
+     * wakes are merged) and a merged packet is held up to
+     * kernel_gro_hold_us for more (sysfs `gro_flush_timeout`; 0: not
+     * held). Settings changed on the device are restored at
+     * utcp_tun_close. Needs CAP_NET_ADMIN, BPF for socket filters, a
+     * multi-queue device when it exists already (`ip tuntap add ...
+     * multi_queue`) and the device's /sys/class/net directory in this
+     * namespace (`ip netns exec` mounts the namespace's sysfs). Refused:
+     * plain mode without it, see utcp_tun_kernel_gro(). */
     bool kernel_gro;
     uint32_t kernel_gro_hold_us;
 };
@@ -101,7 +106,9 @@ struct utcp_tun_stats {
  *   UTCP_ENOENT  no /dev/net/tun (module not loaded?), or must_exist and the
  *                device is missing;
  *   UTCP_EPERM / UTCP_EACCES  not allowed (needs CAP_NET_ADMIN);
- *   UTCP_EBUSY   the device is attached to another process;
+ *   UTCP_EBUSY   the device is attached to another process (a multi-queue
+ *                device, which takes more: when its queues in sysfs say
+ *                so);
  *   UTCP_EINVAL  bad name, or a device by that name that is not a TUN;
  *   UTCP_ENOMEM.
  * On failure a message is written to msg[0..msglen) (may be NULL) and

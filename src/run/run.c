@@ -631,8 +631,13 @@ int utcp_run_create(const struct utcp_run_config *cfg, struct utcp_run **out,
         sc.offload &= ~(unsigned)UTCP_OFFLOAD_TX_CSUM;
         sc.tso_max = 0;
     }
+    /* auto: a plain device without kernel GRO (with it a write only
+     * queues the packet for the NAPI thread, and a thread of our own
+     * competes with that one for the CPUs: uploads 1.23 of the device's
+     * ceiling without it, 0.94 with it, bench/RESULTS.md session 6) */
     if (cfg->tx_thread > 0 ||
         (cfg->tx_thread == 0 && !utcp_tun_offload(r->tun, NULL) &&
+         !utcp_tun_kernel_gro(r->tun, NULL) &&
          sysconf(_SC_NPROCESSORS_ONLN) > 1)) {
         /* 4 MiB: a few thousand packets, more than the stack queues
          * (TXQ_TARGET) before its data waits */

@@ -92,11 +92,12 @@ note "BBR's RTprop during an upload (utcp stat): more than 1 us"
 # The loop reads ACKs in bursts while its transmit thread (plain mode)
 # writes: timed with the clock of the wakeup, an ACK late in a burst
 # covering a segment sent earlier in it gave RTT samples of 0 (1 us), and
-# BBR's RTprop was 1 us. Each packet is timed when it is read.
+# BBR's RTprop was 1 us. Each packet is timed when it is read. (Plain
+# mode: without kernel GRO, so with the transmit thread, where it showed.)
 bg_ns socat -u TCP-LISTEN:5005,reuseaddr OPEN:/dev/null
 server=$!
 wait_kernel_listen 5005
-bg_unc --cc bbr --gen 512m 198.18.0.1 5005 < /dev/null > /dev/null 2> "$TMP/rtprop.log"
+bg_unc "${NOGRO[@]}" --cc bbr --gen 512m 198.18.0.1 5005 < /dev/null > /dev/null 2> "$TMP/rtprop.log"
 ncpid=$!
 rtprops=
 while kill -0 $ncpid 2>/dev/null; do
