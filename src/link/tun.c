@@ -41,6 +41,7 @@
 struct utcp_tun {
     int fd;
     int gro_fd;       /* kernel_gro: the IFF_NAPI queue data goes to, or -1 */
+    bool steered;     /* our steering program is on the device */
     uint16_t mtu;
     bool vnet;        /* offload mode: a virtio-net header on every packet */
     const char *why;  /* plain mode: why */
@@ -395,6 +396,7 @@ static bool gro_queue_open(struct utcp_tun *t)
         return false;
     }
     close(prog); /* the device holds it */
+    t->steered = true;
     t->gro_fd = fd;
     return true;
 }
@@ -593,6 +595,11 @@ void utcp_tun_close(struct utcp_tun *t)
         (void)sysfs_rw(t->name, "threaded", NULL, 0, t->old_threaded);
     if (t->gro_fd >= 0)
         close(t->gro_fd);
+    if (t->steered) {
+        /* a persistent device outlives us: no steering left behind */
+        int none = -1;
+        (void)ioctl(t->fd, TUNSETSTEERINGEBPF, &none);
+    }
     close(t->fd);
     free(t);
 }
