@@ -466,14 +466,14 @@ reopen:;
             goto reopen;
         }
         if (e == EINVAL && (napi || vnet)) {
-            /* Refused: again without one feature. First IFF_NAPI (a
-             * kernel before 4.15), then IFF_VNET_HDR (a kernel without
-             * it, or a device that is no TUN: plain mode then reports
-             * that). */
+            /* Refused either way: again without one feature. First
+             * kernel GRO (its multi-queue device), then IFF_VNET_HDR (a
+             * kernel without it, or a device that is no TUN: plain mode
+             * then reports that). */
             close(fd);
             bool gro = napi;
             snprintf(gro ? gro_why : why_buf, sizeof why_buf,
-                     "TUNSETIFF %s: %s", gro ? "IFF_NAPI" : "IFF_VNET_HDR",
+                     "TUNSETIFF %s: %s", gro ? "IFF_MULTI_QUEUE" : "IFF_VNET_HDR",
                      strerror(e));
             napi_refused |= gro;
             vnet = vnet && gro;
