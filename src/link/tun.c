@@ -55,6 +55,7 @@ struct utcp_tun {
     /* kernel_gro: per slot of flows, when one last wrote to the NAPI
      * queue (CLOCK_MONOTONIC ns; gro_route) */
     uint64_t gro_mark[1u << GRO_FLOW_BITS];
+    uint64_t gro_recent_ns; /* GRO_RECENT_NS plus the clock's resolution */
 };
 
 const char *utcp_vnet_reason_text(int reason)
@@ -345,6 +346,25 @@ static void kernel_gro_on(struct utcp_tun *t, uint32_t hold_us)
     t->gro = true;
 }
 
+/* gro_route reads the clock for every data packet: the coarse clock (the
+ * last tick's time, a plain read) costs a fraction of the fine one, and
+ * twice its resolution is added to the window (gro_recent_ns), so that
+ * ticks between two reads never make it shorter than GRO_RECENT_NS. */
+static uint64_t coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t coarse_res_ns(void)
+{
+    struct timespec ts;
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &ts) < 0)
+        return 10000000u; /* a 100 Hz tick, the coarsest Linux has */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* A socket-filter program that returns 0: as the device's steering
  * program (TUNSETSTEERINGEBPF) it sends every packet the kernel routes to
  * the device to queue 0. A descriptor or -errno. */
@@ -397,6 +417,7 @@ static bool gro_queue_open(struct utcp_tun *t)
     }
     close(prog); /* the device holds it */
     t->steered = true;
+    t->gro_recent_ns = GRO_RECENT_NS + 2 * coarse_res_ns();
     t->gro_fd = fd;
     return true;
 }
@@ -718,13 +739,6 @@ long utcp_tun_read(struct utcp_tun *t, void *buf, size_t cap)
     return n;
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* kernel_gro: whether pkt goes to the NAPI queue, where the kernel merges
  * it with the packets before and after it, or straight in (queue 0).
  *
@@ -766,13 +780,13 @@ static bool gro_route(struct utcp_tun *t, const uint8_t *pkt, size_t len)
          (uint32_t)th[2] << 8 | th[3];
     h *= 0x9e3779b1u;
     uint64_t *mark = &t->gro_mark[h >> (32 - GRO_FLOW_BITS)];
-    uint64_t now = mono_ns();
+    uint64_t now = coarse_ns();
     if (data && !(fl & (UTCP_TH_PSH | UTCP_TH_FIN | UTCP_TH_RST | UTCP_TH_SYN))) {
         __atomic_store_n(mark, now, __ATOMIC_RELEASE);
         return true;
     }
     uint64_t last = __atomic_load_n(mark, __ATOMIC_ACQUIRE);
-    if (last && now - last < GRO_RECENT_NS) {
+    if (last && now - last < t->gro_recent_ns) {
         __atomic_store_n(mark, now, __ATOMIC_RELEASE);
         return true;
     }

@@ -249,6 +249,12 @@ uint64_t tnet_transfer(struct tnet *n, utcp_sock a, utcp_sock b,
     return n->now - t0;
 }
 
+void tnet_pattern(uint8_t *buf, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)(i * (2 * seed + 1) + (i >> 8) + seed);
+}
+
 void tnet_run_idle(struct tnet *n, uint64_t limit)
 {
     while (step(n, limit))

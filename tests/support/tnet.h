@@ -93,6 +93,9 @@ void tnet_run_idle(struct tnet *n, uint64_t limit);
 uint64_t tnet_transfer(struct tnet *n, utcp_sock a, utcp_sock b,
                        const uint8_t *src, uint8_t *got, size_t len,
                        uint64_t limit, size_t mark, uint64_t *mark_at);
+/* Fills buf with a byte pattern that repeats only after 64 KiB (a
+ * misplaced or repeated block shows in a comparison); seed varies it. */
+void tnet_pattern(uint8_t *buf, size_t len, unsigned seed);
 
 /* "CLOSED>SYN_SENT>ESTABLISHED" for one connection id on one side (the
  * first old state, then each new state). Writes into buf, returns buf. */

@@ -535,8 +535,7 @@ static uint64_t tail_transfer(bool rack, struct utcp_counters *k)
     n->filter = drop_tail;
     n->filter_ctx = &t;
     static uint8_t src[LEN], got[LEN];
-    for (size_t i = 0; i < LEN; i++)
-        src[i] = (uint8_t)(i * 13 + (i >> 10));
+    tnet_pattern(src, LEN, 6);
     assert_int_equal(utcp_send(n->st[0], a, src, LEN), LEN);
     uint64_t t0 = n->now;
     size_t rcvd = 0;

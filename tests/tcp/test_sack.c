@@ -505,8 +505,7 @@ static uint64_t lossy_transfer(bool sack, struct utcp_counters *k)
     n->filter_ctx = &d;
     enum { LEN = 100 * 1448 };
     static uint8_t src[LEN], got[LEN];
-    for (size_t i = 0; i < LEN; i++)
-        src[i] = (uint8_t)(i * 31 + (i >> 11));
+    tnet_pattern(src, LEN, 15);
     uint64_t took = 0;
     assert_true(tnet_transfer(n, a, b, src, got, LEN, 60 * SEC, 26 * 1448,
                               &took) < 60 * SEC);
