@@ -142,6 +142,9 @@ done
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 BTYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
+# UTCP_LTO (on by default in Release) and whether the compiler took it
+LTO=$(sed -n 's/^UTCP_LTO_ACTIVE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
+case "$LTO" in ON|TRUE|1) LTO="LTO" ;; *) LTO="no LTO" ;; esac
 if [ "$BTYPE" != Release ] && [ -z "$ANY_BUILD" ]; then
   echo "run_all: $BUILD is a '${BTYPE:-unknown}' build, not Release (cmake -DCMAKE_BUILD_TYPE=Release; or --any-build)" >&2
   exit 2
@@ -308,7 +311,7 @@ summary() {
   echo "| date | $T0 to $T1 |"
   echo "| machine | $(nproc) CPUs (\`nproc\`), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r) |"
   echo "| load average | $LOAD0 at the start, $(loadavg) at the end (per part below) |"
-  echo "| build | $BUILD ($BTYPE${ANY_BUILD:+, accepted with --any-build}), source $SRC at $GITREV$GITDIRTY, $(${CC:-cc} --version 2>/dev/null | head -1) |"
+  echo "| build | $BUILD ($BTYPE, $LTO${ANY_BUILD:+, accepted with --any-build}), source $SRC at $GITREV$GITDIRTY, $(${CC:-cc} --version 2>/dev/null | head -1) |"
   echo "| results | $OUT (every part's output; the commands in commands.txt) |"
   echo
   echo "| part | status |"
