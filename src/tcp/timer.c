@@ -121,9 +121,15 @@ void utcp__rtt_sample_n(struct utcp_stack *s, struct utcp_conn *c,
         /* RFC 6298 (2.3), beta = 1/4, alpha = 1/8; RFC 7323 appendix G:
          * beta' = beta / n, alpha' = alpha / n for n samples per RTT. */
         uint64_t delta = c->srtt > r ? c->srtt - r : r - c->srtt;
-        uint64_t b = 4ull * n, a = 8ull * n;
-        c->rttvar = (uint32_t)(((b - 1) * c->rttvar + delta) / b);
-        c->srtt = (uint32_t)(((a - 1) * c->srtt + r) / a);
+        if (n == 1) {
+            /* the usual case: shifts, not two 64-bit divisions */
+            c->rttvar = (uint32_t)((3ull * c->rttvar + delta) >> 2);
+            c->srtt = (uint32_t)((7ull * c->srtt + r) >> 3);
+        } else {
+            uint64_t b = 4ull * n, a = 8ull * n;
+            c->rttvar = (uint32_t)(((b - 1) * c->rttvar + delta) / b);
+            c->srtt = (uint32_t)(((a - 1) * c->srtt + r) / a);
+        }
     }
     utcp__rack_rtt_sample(s, c, r); /* RFC 8985 6.2 step 1 */
     /* RTO = SRTT + max(G, K*RTTVAR), G = 1 ms, then (2.4)/(2.5) bounds. */
