@@ -480,6 +480,8 @@ const char *utcp_bbr_mode_name(int mode);
     X(SackRtoFlushes, "RTOs that discarded a non-empty SACK scoreboard")      \
     X(PawsDrops, "segments dropped by PAWS (RFC 7323 5)")                     \
     X(TsRttSamples, "RTT samples taken from timestamp echoes (RFC 7323 4)") \
+    X(RecRttSamples, "RTT samples taken from RACK's transmit records "      \
+                     "(RFC 8985 6.2, RFC 6298 3 Karn)")                     \
     X(RackLost, "segments marked lost by RACK (RFC 8985 6.2)")               \
     X(RackLostRetrans, "lost retransmissions found by RACK, each a window "  \
                        "reduction (RFC 8985 9.3)")                           \

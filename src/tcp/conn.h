@@ -505,6 +505,15 @@ void utcp__rtt_sample(struct utcp_stack *s, struct utcp_conn *c,
  * (alpha and beta divided by it; 1 is utcp__rtt_sample). */
 void utcp__rtt_sample_n(struct utcp_stack *s, struct utcp_conn *c,
                         uint32_t rtt_us, uint32_t expected);
+/* input.c: the one RTT sample of an ACK on a connection with RACK's
+ * transmit records, after they were delivered: rec_us, the age of the
+ * most recently sent record delivered that was never retransmitted (0:
+ * none), else RFC 7323 4.1 RTTM when the ACK advanced SND.UNA. Feeds RFC
+ * 6298 and RACK.min_RTT (RFC 8985 6.2 step 1); flight: SND.MAX - SND.UNA
+ * before the ACK (RFC 7323 appendix G). */
+void utcp__ack_rtt_records(struct utcp_stack *s, struct utcp_conn *c,
+                           const struct utcp_tcp *th, uint32_t rec_us,
+                           bool advanced, uint32_t flight);
 /* Arms keep-alive after activity, when enabled. */
 void utcp__keepalive_reset(struct utcp_stack *s, struct utcp_conn *c);
 
@@ -564,12 +573,13 @@ void utcp__rack_sent(struct utcp_stack *s, struct utcp_conn *c, utcp_seq seq,
 void utcp__rack_rtt_sample(struct utcp_stack *s, struct utcp_conn *c,
                            uint32_t rtt_us);
 /* RFC 8985 6.2 and 7.4: an acceptable ACK, after SND.UNA and the
- * scoreboard were updated; advanced: it acknowledged new data; newly: it
- * SACKed new octets; dup: a duplicate ACK by RFC 5681's definition. May
- * enter recovery and retransmit. */
+ * scoreboard were updated; flight: SND.MAX - SND.UNA before it; advanced:
+ * it acknowledged new data; newly: it SACKed new octets; dup: a duplicate
+ * ACK by RFC 5681's definition. Takes the ACK's RTT sample
+ * (utcp__ack_rtt_records). May enter recovery and retransmit. */
 void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
-                    const struct utcp_tcp *th, bool advanced, bool newly,
-                    bool dup);
+                    const struct utcp_tcp *th, uint32_t flight, bool advanced,
+                    bool newly, bool dup);
 /* The recovery was found spurious (Eifel): unmark, widen reo_wnd. */
 void utcp__rack_undo(struct utcp_conn *c);
 /* RFC 6675 SetPipe() with RACK's marks. */

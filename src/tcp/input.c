@@ -107,6 +107,17 @@ static void ts_update_recent(struct utcp_stack *s, struct utcp_conn *c,
     }
 }
 
+/* RFC 7323 appendix G: ExpectedSamples = ceiling(FlightSize / (SMSS * 2)),
+ * the samples an RTT brings when every ACK gives one (an ACK for every
+ * second segment); at least 1. `flight`: bytes outstanding before the
+ * ACK. */
+static uint32_t expected_samples(const struct utcp_conn *c, uint32_t flight)
+{
+    uint32_t two = 2u * c->mss;
+    uint32_t expected = flight / two + (flight % two ? 1u : 0u);
+    return expected ? expected : 1u;
+}
+
 /* RFC 7323 4.1 RTTM: the TSecr of an ACK that advances SND.UNA gives an
  * RTT sample, retransmissions or not: the echo names the transmission, so
  * Karn's rule does not apply. One exception: an echo older than our last
@@ -130,12 +141,33 @@ static bool ts_rtt_sample(struct utcp_stack *s, struct utcp_conn *c,
     uint32_t ms = now - th->opts.ts_ecr;
     if (ms > 4000000u)
         return false; /* an echo from the future, or garbage */
-    /* appendix G: ExpectedSamples = ceiling(FlightSize / (SMSS * 2)) */
-    uint32_t two = 2u * c->mss;
-    uint32_t expected = flight / two + (flight % two ? 1u : 0u);
+    /* The clock ticks in milliseconds (5.4): a difference of 0 ticks says
+     * the RTT is under one tick, and the tick is its bound (as Linux
+     * counts it), never 0 or 1 us: SRTT, the RTO and RACK's min_RTT would
+     * collapse on a sub-millisecond path. */
+    uint32_t us = ms ? ms * 1000u : 1000u;
     s->ctr.TsRttSamples++;
-    utcp__rtt_sample_n(s, c, ms * 1000u, expected ? expected : 1u);
+    utcp__rtt_sample_n(s, c, us, expected_samples(c, flight));
     return true;
+}
+
+void utcp__ack_rtt_records(struct utcp_stack *s, struct utcp_conn *c,
+                           const struct utcp_tcp *th, uint32_t rec_us,
+                           bool advanced, uint32_t flight)
+{
+    uint32_t rto = c->rto;
+    if (rec_us) {
+        /* RFC 6298 (2.3) with RFC 7323 appendix G's weights: a sample for
+         * (nearly) every ACK, as the timestamps give one */
+        s->ctr.RecRttSamples++;
+        utcp__rtt_sample_n(s, c, rec_us, expected_samples(c, flight));
+    } else if (!advanced || !ts_rtt_sample(s, c, th, flight)) {
+        return;
+    }
+    /* on_new_ack armed the RTO with the old estimate: from the new one,
+     * as when the sample came first (RFC 6298 (5.3)) */
+    if (advanced && c->rto != rto && c->t_rtx != UTCP_TIME_NEVER && !c->persist)
+        utcp__rtx_arm(s, c);
 }
 
 /* RFC 5961 3.2, 4.2, 5.2: a challenge ACK, rate-limited per stack
@@ -789,10 +821,14 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
             utcp__ring_release(&c->sndq, &s->buf_alloc);
         utcp__notify(s, c, 0);
     }
-    /* RFC 6298 (2.2)-(2.3) with Karn: the timed segment is covered (its
-     * clock has microseconds, the timestamps milliseconds: preferred, as
-     * Linux does); else RFC 7323 4.1 RTTM from the echoed timestamp. */
-    if (c->rtt_active && seq_gt(ack, c->rtt_seq)) {
+    /* One RTT sample per ACK. With RACK, from the transmit records the ACK
+     * delivers, taken by utcp__rack_ack (utcp__ack_rtt_records). Without:
+     * RFC 6298 (2.2)-(2.3) with Karn when the timed segment is covered (its
+     * clock has microseconds, the timestamps milliseconds: preferred); else
+     * RFC 7323 4.1 RTTM from the echoed timestamp. */
+    if (utcp__rack_on(c)) {
+        /* the records time every segment: none is timed (output.c) */
+    } else if (c->rtt_active && seq_gt(ack, c->rtt_seq)) {
         c->rtt_active = false;
         utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
     } else {
@@ -945,6 +981,7 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
     c->probes_out = 0; /* the peer is alive (persist, timer.c) */
     bool dup = is_dupack(c, g);
     bool advanced = seq_gt(ack, c->snd_una);
+    uint32_t flight = (uint32_t)seq_diff(c->snd_max, c->snd_una);
     if (advanced)
         on_new_ack(s, c, g, ack);
     /* Send window update: the WL1/WL2 rule. Before the loss detection
@@ -974,7 +1011,7 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
          * (RFC 8985 6.2) time decides instead of counts. */
         uint32_t newly = utcp__sack_update(s, c, &th->opts);
         if (utcp__rack_on(c)) {
-            utcp__rack_ack(s, c, th, advanced, newly != 0, dup);
+            utcp__rack_ack(s, c, th, flight, advanced, newly != 0, dup);
             /* model-based control (BBR) takes its rate sample here, after
              * loss detection, before anything more is sent */
             if (c->cc->on_rate)

@@ -452,8 +452,13 @@ static bool output_one(struct utcp_stack *s, struct utcp_conn *c,
         c->snd_max = c->snd_nxt;
     }
     /* RFC 6298 (5.1): start the timer if it is not running. Time one
-     * segment per RTT, never a retransmitted one (Karn). */
-    if (!rexmit && !c->rtt_active) {
+     * segment per RTT, never a retransmitted one (Karn). With RACK the
+     * records time every segment (utcp__ack_rtt_records) and know which
+     * were resent; a segment timed apart from them would only be
+     * consulted when all the records an ACK delivered were resent: it was
+     * then either resent too (a loss probe does not stop the timing) or
+     * SACKed earlier, and the sample would count the repair in. */
+    if (!rexmit && !c->rtt_active && !utcp__rack_on(c)) {
         c->rtt_active = true;
         c->rtt_seq = seq;
         c->rtt_start = s->now;

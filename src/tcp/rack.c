@@ -226,9 +226,10 @@ void utcp__rack_rtt_sample(struct utcp_stack *s, struct utcp_conn *c,
                            uint32_t rtt_us)
 {
     struct utcp_rack *r = &c->rack;
-    /* Step 1: a windowed minimum of the RFC 6298 / RFC 7323 samples: a
-     * sample replaces it when lower, or when the minimum is older than
-     * the window (a path that got longer). */
+    /* Step 1: a windowed minimum of the ACKs' samples (the records',
+     * else an echo's, RFC 7323 4.1, never under 1 ms): a sample replaces
+     * it when lower, or when the minimum is older than the window (a path
+     * that got longer). */
     if (!r->min_rtt || rtt_us <= r->min_rtt ||
         s->now - r->min_rtt_ts > MIN_RTT_WINDOW) {
         r->min_rtt = rtt_us ? rtt_us : 1;
@@ -265,6 +266,10 @@ static void rate_delivered(struct utcp_stack *s, struct utcp_rack *r,
     r->delivered += t->len;
     r->delivered_ts = s->now;
     rs->acked_sacked += t->len;
+    /* The ACK's RTT sample (utcp__ack_rtt_records, BBR's min_rtt): the
+     * youngest record delivered, the one that most likely drew the ACK,
+     * among those never retransmitted (Karn, RFC 6298 3; RFC 8985 6.2
+     * step 2 also sets retransmissions apart). */
     if (!(t->flags & UTCP_TX_RETRANS)) {
         uint32_t rtt = (uint32_t)(s->now - t->xmit_ts);
         if (!rs->rtt || rtt < rs->rtt)
@@ -727,8 +732,8 @@ static bool ack_changes_nothing(const struct utcp_conn *c,
 }
 
 void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
-                    const struct utcp_tcp *th, bool advanced, bool newly,
-                    bool dup)
+                    const struct utcp_tcp *th, uint32_t flight, bool advanced,
+                    bool newly, bool dup)
 {
     struct utcp_rack *r = &c->rack;
     struct delivery d = {false, 0, 0, 0};
@@ -741,6 +746,11 @@ void utcp__rack_ack(struct utcp_stack *s, struct utcp_conn *c,
     }
     uint32_t sacked = rack_deliver(s, c, th, &d);
     r->segs_sacked = sacked;
+    /* Step 1 before the rest: the ACK's one RTT sample, from the records
+     * just delivered (rate_delivered kept the youngest original's age in
+     * rs.rtt), so that min_RTT has it when reo_wnd and the rate sample
+     * are computed (RFC 8985 6.2, draft-cheng 3.4). */
+    utcp__ack_rtt_records(s, c, th, s->rs.rtt, advanced, flight);
     rate_generate(&s->rs, r);
     if (d.any) {
         /* Step 2: RACK.segment, RACK.rtt */

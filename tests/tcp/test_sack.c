@@ -221,6 +221,9 @@ static void established_third_sack_dupack_enters_recovery(void **state)
     struct seg_h h;
     seg_init(&h, NULL);
     utcp_sock sk = sender(&h, 14);
+    /* the ACKs come a round trip later: they time the records they SACK,
+     * and an RTT of 0 would leave RACK no reordering window */
+    seg_run(&h, 30 * MS);
     /* segment 0 lost: SACKs of 1, 1-2 (not yet lost: 2 SMSS above); (3)
      * limited transmit sends new data while cwnd - pipe >= SMSS */
     sack_ack(&h, 0, 1, (const uint32_t[]){1, 2});
@@ -278,6 +281,7 @@ static void established_recovery_resends_holes_never_sacked_data(void **state)
     struct seg_h h;
     seg_init(&h, NULL);
     sender(&h, 14);
+    seg_run(&h, 30 * MS); /* the ACKs a round trip later, as above */
     /* 0 and 2 lost; limited transmit sends 10 and 11 */
     sack_ack(&h, 0, 1, (const uint32_t[]){1, 2});
     expect_seg(&h, F_ACK, S(&h, 10), P0, SMSS, SEG_ANY);
@@ -438,6 +442,7 @@ static void established_reordered_dup_ack_not_dropped_by_paws(void **state)
     assert_int_equal(utcp_send(h.st, sk, buf, 10 * 1448), 10 * 1448);
     while (seg_take(&h))
         ;
+    seg_run(&h, 30 * MS); /* the ACKs a round trip later, as above */
     ts_sack_ack(&h, PTS + 10, 1, 2);
     /* overtaken by the one above: older TSval, but a pure duplicate ACK
      * that changes nothing (Linux's tcp_disordered_ack): its SACK block
