@@ -763,7 +763,7 @@ static bool gro_route(struct utcp_tun *t, const uint8_t *pkt, size_t len)
     if (len < 40 || (pkt[0] >> 4) != 4 || pkt[9] != 6)
         return false;
     size_t ihl = (size_t)(pkt[0] & 15) * 4;
-    size_t tot = (size_t)pkt[2] << 8 | pkt[3];
+    size_t tot = utcp_get16(pkt + 2);
     if (ihl < 20 || tot > len || ihl + 20 > tot)
         return false;
     const uint8_t *th = pkt + ihl;
@@ -772,12 +772,8 @@ static bool gro_route(struct utcp_tun *t, const uint8_t *pkt, size_t len)
     bool data = tot > ihl + doff;
     if (!data && !(fl & (UTCP_TH_FIN | UTCP_TH_RST)))
         return false; /* a pure ACK, or a SYN */
-    uint32_t h = (uint32_t)pkt[12] << 24 | (uint32_t)pkt[13] << 16 |
-                 (uint32_t)pkt[14] << 8 | pkt[15];
-    h ^= (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 |
-         (uint32_t)pkt[18] << 8 | pkt[19];
-    h ^= (uint32_t)th[0] << 24 | (uint32_t)th[1] << 16 |
-         (uint32_t)th[2] << 8 | th[3];
+    /* addresses and ports */
+    uint32_t h = utcp_get32(pkt + 12) ^ utcp_get32(pkt + 16) ^ utcp_get32(th);
     h *= 0x9e3779b1u;
     uint64_t *mark = &t->gro_mark[h >> (32 - GRO_FLOW_BITS)];
     uint64_t now = coarse_ns();

@@ -804,12 +804,12 @@ static void eifel_check(struct utcp_stack *s, struct utcp_conn *c,
     c->dupacks = 0;
 }
 
+/* flight: SND.MAX - SND.UNA before this ACK (step_ack). */
 static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
-                       const struct seg *g, utcp_seq ack)
+                       const struct seg *g, utcp_seq ack, uint32_t flight)
 {
     eifel_check(s, c, g->th);
     uint32_t acked = (uint32_t)seq_diff(ack, c->snd_una);
-    uint32_t flight = (uint32_t)seq_diff(c->snd_max, c->snd_una);
     /* Remove acknowledged data (the FIN occupies one number past it). */
     utcp_seq data_end = c->sndq_seq + c->sndq.len;
     utcp_seq upto = seq_min(ack, data_end);
@@ -826,13 +826,13 @@ static void on_new_ack(struct utcp_stack *s, struct utcp_conn *c,
      * RFC 6298 (2.2)-(2.3) with Karn when the timed segment is covered (its
      * clock has microseconds, the timestamps milliseconds: preferred); else
      * RFC 7323 4.1 RTTM from the echoed timestamp. */
-    if (utcp__rack_on(c)) {
-        /* the records time every segment: none is timed (output.c) */
-    } else if (c->rtt_active && seq_gt(ack, c->rtt_seq)) {
-        c->rtt_active = false;
-        utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
-    } else {
-        ts_rtt_sample(s, c, g->th, flight);
+    if (!utcp__rack_on(c)) {
+        if (c->rtt_active && seq_gt(ack, c->rtt_seq)) {
+            c->rtt_active = false;
+            utcp__rtt_sample(s, c, (uint32_t)(s->now - c->rtt_start));
+        } else {
+            ts_rtt_sample(s, c, g->th, flight);
+        }
     }
     c->rtx_count = 0;
     if (c->in_recovery && c->rack.rto_recovery) {
@@ -983,7 +983,7 @@ static enum step step_ack(struct utcp_stack *s, struct utcp_conn *c,
     bool advanced = seq_gt(ack, c->snd_una);
     uint32_t flight = (uint32_t)seq_diff(c->snd_max, c->snd_una);
     if (advanced)
-        on_new_ack(s, c, g, ack);
+        on_new_ack(s, c, g, ack, flight);
     /* Send window update: the WL1/WL2 rule. Before the loss detection
      * below, which may send (limited transmit, a retransmission): with
      * SND.UNA already advanced, the old window would put the right edge

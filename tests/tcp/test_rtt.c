@@ -104,6 +104,31 @@ established_ack_of_untimed_original_sampled_from_its_record(void **state)
     seg_destroy(&h);
 }
 
+static void established_flight_of_four_segments_weights_sample_by_two(void **state)
+{
+    (void)state;
+    struct seg_h h;
+    seg_init(&h, NULL);
+    utcp_sock sk = est(&h, true, SUB_MS);
+    uint32_t U = h.iss + 1;
+    assert_int_equal(utcp_send(h.st, sk, buf, 4 * 1448), 4 * 1448);
+    const struct seg_cap *a = expect_seg(&h, F_ACK, U, P0, 1448, SEG_ANY);
+    uint32_t ta = a->opts.ts_val;
+    expect_seg(&h, F_ACK, U + 1448, P0, 1448, SEG_ANY);
+    expect_seg(&h, F_ACK, U + 2 * 1448, P0, 1448, SEG_ANY);
+    expect_seg(&h, F_PSH | F_ACK, U + 3 * 1448, P0, 1448, SEG_ANY);
+    /* RFC 7323 appendix G: a flight of 4 SMSS brings ceil(4 / 2) = 2
+     * samples per RTT, so alpha = 1/16 and beta = 1/8 for each (the
+     * unweighted update would give SRTT 225, RTTVAR 125) */
+    seg_run(&h, 400);
+    ack_echo(&h, U + 2 * 1448, ta);
+    struct utcp_info i = seg_info(&h, sk);
+    assert_int_equal(SEG_CTR(&h, RecRttSamples), 1);
+    assert_int_equal(i.srtt_us, (15 * SUB_MS + 400) / 16);
+    assert_int_equal(i.rttvar_us, (7 * (SUB_MS / 2) + (400 - SUB_MS)) / 8);
+    seg_destroy(&h);
+}
+
 static void established_record_sample_rearms_rto_from_new_estimate(void **state)
 {
     (void)state;
@@ -333,6 +358,8 @@ int main(void)
             established_ack_of_untimed_original_sampled_from_its_record),
         cmocka_unit_test(
             established_record_sample_rearms_rto_from_new_estimate),
+        cmocka_unit_test(
+            established_flight_of_four_segments_weights_sample_by_two),
         cmocka_unit_test(established_echo_in_same_tick_counts_one_ms),
         cmocka_unit_test(established_ack_of_resent_record_falls_back_on_echo),
         cmocka_unit_test(
